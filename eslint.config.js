@@ -1,0 +1,31 @@
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['fs', 'path', 'os', 'child_process', 'http', 'https', 'net', 'crypto', 'stream', 'url', 'util', 'events', 'worker_threads', 'zlib', 'dns', 'timers', 'process'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.scanflow/**', '*.config.js'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code must stay deterministic: no Node built-ins, no native modules, and
+    // activity implementations only as types.
+    files: ['src/workflows/**/*.ts', 'src/spec/**/*.ts', 'src/agents/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
+        patterns: [
+          { group: ['**/activities/**', '!**/activities/**/types.js'], allowTypeImports: true, message: 'Import activities as types only (import type).' },
+          { group: ['@tensorflow/*', '@kubernetes/*', 'minio', 'prom-client', '**/ml/**', '**/platform/**', '**/serving/**'], message: 'Side-effecting libraries belong in activities, not workflow code.' },
+        ],
+      }],
+    },
+  },
+);
