@@ -1,0 +1,134 @@
+/**
+ * The prediction log: the model server appends one record per prediction; records reach the
+ * store in batches (one JSON object per batch), so serving never waits on the store and the
+ * tracker counts predictions by listing batch objects.
+ */
+import { randomBytes } from 'node:crypto';
+import { checkKey } from './keys.js';
+import {
+  KnowledgeError,
+  type ImageSet,
+  type KnowledgeStore,
+  type PredictionLogBatchRef,
+  type PredictionLogWriter,
+  type PredictionLogWriterOptions,
+  type PredictionRecord,
+} from './types.js';
+
+interface BatchDocument {
+  model: string;
+  writerId: string;
+  records: PredictionRecord[];
+}
+
+export function predictionLogPrefix(model: string): string {
+  return `${checkKey(`predictions/${model}`)}/`;
+}
+
+export class BatchedPredictionLogWriter implements PredictionLogWriter {
+  private records: PredictionRecord[] = [];
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<number> = Promise.resolve(0);
+  private readonly model: string;
+  private readonly batchSize: number;
+  private readonly writerId: string;
+
+  constructor(
+    private readonly store: KnowledgeStore,
+    options: PredictionLogWriterOptions,
+  ) {
+    this.model = options.model;
+    predictionLogPrefix(this.model);
+    this.batchSize = options.batchSize ?? 100;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new KnowledgeError('InvalidInput', `batchSize must be a positive integer, got ${options.batchSize}`);
+    this.writerId = options.writerId ?? randomBytes(4).toString('hex');
+    checkKey(this.writerId, 'writerId');
+    const interval = options.flushIntervalMs ?? 5000;
+    if (interval > 0) {
+      this.timer = setInterval(() => void this.flush().catch(() => undefined), interval);
+      this.timer.unref();
+    }
+  }
+
+  get buffered(): number {
+    return this.records.length;
+  }
+
+  append(record: PredictionRecord): void {
+    if (!record || typeof record.id !== 'string' || !Number.isInteger(record.predicted) || typeof record.confidence !== 'number') {
+      throw new KnowledgeError('InvalidInput', 'prediction record needs id (string), predicted (integer) and confidence (number)');
+    }
+    this.records.push(record);
+    if (this.records.length >= this.batchSize) void this.flush().catch(() => undefined);
+  }
+
+  flush(): Promise<number> {
+    // Chain flushes so batches are written one after another, in order.
+    this.flushing = this.flushing.catch(() => 0).then(async () => {
+      if (this.records.length === 0) return 0;
+      const batch = this.records;
+      this.records = [];
+      const now = new Date();
+      const day = now.toISOString().slice(0, 10);
+      const stamp = now.toISOString().replace(/[:.]/g, '-');
+      this.seq += 1;
+      const key = `${predictionLogPrefix(this.model)}${day}/${stamp}-${this.writerId}-${String(this.seq).padStart(6, '0')}.json`;
+      const doc: BatchDocument = { model: this.model, writerId: this.writerId, records: batch };
+      try {
+        await this.store.putJson(key, doc);
+      } catch (err) {
+        // Keep the records for the next flush: nothing logged is dropped on a store hiccup.
+        this.records = batch.concat(this.records);
+        this.seq -= 1;
+        throw err;
+      }
+      return batch.length;
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}
+
+/** Batch objects of a model's log written after `afterKey` (keys sort by time), oldest first. */
+export async function listPredictionBatches(store: KnowledgeStore, model: string, afterKey?: string): Promise<string[]> {
+  const keys = await store.list(predictionLogPrefix(model));
+  return afterKey ? keys.filter((k) => k > afterKey) : keys;
+}
+
+export async function readPredictionBatch(store: KnowledgeStore, key: string): Promise<PredictionRecord[]> {
+  const doc = await store.getJson<BatchDocument>(key);
+  if (!doc || !Array.isArray(doc.records)) throw new KnowledgeError('Corrupt', `${store.location}/${key} is not a prediction log batch`);
+  return doc.records;
+}
+
+export async function countPredictions(store: KnowledgeStore, keys: string[]): Promise<PredictionLogBatchRef[]> {
+  const refs: PredictionLogBatchRef[] = [];
+  for (const key of keys) refs.push({ key, count: (await readPredictionBatch(store, key)).length });
+  return refs;
+}
+
+/** Encodes a [0,1] image as the log's base64 bytes. */
+export function pixelsToBase64(pixels: ArrayLike<number>): string {
+  const bytes = Buffer.alloc(pixels.length);
+  for (let i = 0; i < pixels.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, pixels[i] ?? 0)) * 255);
+  return bytes.toString('base64');
+}
+
+/** The logged inputs as an image set (records without pixels are skipped), ids = prediction ids. */
+export function recordsToImageSet(records: PredictionRecord[], height = 28, width = 28): ImageSet {
+  const withPixels = records.filter((r) => r.pixelsBase64);
+  const size = height * width;
+  const pixels = new Float32Array(withPixels.length * size);
+  withPixels.forEach((r, i) => {
+    const bytes = Buffer.from(r.pixelsBase64 ?? '', 'base64');
+    if (bytes.length !== size) throw new KnowledgeError('Corrupt', `prediction ${r.id} has ${bytes.length} pixel bytes, expected ${size}`);
+    for (let j = 0; j < size; j++) pixels[i * size + j] = (bytes[j] ?? 0) / 255;
+  });
+  return { count: withPixels.length, height, width, pixels, ids: withPixels.map((r) => r.id) };
+}

@@ -1,0 +1,134 @@
+/**
+ * S3-compatible backend through the `minio` client (any S3 server: versitygw in tests, MinIO,
+ * AWS S3, Ceph). A single PUT is atomic in S3, which the registry relies on.
+ */
+import { Client as MinioClient } from 'minio';
+import { checkKey, checkPrefix, parseJson } from './keys.js';
+import { KnowledgeError, type KnowledgeStore } from './types.js';
+
+export interface S3StoreOptions {
+  endPoint: string;
+  port?: number;
+  useSSL?: boolean;
+  accessKey: string;
+  secretKey: string;
+  region?: string;
+  bucket: string;
+  prefix?: string;
+}
+
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+
+export class S3Store implements KnowledgeStore {
+  readonly location: string;
+  private readonly client: MinioClient;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private bucketReady: Promise<void> | undefined;
+
+  constructor(options: S3StoreOptions) {
+    if (!options.bucket) throw new KnowledgeError('InvalidInput', 's3 store: bucket must be a non-empty name');
+    const prefix = options.prefix ?? '';
+    if (prefix && !prefix.endsWith('/')) throw new KnowledgeError('InvalidInput', `s3 store: prefix must end with '/', got ${JSON.stringify(prefix)}`);
+    if (prefix) checkKey(prefix.slice(0, -1), 's3 store prefix');
+    this.client = new MinioClient({
+      endPoint: options.endPoint,
+      port: options.port,
+      useSSL: options.useSSL ?? false,
+      accessKey: options.accessKey,
+      secretKey: options.secretKey,
+      region: options.region,
+      pathStyle: true,
+    });
+    this.bucket = options.bucket;
+    this.prefix = prefix;
+    this.location = `s3://${this.bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
+  }
+
+  /** Creates the bucket on first use; tolerates another writer creating it at the same time. */
+  private ensureBucket(): Promise<void> {
+    this.bucketReady ??= (async () => {
+      if (await this.client.bucketExists(this.bucket)) return;
+      await this.client.makeBucket(this.bucket).catch(async (err: unknown) => {
+        if (!(await this.client.bucketExists(this.bucket))) throw err;
+      });
+    })().catch((err: unknown) => {
+      this.bucketReady = undefined;
+      throw new KnowledgeError('Backend', `cannot reach bucket ${this.bucket}: ${(err as Error).message}`, { cause: err });
+    });
+    return this.bucketReady;
+  }
+
+  private object(key: string): string {
+    return this.prefix + checkKey(key);
+  }
+
+  async putBytes(key: string, data: Uint8Array, contentType = 'application/octet-stream'): Promise<void> {
+    const name = this.object(key);
+    await this.ensureBucket();
+    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    try {
+      await this.client.putObject(this.bucket, name, body, body.length, { 'Content-Type': contentType });
+    } catch (err) {
+      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async getBytes(key: string): Promise<Uint8Array> {
+    const name = this.object(key);
+    await this.ensureBucket();
+    try {
+      const stream = await this.client.getObject(this.bucket, name);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return new Uint8Array(Buffer.concat(chunks));
+    } catch (err) {
+      if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) {
+        throw new KnowledgeError('NotFound', `no object ${key} in ${this.location}`, { cause: err });
+      }
+      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.putBytes(key, Buffer.from(JSON.stringify(value)), 'application/json');
+  }
+
+  async getJson<T = unknown>(key: string): Promise<T> {
+    return parseJson<T>(await this.getBytes(key), key, this.location);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const name = this.object(key);
+    await this.ensureBucket();
+    try {
+      await this.client.statObject(this.bucket, name);
+      return true;
+    } catch (err) {
+      if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return false;
+      throw new KnowledgeError('Backend', `cannot stat ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
+    await this.ensureBucket();
+    const keys: string[] = [];
+    const stream = this.client.listObjectsV2(this.bucket, this.prefix + prefix, true);
+    for await (const item of stream as AsyncIterable<{ name?: string }>) {
+      if (item.name) keys.push(item.name.slice(this.prefix.length));
+    }
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    const name = this.object(key);
+    await this.ensureBucket();
+    try {
+      await this.client.removeObject(this.bucket, name);
+    } catch (err) {
+      if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return;
+      throw new KnowledgeError('Backend', `cannot delete ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
