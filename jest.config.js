@@ -9,8 +9,8 @@ export default {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
   },
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
-  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  globalSetup: '<rootDir>/test/harness/setup.js',
+  globalTeardown: '<rootDir>/test/harness/teardown.js',
   testTimeout: 120_000,
   maxWorkers: 1,
 };

@@ -64,7 +64,13 @@ export class ManagedProcess {
     if (this.exited || this.child.pid === undefined) return;
     const exit = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     signalGroup(this.child.pid, 'SIGTERM');
-    const timedOut = await Promise.race([exit.then(() => false), sleep(graceMs).then(() => true)]);
+    // Cancel the grace timer once the process is gone, or it would hold the event loop open.
+    const grace = new AbortController();
+    const timedOut = await Promise.race([
+      exit.then(() => false),
+      sleep(graceMs, true, { signal: grace.signal }).catch(() => false),
+    ]);
+    grace.abort();
     if (timedOut) {
       signalGroup(this.child.pid, 'SIGKILL');
       await exit;

@@ -16,7 +16,7 @@ export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // Already installed by an earlier test file in this process.
   }
@@ -47,6 +47,10 @@ export async function connectTemporal(): Promise<TemporalTestContext> {
     async close() {
       await clientConnection.close();
       await workerConnection.close();
+      // The native runtime keeps the process alive until it is shut down; the next test file
+      // in this process gets a fresh one.
+      await Runtime.instance().shutdown();
+      runtimeInstalled = false;
     },
   };
 }
