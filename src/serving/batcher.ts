@@ -1,0 +1,144 @@
+/**
+ * Dynamic batching: concurrent infer requests are queued and run together as one model call,
+ * which amortises the fixed cost of a TensorFlow call over many images. One batch runs at a
+ * time (native TensorFlow already uses every core for one call); while it runs, new requests
+ * queue, and the next batch starts as soon as the previous finishes, so under load batches grow
+ * by themselves and under light load a request waits at most `maxWaitMs`.
+ */
+
+export interface BatchingOptions {
+  /** Images per model call; a single request larger than this runs alone. */
+  maxBatchSize: number;
+  /** Longest a request waits for company before its batch runs (ms). */
+  maxWaitMs: number;
+}
+
+/** A batch as the model sees it: the images of several requests, concatenated row-major. */
+export interface Batch<Meta> {
+  images: Float32Array;
+  count: number;
+  /** Per request, in order: its metadata, first row and row count. */
+  parts: Array<{ meta: Meta; offset: number; count: number }>;
+}
+
+interface Pending<Meta, Out> {
+  images: Float32Array;
+  count: number;
+  meta: Meta;
+  resolve: (out: Out) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * `run` receives a whole batch and returns one result per part (same order); a thrown error
+ * fails every request of the batch, an Error in the returned array fails only that request.
+ */
+export type BatchRunner<Meta, Out> = (batch: Batch<Meta>) => Promise<Array<Out | Error>>;
+
+export class DynamicBatcher<Meta, Out> {
+  private queue: Array<Pending<Meta, Out>> = [];
+  private queuedImages = 0;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: BatchingOptions, private readonly run: BatchRunner<Meta, Out>) {
+    if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
+      throw new Error(`batching.maxBatchSize must be an integer >= 1, got ${options.maxBatchSize}`);
+    }
+    if (!Number.isFinite(options.maxWaitMs) || options.maxWaitMs < 0) {
+      throw new Error(`batching.maxWaitMs must be a number >= 0, got ${options.maxWaitMs}`);
+    }
+  }
+
+  submit(images: Float32Array, count: number, meta: Meta): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      this.queue.push({ images, count, meta, resolve, reject });
+      this.queuedImages += count;
+      this.schedule();
+    });
+  }
+
+  /** Requests queued or running. */
+  get pending(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  /** Resolves once nothing is queued or running (used to drain before shutdown). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    if (this.queuedImages >= this.options.maxBatchSize || this.options.maxWaitMs === 0) {
+      this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running || this.queue.length === 0) return;
+    const taken = this.take();
+    this.running = true;
+    void this.execute(taken).finally(() => {
+      this.running = false;
+      if (this.queue.length === 0) {
+        for (const wake of this.idleWaiters.splice(0)) wake();
+        return;
+      }
+      // Requests that queued while the model was busy have waited already: run them now.
+      this.flush();
+    });
+  }
+
+  /** Whole requests, in arrival order, up to maxBatchSize images (at least one request). */
+  private take(): Array<Pending<Meta, Out>> {
+    const taken: Array<Pending<Meta, Out>> = [];
+    let images = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (taken.length > 0 && images + next.count > this.options.maxBatchSize) break;
+      taken.push(this.queue.shift()!);
+      images += next.count;
+    }
+    this.queuedImages -= images;
+    return taken;
+  }
+
+  private async execute(taken: Array<Pending<Meta, Out>>): Promise<void> {
+    const count = taken.reduce((sum, p) => sum + p.count, 0);
+    let images: Float32Array;
+    if (taken.length === 1) {
+      images = taken[0]!.images;
+    } else {
+      images = new Float32Array(count * (taken[0]!.images.length / taken[0]!.count));
+      let at = 0;
+      for (const p of taken) {
+        images.set(p.images, at);
+        at += p.images.length;
+      }
+    }
+    let offset = 0;
+    const parts = taken.map((p) => {
+      const part = { meta: p.meta, offset, count: p.count };
+      offset += p.count;
+      return part;
+    });
+    try {
+      const results = await this.run({ images, count, parts });
+      taken.forEach((p, i) => {
+        const r = results[i];
+        if (r === undefined) p.reject(new Error(`batch runner returned ${results.length} results for ${taken.length} requests`));
+        else if (r instanceof Error) p.reject(r);
+        else p.resolve(r);
+      });
+    } catch (err) {
+      for (const p of taken) p.reject(err);
+    }
+  }
+}
