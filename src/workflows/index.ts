@@ -1,2 +1,4 @@
 // Every workflow the worker bundles. Workflow code only: deterministic, no I/O.
 export * from './diagnostics.js';
+export * from './agent.js';
+export * from './trigger.js';
