@@ -10,5 +10,7 @@ say()  { printf '[provision] %s\n' "$*"; }
 die()  { printf '[provision] ERROR: %s\n' "$*" >&2; exit 1; }
 # have NAME VERSION: true when a stamp says NAME VERSION was installed completely.
 have() { [ -f "$SCANFLOW_CACHE/stamps/$1" ] && [ "$(cat "$SCANFLOW_CACHE/stamps/$1")" = "$2" ]; }
-stamp() { mkdir -p "$SCANFLOW_CACHE/stamps"; printf '%s' "$2" > "$SCANFLOW_CACHE/stamps/$1"; }
+stamp() { mkdir -p "$SCANFLOW_CACHE/stamps"; printf '%s' "$2" > "$SCANFLOW_CACHE/stamps/$1"; changed; }
+# changed: records that this run installed or built something (scripts/provision reports it).
+changed() { touch "$SCANFLOW_CACHE/.changed-by-this-run"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not on PATH: $2"; }

@@ -1,23 +1,15 @@
 /**
  * A health check of the whole stack from inside a worker: runs a real computation on the
- * native TensorFlow backend and stores its result in the object store. `scanflow doctor`
- * and the smoke test run it through Temporal.
+ * native TensorFlow backend and stores its result in the knowledge base (S3 or local
+ * directory). `scanflow doctor` and the smoke test run it through Temporal.
  */
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { Client as MinioClient } from 'minio';
 import { tensorflow, libtensorflowVersion } from '../ml/tf.js';
-
-export interface S3Endpoint {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  accessKey: string;
-  secretKey: string;
-}
+import type { KnowledgeStore } from '../knowledge/types.js';
 
 export interface DiagnosticsInput {
-  bucket: string;
+  /** Knowledge-base key the report is written to. */
   key: string;
   /** Size of the square matrices multiplied on the native backend. */
   size: number;
@@ -33,8 +25,7 @@ export interface DiagnosticsReport {
   storedAt: string;
 }
 
-export function createDiagnosticsActivities(s3: S3Endpoint) {
-  const minio = new MinioClient(s3);
+export function createDiagnosticsActivities(store: KnowledgeStore) {
   return {
     async runDiagnostics(input: DiagnosticsInput): Promise<DiagnosticsReport> {
       if (!Number.isInteger(input.size) || input.size < 1 || input.size > 4096) {
@@ -53,16 +44,9 @@ export function createDiagnosticsActivities(s3: S3Endpoint) {
         size: input.size,
         checksum,
         millis: performance.now() - started,
-        storedAt: `s3://${input.bucket}/${input.key}`,
+        storedAt: `${store.location}/${input.key}`,
       };
-      if (!(await minio.bucketExists(input.bucket))) {
-        await minio.makeBucket(input.bucket).catch(async (err: unknown) => {
-          // Another worker may have created it in between: only a real failure counts.
-          if (!(await minio.bucketExists(input.bucket))) throw err;
-        });
-      }
-      const body = Buffer.from(JSON.stringify(report));
-      await minio.putObject(input.bucket, input.key, body, body.length, { 'Content-Type': 'application/json' });
+      await store.putJson(input.key, report);
       return report;
     },
   };

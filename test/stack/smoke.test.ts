@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Worker } from '@temporalio/worker';
-import { Client as MinioClient } from 'minio';
 import { fileURLToPath } from 'node:url';
 import { createDiagnosticsActivities } from '../../src/activities/diagnostics.js';
+import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
+import type { KnowledgeStore } from '../../src/knowledge/types.js';
 import { connectTemporal, s3Config, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
 
 describe('the stack end to end', () => {
   let t: TemporalTestContext;
+  let store: KnowledgeStore;
   beforeAll(async () => {
     t = await connectTemporal();
+    store = openKnowledgeStore({ kind: 's3', ...s3Config(), bucket: 'scanflow-smoke' });
   });
   afterAll(async () => {
     await t?.close();
@@ -21,20 +24,18 @@ describe('the stack end to end', () => {
       namespace: t.namespace,
       taskQueue,
       workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
-      activities: createDiagnosticsActivities(s3Config()),
+      activities: createDiagnosticsActivities(store),
     });
     const key = `smoke/${taskQueue}.json`;
     const report = await worker.runUntil(
-      t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-${taskQueue}`, args: [{ bucket: 'scanflow-smoke', key, size: 64 }] }),
+      t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-${taskQueue}`, args: [{ key, size: 64 }] }),
     );
     expect(report).toMatchObject({ backend: 'tensorflow', size: 64, checksum: 64 ** 3 });
     expect(report.tensorflowVersion).toMatch(/^2\.\d+\.\d+/);
 
-    const minio = new MinioClient(s3Config());
-    const stream = await minio.getObject('scanflow-smoke', key);
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    expect(JSON.parse(Buffer.concat(chunks).toString('utf8'))).toEqual(report);
+    // Read back through a second, independent client of the same S3 server.
+    const reader = openKnowledgeStore({ kind: 's3', ...s3Config(), bucket: 'scanflow-smoke' });
+    expect(await reader.getJson(key)).toEqual(report);
   });
 
   it('rejects a bad size without retrying', async () => {
@@ -44,9 +45,9 @@ describe('the stack end to end', () => {
       namespace: t.namespace,
       taskQueue,
       workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
-      activities: createDiagnosticsActivities(s3Config()),
+      activities: createDiagnosticsActivities(store),
     });
-    const run = t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-bad-${taskQueue}`, args: [{ bucket: 'scanflow-smoke', key: 'x', size: -1 }] });
+    const run = t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-bad-${taskQueue}`, args: [{ key: 'x', size: -1 }] });
     await expect(worker.runUntil(run)).rejects.toThrow(/Workflow execution failed/);
     const history = await t.client.workflow.getHandle(`smoke-bad-${taskQueue}`).fetchHistory();
     const failedAttempts = history.events?.filter((e) => e.activityTaskFailedEventAttributes) ?? [];

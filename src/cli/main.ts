@@ -1,0 +1,63 @@
+/**
+ * The `scanflow` command. Sub-commands:
+ *   up [--no-workers]   the embedded stack (Temporal + Web UI + workers), state under .scanflow/
+ *   worker              workers only, against TEMPORAL_ADDRESS
+ *   doctor              runs the stack health check workflow on a running stack
+ *   agent …             start, call, query, update and stop agents (scanflow agent --help)
+ */
+import { loadConfig } from '../config.js';
+
+const usage = `usage: scanflow <command> [options]
+
+commands:
+  up [--no-workers]   start the embedded stack: Temporal dev server (SQLite under .scanflow/),
+                      Web UI on http://localhost:8233, search attributes, and the workers
+  worker              run the workers only (TEMPORAL_ADDRESS, SCANFLOW_WORKER_ROLES)
+  doctor              check a running stack: native TensorFlow + knowledge base, through Temporal
+  agent <command>     manage agents (scanflow agent help)
+
+environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), SCANFLOW_HOME (.scanflow),
+  SCANFLOW_S3_ENDPOINT/_ACCESS_KEY/_SECRET_KEY/_BUCKET (knowledge base on S3 instead of .scanflow/knowledge),
+  KUBECONFIG, SCANFLOW_K8S_NAMESPACE (scanflow)`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up': {
+      const { up } = await import('../stack/up.js');
+      await up({ config: loadConfig(), noWorkers: rest.includes('--no-workers') });
+      return 0;
+    }
+    case 'worker': {
+      const { parseRoles, runWorkers } = await import('../worker/run-workers.js');
+      const config = loadConfig();
+      await runWorkers({ config, roles: parseRoles(process.env.SCANFLOW_WORKER_ROLES), onReady: (q) => console.log(`[scanflow] workers polling ${q.join(', ')}`) });
+      return 0;
+    }
+    case 'doctor': {
+      const { doctor } = await import('./doctor.js');
+      return await doctor(loadConfig());
+    }
+    case 'agent': {
+      const { runAgentCommand } = await import('./agents.js');
+      return await runAgentCommand(rest, { config: loadConfig() });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`scanflow: unknown command '${command}'\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
