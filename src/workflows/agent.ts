@@ -141,7 +141,7 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
   });
   setHandler(stopUpdate, async (reason) => {
     stopRequested = true;
-    stopReason = reason ?? 'stop requested';
+    stopReason = reason || 'stop requested';
     await condition(() => state.status === 'stopped');
     return state.scheduleIds;
   });

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { binaryPath } from '../../src/stack/binaries.js';
+import { triggerScheduleId } from '../../src/spec/ids.js';
+import type { Strategy, When } from '../../src/spec/agent.js';
+import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
+import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
+
+const run = promisify(execFile);
+
+const noteFire = (tag: string, when: When): Strategy => ({
+  name: tag, when, then: [{ activity: 'note', args: { tag, firedAt: { $ref: 'event.firedAt' } } }],
+});
+
+describe('trigger schedules', () => {
+  let t: TemporalTestContext;
+  beforeAll(async () => {
+    t = await connectTemporal();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('fires interval, date, cron, OR and AND triggers at the right times', async () => {
+    const taskQueue = uniqueTaskQueue('agents-triggers');
+    const rec = recordingActivities();
+    const worker = await agentWorker(t, taskQueue, rec);
+    const client = agents(t, taskQueue);
+    const app = uniqueApp('trig');
+    // A date 5 s from now, on a whole second.
+    const dateMs = Math.ceil((Date.now() + 5000) / 1000) * 1000;
+    const date = new Date(dateMs).toISOString().replace('.000Z', 'Z');
+    await worker.runUntil(async () => {
+      const handle = await client.start({
+        app, name: 'clock',
+        strategies: [
+          noteFire('interval', { every: '2s' }),
+          noteFire('date', { at: date }),
+          noteFire('cron', { cron: '*/3 * * * * * *' }),
+          noteFire('either', { or: [{ every: '5s' }, { cron: '*/3 * * * * * *' }] }),
+          noteFire('both', { and: [{ every: '2s' }, { cron: '*/3 * * * * * *' }] }),
+        ],
+      });
+      await eventually(() => (rec.noted('both').length >= 2 && Date.now() > dateMs + 2000 ? true : undefined), 'two AND fires and the date', 40_000);
+      await sleep(1000);
+      await handle.stop('test done');
+    });
+    const firesOf = (tag: string) => rec.noted(tag).map((c) => Date.parse((c.args as { firedAt: string }).firedAt));
+    const sec = (ms: number) => new Date(ms).getUTCSeconds();
+
+    const interval = firesOf('interval');
+    expect(interval.length).toBeGreaterThanOrEqual(4);
+    for (const ms of interval) expect(ms % 2000).toBe(0);
+    // consecutive fires are exactly one interval apart: no fire missed
+    for (let i = 1; i < interval.length; i++) expect((interval[i] as number) - (interval[i - 1] as number)).toBe(2000);
+
+    expect(firesOf('date')).toEqual([dateMs]);
+
+    const cron = firesOf('cron');
+    expect(cron.length).toBeGreaterThanOrEqual(3);
+    for (const ms of cron) expect(sec(ms) % 3).toBe(0);
+
+    // OR = union of both members' times; both members contributed
+    const either = firesOf('either');
+    for (const ms of either) expect(ms % 5000 === 0 || sec(ms) % 3 === 0).toBe(true);
+    expect(either.some((ms) => ms % 5000 === 0 && sec(ms) % 3 !== 0)).toBe(true);
+    expect(either.some((ms) => ms % 5000 !== 0 && sec(ms) % 3 === 0)).toBe(true);
+
+    // AND = intersection: only times on both the 2 s grid and the */3 s cron, i.e. every 6 s
+    const both = firesOf('both');
+    expect(both.length).toBeGreaterThanOrEqual(2);
+    for (const ms of both) expect(sec(ms) % 6).toBe(0);
+    // every interval fire that is also a cron time produced an AND fire (none lost), within the AND run's span
+    const first = both[0] as number;
+    const last = both[both.length - 1] as number;
+    expect(interval.filter((ms) => ms >= first && ms <= last && sec(ms) % 3 === 0)).toEqual(both.filter((ms) => ms <= (interval[interval.length - 1] as number)));
+  });
+
+  it('lets an operator pause, trigger now and backfill a strategy with `temporal schedule`', async () => {
+    const taskQueue = uniqueTaskQueue('agents-ops');
+    const rec = recordingActivities();
+    const worker = await agentWorker(t, taskQueue, rec);
+    const client = agents(t, taskQueue);
+    const app = uniqueApp('ops');
+    const scheduleId = triggerScheduleId(app, 'ops', 'slow');
+    const cli = (...args: string[]) => run(binaryPath('temporal'), ['schedule', ...args, '--address', t.address, '--namespace', t.namespace], { timeout: 20_000 });
+    await worker.runUntil(async () => {
+      // An hourly AND trigger: it will not fire by itself during the test.
+      const handle = await client.start({ app, name: 'ops', strategies: [noteFire('slow', { and: [{ every: '1h' }, { cron: '0 0 * * *' }] }), noteFire('hourly', { every: '1h' })] });
+      await eventually(async () => ((await handle.state()).scheduleIds.includes(scheduleId) ? true : undefined), 'the schedule');
+
+      await cli('trigger', '--schedule-id', scheduleId);
+      await eventually(() => (rec.noted('slow').length === 1 ? true : undefined), 'the manual trigger to reach the agent');
+
+      await cli('toggle', '--schedule-id', scheduleId, '--pause', '--reason', 'maintenance');
+      const { stdout } = await cli('describe', '--schedule-id', scheduleId, '--output', 'json');
+      expect(JSON.parse(stdout).schedule.state.paused).toBe(true);
+      await cli('toggle', '--schedule-id', scheduleId, '--unpause', '--reason', 'done');
+
+      // Backfill the last 3 hours: the hourly driver times pass the AND gate only at 00:00 UTC,
+      // so count what the intersection says should fire and expect exactly that.
+      const end = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const start = new Date(end.getTime() - 3 * 3_600_000);
+      const expected = [1, 2, 3].map((h) => Math.floor(end.getTime() / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000).filter((ms) => ms >= start.getTime() && new Date(ms).getUTCHours() === 0).length;
+      await cli('backfill', '--schedule-id', scheduleId, '--start-time', start.toISOString(), '--end-time', end.toISOString(), '--overlap-policy', 'AllowAll');
+      // The plain hourly strategy backfilled over the same 3 hours fires at the 3 whole hours inside.
+      await cli('backfill', '--schedule-id', triggerScheduleId(app, 'ops', 'hourly'), '--start-time', start.toISOString(), '--end-time', end.toISOString(), '--overlap-policy', 'AllowAll');
+      await eventually(() => (rec.noted('hourly').length === 3 ? true : undefined), 'three backfilled hourly fires');
+      const hourly = rec.noted('hourly').map((c) => Date.parse((c.args as { firedAt: string }).firedAt)).sort();
+      expect(hourly.every((ms) => ms % 3_600_000 === 0 && ms > start.getTime() && ms <= end.getTime())).toBe(true);
+      await sleep(2000);
+      expect(rec.noted('slow')).toHaveLength(1 + expected);
+      expect(rec.noted('hourly')).toHaveLength(3);
+      await handle.stop('test done');
+    });
+  });
+});
