@@ -2,7 +2,7 @@
  * The typed TypeScript client for agents: start, call, signal, query, update, stop and discover.
  * Specs are validated before anything reaches the server, so a bad spec starts no workflow.
  */
-import { type Client, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import { type Client, WorkflowIdReusePolicy, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { AgentSpec, Json, Strategy } from '../spec/agent.js';
 import { DEFAULT_AGENT_TASK_QUEUE, agentWorkflowId } from '../spec/ids.js';
 import { ScanflowAgent, ScanflowApp, ScanflowKind, ScanflowState, ScanflowTemplate } from '../spec/search-attributes.js';
@@ -24,6 +24,25 @@ export interface AgentSummary {
   status: string;
 }
 
+/** An update the agent rejected (bad strategy, unknown name, stopping): the message says what is wrong. */
+export class AgentUpdateRejected extends Error {
+  constructor(message: string, readonly type: string | undefined) {
+    super(message);
+    this.name = 'AgentUpdateRejected';
+  }
+}
+
+async function unwrap<T>(update: Promise<T>): Promise<T> {
+  try {
+    return await update;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause) {
+      throw new AgentUpdateRejected(err.cause.message, (err.cause as { type?: string }).type);
+    }
+    throw err;
+  }
+}
+
 export class AgentHandle {
   constructor(readonly workflow: WorkflowHandle<typeof agentWorkflow>) {}
   get workflowId(): string {
@@ -34,8 +53,8 @@ export class AgentHandle {
     await this.workflow.signal(callSignal, call);
   }
   /** Call-Receive waiting for the outcome ("IF successful_call"): an update whose id is the call id when given. */
-  async call(call: AgentCall): Promise<CallOutcome> {
-    return await this.workflow.executeUpdate(callAndWaitUpdate, { args: [call], ...(call.callId ? { updateId: call.callId } : {}) });
+  call(call: AgentCall): Promise<CallOutcome> {
+    return unwrap(this.workflow.executeUpdate(callAndWaitUpdate, { args: [call], ...(call.callId ? { updateId: call.callId } : {}) }));
   }
   state(): Promise<AgentStateView> {
     return this.workflow.query(stateQuery);
@@ -47,26 +66,26 @@ export class AgentHandle {
     return this.workflow.query(decisionsQuery, last);
   }
   addStrategy(strategy: Strategy): Promise<string[]> {
-    return this.workflow.executeUpdate(addStrategyUpdate, { args: [strategy] });
+    return unwrap(this.workflow.executeUpdate(addStrategyUpdate, { args: [strategy] }));
   }
   replaceStrategy(strategy: Strategy): Promise<string[]> {
-    return this.workflow.executeUpdate(replaceStrategyUpdate, { args: [strategy] });
+    return unwrap(this.workflow.executeUpdate(replaceStrategyUpdate, { args: [strategy] }));
   }
   removeStrategy(name: string): Promise<string[]> {
-    return this.workflow.executeUpdate(removeStrategyUpdate, { args: [name] });
+    return unwrap(this.workflow.executeUpdate(removeStrategyUpdate, { args: [name] }));
   }
   setParameters(parameters: Record<string, Json>): Promise<Record<string, Json>> {
-    return this.workflow.executeUpdate(setParametersUpdate, { args: [parameters] });
+    return unwrap(this.workflow.executeUpdate(setParametersUpdate, { args: [parameters] }));
   }
   pause(): Promise<AgentStatus> {
-    return this.workflow.executeUpdate(pauseUpdate);
+    return unwrap(this.workflow.executeUpdate(pauseUpdate));
   }
   resume(): Promise<AgentStatus> {
-    return this.workflow.executeUpdate(resumeUpdate);
+    return unwrap(this.workflow.executeUpdate(resumeUpdate));
   }
   /** Stops the agent: deletes its trigger schedules, answers waiting callers, completes the workflow. */
   async stop(reason?: string): Promise<string[]> {
-    const removed = await this.workflow.executeUpdate(stopUpdate, { args: [reason ?? 'stopped by a client'] });
+    const removed = await unwrap(this.workflow.executeUpdate(stopUpdate, { args: [reason ?? 'stopped by a client'] }));
     await this.workflow.result();
     return removed;
   }

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
+import { agentWorkflowId, triggerScheduleId } from '../../src/spec/ids.js';
+import { SpecError } from '../../src/spec/validate.js';
+import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
+import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
+
+describe('Call-Receive, constraints and run-time changes', () => {
+  let t: TemporalTestContext;
+  beforeAll(async () => {
+    t = await connectTemporal();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('lets one agent call another by signal and by update, and processes a repeated call id once', async () => {
+    const taskQueue = uniqueTaskQueue('agents-calls');
+    const rec = recordingActivities();
+    const worker = await agentWorker(t, taskQueue, rec);
+    const client = agents(t, taskQueue);
+    const app = uniqueApp('calls');
+    await worker.runUntil(async () => {
+      const checker = await client.start({
+        app, name: 'checker', template: 'checker',
+        strategies: [{ name: 'check', when: { call: 'check_predictions' }, then: [{ activity: 'note', args: { tag: 'checked', batch: { $ref: 'event.args.batch' }, caller: { $ref: 'event.caller' } }, as: 'report' }] }],
+      });
+      const tracker = await client.start({
+        app, name: 'tracker', template: 'tracker',
+        strategies: [
+          { name: 'tell', when: { call: 'tell' }, then: [{ call: { agent: 'checker', name: 'check_predictions', args: { batch: { $ref: 'event.args.batch' } } } }] },
+          {
+            name: 'ask', when: { call: 'ask' },
+            then: [
+              { call: { agent: 'checker', name: 'check_predictions', args: { batch: { $ref: 'event.args.batch' } }, wait: true }, as: 'reply' },
+              { activity: 'note', args: { tag: 'reply', ok: { $ref: 'results.reply.ok' }, report: { $ref: 'results.reply.runs.0.results.report' } } },
+            ],
+          },
+        ],
+      });
+      await tracker.signalCall({ name: 'tell', args: { batch: 'b1' }, caller: 'test' });
+      await eventually(() => (rec.noted('checked').length === 1 ? true : undefined), 'the signalled call');
+      expect(rec.noted('checked')[0]?.args).toEqual({ tag: 'checked', batch: 'b1', caller: agentWorkflowId(app, 'tracker') });
+
+      const outcome = await tracker.call({ name: 'ask', args: { batch: 'b2' }, callId: 'ask-1' });
+      expect(outcome.ok).toBe(true);
+      expect(rec.noted('reply')[0]?.args).toEqual({ tag: 'reply', ok: true, report: { noted: { tag: 'checked', batch: 'b2', caller: agentWorkflowId(app, 'tracker') } } });
+
+      // The same call id twice, by signal and by update: one run.
+      await checker.signalCall({ name: 'check_predictions', args: { batch: 'dup' }, callId: 'dup-1', caller: 'test' });
+      await checker.signalCall({ name: 'check_predictions', args: { batch: 'dup' }, callId: 'dup-1', caller: 'test' });
+      const again = await checker.call({ name: 'check_predictions', args: { batch: 'dup' }, callId: 'dup-1', caller: 'test' });
+      expect(again.duplicate).toBe(true);
+      expect(again.ok).toBe(true);
+      await sleep(500);
+      expect(rec.noted('checked').filter((c) => (c.args as { batch: string }).batch === 'dup')).toHaveLength(1);
+
+      // Both sides of the signal are in the histories (the Temporal UI shows them).
+      const callerHistory = await t.client.workflow.getHandle(agentWorkflowId(app, 'tracker')).fetchHistory();
+      expect(callerHistory.events?.some((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId === agentWorkflowId(app, 'checker'))).toBe(true);
+      const calleeHistory = await t.client.workflow.getHandle(agentWorkflowId(app, 'checker')).fetchHistory();
+      expect(calleeHistory.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'call')).toBe(true);
+      await tracker.stop();
+      await checker.stop();
+    });
+  });
+
+  it('runs no action when the constraint is false, and applies strategy and parameter updates from the next event', async () => {
+    const taskQueue = uniqueTaskQueue('agents-rules');
+    const rec = recordingActivities();
+    const worker = await agentWorker(t, taskQueue, rec);
+    const client = agents(t, taskQueue);
+    const app = uniqueApp('rules');
+    await worker.runUntil(async () => {
+      const planner = await client.start({
+        app, name: 'planner', template: 'planner', parameters: { minSamples: 100 },
+        strategies: [{
+          name: 'retrain', when: { call: 'samples' },
+          sense: [{ activity: 'readValue', args: { key: 'picked' }, as: 'picked' }],
+          if: { compare: [{ $ref: 'beliefs.picked' }, '>=', { $ref: 'params.minSamples' }] },
+          then: [{ activity: 'note', args: { tag: 'v1', picked: { $ref: 'beliefs.picked' } } }],
+        }],
+      });
+      rec.values.set('picked', 40);
+      const low = await planner.call({ name: 'samples' });
+      expect(low.runs).toEqual([{ strategy: 'retrain', outcome: 'constraint-false', results: { picked: 40 } }]);
+      expect(rec.noted()).toHaveLength(0);
+      const [decision] = await planner.decisions(1);
+      expect(decision).toMatchObject({ strategy: 'retrain', observed: { picked: 40 }, constraint: false, actions: [], outcome: 'constraint-false' });
+
+      // A planner tuning the threshold: the very next event uses it.
+      await planner.setParameters({ minSamples: 30 });
+      await planner.call({ name: 'samples' });
+      expect(rec.noted('v1')).toHaveLength(1);
+
+      // Replace the strategy at run time: the next event runs the new actions.
+      const [current] = await planner.strategies();
+      await planner.replaceStrategy({ ...current!, then: [{ activity: 'note', args: { tag: 'v2' } }] });
+      await planner.call({ name: 'samples' });
+      expect(rec.noted('v1')).toHaveLength(1);
+      expect(rec.noted('v2')).toHaveLength(1);
+
+      // An invalid strategy is rejected by the update's validator and changes nothing.
+      await expect(planner.addStrategy({ name: 'bad', when: { every: 'soon' }, then: [] })).rejects.toThrow(/strategy\.when\.every: expected a duration like "10s"/);
+      expect((await planner.strategies()).map((s) => s.name)).toEqual(['retrain']);
+      await planner.stop();
+    });
+  });
+
+  it('removes its schedules when stopped', async () => {
+    const taskQueue = uniqueTaskQueue('agents-stop');
+    const rec = recordingActivities();
+    const worker = await agentWorker(t, taskQueue, rec);
+    const client = agents(t, taskQueue);
+    const app = uniqueApp('stop');
+    await worker.runUntil(async () => {
+      const handle = await client.start({
+        app, name: 'ticker',
+        strategies: [
+          { name: 'tick', when: { every: '1s' }, then: [{ activity: 'note', args: { tag: 'tick' } }] },
+          { name: 'tock', when: { cron: '*/2 * * * * * *' }, then: [{ activity: 'note', args: { tag: 'tock' } }] },
+        ],
+      });
+      await eventually(() => (rec.noted('tick').length >= 2 ? true : undefined), 'ticks');
+      const removed = await handle.stop('test');
+      expect(removed.sort()).toEqual([triggerScheduleId(app, 'ticker', 'tick'), triggerScheduleId(app, 'ticker', 'tock')]);
+      for (const id of removed) await expect(t.client.schedule.getHandle(id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+      const described = await t.client.workflow.getHandle(agentWorkflowId(app, 'ticker')).describe();
+      expect(described.status.name).toBe('COMPLETED');
+      const ticks = rec.noted('tick').length;
+      await sleep(2500);
+      expect(rec.noted('tick').length).toBe(ticks);
+    });
+  });
+
+  it('rejects an invalid spec with the path of the bad field and starts no workflow', async () => {
+    const client = agents(t, uniqueTaskQueue('agents-invalid'));
+    const app = uniqueApp('invalid');
+    const spec = {
+      app, name: 'broken',
+      strategies: [
+        { name: 'ok', when: { every: '10s' }, then: [] },
+        { name: 'bad', when: { every: 'ten seconds' }, then: [{ activity: 'note' }] },
+      ],
+    };
+    const error = await client.start(spec).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SpecError);
+    expect((error as SpecError).issues).toEqual(['strategies[1].when.every: expected a duration like "10s", got "ten seconds"']);
+    await expect(t.client.workflow.getHandle(agentWorkflowId(app, 'broken')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+});
