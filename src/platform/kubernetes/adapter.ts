@@ -22,7 +22,7 @@ import {
   onlineServices, placementOf, resourcesOf, serviceOf, virtualServiceOf, type Obj,
 } from './manifests.js';
 import { batchDefinitionName, checkDnsLabel, checkRef, componentLabels, selectorOf, serviceObjectName, workflowLabels } from './names.js';
-import { validateBatch, validateOnline, validateService, validateTraffic } from './validate.js';
+import { validateBatch, validateOnline, validateResources, validateService, validateTraffic } from './validate.js';
 
 export interface KubernetesPlatformOptions {
   namespace: string;
@@ -153,6 +153,7 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
   }
 
   async updateOnlineWorkflowResource(ref: WorkflowRef, service: string, resources: ResourceSpec): Promise<void> {
+    validateResources(resources, 'resources');
     await this.requireDeployment(ref, service);
     await this.apply(this.deploymentPatch(ref, service, { containers: [{ name: CONTAINER, resources: resourcesOf(resources) }] }), `${FIELD_MANAGER}-resources`);
   }

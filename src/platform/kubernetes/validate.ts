@@ -1,5 +1,5 @@
 /** Checks specs before anything is sent to the API server; errors name the field. */
-import type { BatchWorkflowSpec, OnlineWorkflowSpec, ServiceSpec, TrafficSpec } from '../types.js';
+import type { BatchWorkflowSpec, OnlineWorkflowSpec, ResourceSpec, ServiceSpec, TrafficSpec } from '../types.js';
 import { invalidSpec } from './errors.js';
 import { checkDnsLabel, checkRef, jobName } from './names.js';
 
@@ -13,6 +13,7 @@ export function validateBatch(spec: BatchWorkflowSpec, runIdForLength = 'r'): st
     if (names.has(e.name)) throw invalidSpec(`executors[${i}].name '${e.name}' is used twice`);
     names.add(e.name);
     if (!e.image) throw invalidSpec(`executors[${i}] ('${e.name}').image is required`);
+    validateResources(e.resources, `executors[${i}].resources`);
     const job = jobName(spec, runIdForLength, e.name);
     if (job.length > 63) throw invalidSpec(`executors[${i}]: Job name '${job}' would exceed 63 characters: shorten the workflow, run id or executor name`);
   }
@@ -39,6 +40,7 @@ export function validateService(s: ServiceSpec, field: string): void {
   if (!s.image) throw invalidSpec(`${field} ('${s.name}').image is required`);
   if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw invalidSpec(`${field} ('${s.name}').port must be an integer 1-65535, got ${s.port}`);
   if (!Number.isInteger(s.replicas) || s.replicas < 0) throw invalidSpec(`${field} ('${s.name}').replicas must be an integer >= 0, got ${s.replicas}`);
+  validateResources(s.resources, `${field}.resources`);
   const a = s.autoscaling;
   if (a) {
     if (a.minReplicas < 0 || a.maxReplicas < 1 || a.minReplicas > a.maxReplicas) throw invalidSpec(`${field} ('${s.name}').autoscaling: need 0 <= minReplicas <= maxReplicas and maxReplicas >= 1`);
@@ -73,4 +75,17 @@ export function validateOnline(spec: OnlineWorkflowSpec): void {
     names.add(s.name);
   }
   if (spec.traffic) validateTraffic(spec.traffic, [...names]);
+}
+
+// The API server's own quantity grammar. A malformed quantity in a server-side apply comes back
+// as HTTP 500 ("failed to convert new object"), which would look retryable: catch it here.
+const quantity = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+
+export function validateResources(r: ResourceSpec | undefined, field: string): void {
+  if (!r) return;
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const [name, value] of Object.entries(r[kind] ?? {})) {
+      if (value !== undefined && !quantity.test(value)) throw invalidSpec(`${field}.${kind}.${name} '${value}' is not a Kubernetes quantity (e.g. 500m, 2, 256Mi)`);
+    }
+  }
 }

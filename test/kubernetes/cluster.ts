@@ -1,0 +1,56 @@
+/** Shared helpers for the Kubernetes tests: admin clients, a fresh namespace, polling. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { requireEnv } from '../harness/env.js';
+import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
+
+export interface TestCluster {
+  kubeconfigPath: string;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+}
+
+export function testCluster(): TestCluster {
+  const kubeconfigPath = requireEnv('SCANFLOW_TEST_KUBECONFIG');
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return { kubeconfigPath, kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api) };
+}
+
+let n = 0;
+/** A namespace of its own per test, so tests never see each other's objects. */
+export async function freshNamespace(c: TestCluster, prefix: string): Promise<string> {
+  n += 1;
+  const name = `${prefix}-${process.pid}-${n}`;
+  await c.core.createNamespace({ body: { metadata: { name } } });
+  // The controller-manager adds the "default" ServiceAccount that pods need.
+  await waitFor(`ServiceAccount default in ${name}`, async () => {
+    try { await c.core.readNamespacedServiceAccount({ name: 'default', namespace: name }); return true; } catch { return false; }
+  });
+  return name;
+}
+
+export function adminPlatform(c: TestCluster, namespace: string): KubernetesPlatform {
+  return new KubernetesPlatform({ kubeconfigPath: c.kubeconfigPath, namespace });
+}
+
+/**
+ * Polls until `check` returns a truthy value (the value is returned). The deadline only bounds
+ * a broken test: controllers react asynchronously, and the assertions are on the end state.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(250);
+  }
+}
