@@ -1,0 +1,161 @@
+/**
+ * The MNIST classifier: a small CNN trained on the native backend with seeded initialisers and our
+ * own seeded shuffling (tfjs's fit-shuffle uses Math.random), evaluation with per-class accuracy
+ * and a confusion matrix, and retraining = fine-tuning the production model on newly labelled
+ * samples mixed with a replay sample of the original data (so it learns the drift without
+ * forgetting clean digits).
+ */
+import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
+import type { ImageSet } from '../knowledge/types.js';
+import { concatImageSets, subset } from './mnist.js';
+import { Rng } from './random.js';
+import { imagesToTensor, requireLabels } from './tensors.js';
+import { tensorflow } from './tf.js';
+
+export function buildClassifier(seed: number): Sequential {
+  const tf = tensorflow();
+  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dropout({ rate: 0.25, seed: seed + 3 }),
+      tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init(4) }),
+      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(5) }),
+    ],
+  });
+  compileClassifier(model, 1e-3);
+  return model;
+}
+
+export function compileClassifier(model: LayersModel, learningRate: number): void {
+  const tf = tensorflow();
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize?: number;
+  seed: number;
+  /** Called after each epoch (heartbeats go here). */
+  onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
+}
+
+export interface TrainResult {
+  epochs: number;
+  samples: number;
+  finalLoss: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** Trains in place on `data` (labels required), one seeded shuffle per epoch. */
+export async function trainClassifier(model: LayersModel, data: ImageSet, options: TrainOptions): Promise<TrainResult> {
+  const tf = tensorflow();
+  const labels = requireLabels(data, 'training data');
+  if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new Error(`epochs must be a positive integer, got ${options.epochs}`);
+  const rng = new Rng(options.seed);
+  const started = performance.now();
+  let finalLoss = NaN;
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    const order = rng.shuffled(Array.from({ length: data.count }, (_, i) => i));
+    const shuffled = subset({ ...data, labels }, order);
+    const xs = imagesToTensor(shuffled, 'training data');
+    const ys = tf.tensor1d(shuffled.labels ?? new Int32Array(), 'float32');
+    try {
+      const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize ?? 64, shuffle: false, verbose: 0 });
+      finalLoss = Number(history.history.loss?.[0] ?? NaN);
+    } finally {
+      xs.dispose();
+      ys.dispose();
+    }
+    await options.onEpoch?.(epoch, finalLoss);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { epochs: options.epochs, samples: data.count, finalLoss, seconds, imagesPerSecond: (data.count * options.epochs) / seconds };
+}
+
+export interface Predictions {
+  predicted: Int32Array;
+  /** Probability of the predicted class. */
+  confidence: Float32Array;
+  /** Full softmax rows, count×10. */
+  probabilities: Float32Array;
+}
+
+export function predict(model: LayersModel, images: ImageSet, batchSize = 512): Predictions {
+  const tf = tensorflow();
+  const xs = imagesToTensor(images);
+  try {
+    const probs = tf.tidy(() => model.predict(xs, { batchSize }) as ReturnType<typeof tf.softmax>);
+    const probabilities = probs.dataSync() as Float32Array;
+    probs.dispose();
+    const predicted = new Int32Array(images.count);
+    const confidence = new Float32Array(images.count);
+    for (let i = 0; i < images.count; i++) {
+      let best = 0;
+      for (let c = 1; c < 10; c++) if ((probabilities[i * 10 + c] ?? 0) > (probabilities[i * 10 + best] ?? 0)) best = c;
+      predicted[i] = best;
+      confidence[i] = probabilities[i * 10 + best] ?? 0;
+    }
+    return { predicted, confidence, probabilities };
+  } finally {
+    xs.dispose();
+  }
+}
+
+export interface Evaluation {
+  count: number;
+  accuracy: number;
+  /** Accuracy (recall) per true class 0..9; NaN for a class absent from the data. */
+  perClass: number[];
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+}
+
+export function evaluateClassifier(model: LayersModel, data: ImageSet): Evaluation {
+  const labels = requireLabels(data, 'evaluation data');
+  const { predicted } = predict(model, data);
+  const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+  let correct = 0;
+  for (let i = 0; i < data.count; i++) {
+    const t = labels[i] ?? 0;
+    const p = predicted[i] ?? 0;
+    (confusion[t] as number[])[p] = ((confusion[t] as number[])[p] ?? 0) + 1;
+    if (t === p) correct += 1;
+  }
+  const perClass = confusion.map((row, c) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total === 0 ? NaN : (row[c] ?? 0) / total;
+  });
+  return { count: data.count, accuracy: correct / data.count, perClass, confusion };
+}
+
+export interface FineTuneOptions {
+  /** How many original (clean, labelled) images to mix in per new sample; default 2. */
+  replayRatio?: number;
+  epochs?: number;
+  learningRate?: number;
+  seed: number;
+  onEpoch?: TrainOptions['onEpoch'];
+}
+
+/**
+ * Transfer learning as the paper's planner does: continue training the production model, at a
+ * lower learning rate, on the newly labelled samples plus a seeded replay sample of the original
+ * training data. Modifies `model` in place.
+ */
+export async function fineTuneClassifier(model: LayersModel, newlyLabelled: ImageSet, original: ImageSet, options: FineTuneOptions): Promise<TrainResult> {
+  requireLabels(newlyLabelled, 'newly labelled samples');
+  requireLabels(original, 'replay data');
+  if (newlyLabelled.count < 1) throw new Error('fine-tuning needs at least one newly labelled sample');
+  const rng = new Rng(options.seed);
+  const replayCount = Math.min(original.count, Math.round((options.replayRatio ?? 2) * newlyLabelled.count));
+  const replay = subset(original, rng.sampleIndices(original.count, replayCount));
+  const mixed = concatImageSets([{ ...newlyLabelled, ids: undefined }, { ...replay, ids: undefined }]);
+  compileClassifier(model, options.learningRate ?? 3e-4);
+  return trainClassifier(model, mixed, { epochs: options.epochs ?? 5, batchSize: 32, seed: rng.nextUint32(), onEpoch: options.onEpoch });
+}
