@@ -94,7 +94,7 @@ export function mahalanobisScores(features: Float64Array, model: FeatureModel): 
 /** Gauss–Jordan inverse with partial pivoting. */
 function invert(m: number[], n: number): number[] {
   const a = m.slice();
-  const inv = Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+  const inv = Array.from({ length: n * n }, (_, i): number => (i % (n + 1) === 0 ? 1 : 0));
   for (let col = 0; col < n; col++) {
     let pivot = col;
     for (let r = col + 1; r < n; r++) if (Math.abs(a[r * n + col] ?? 0) > Math.abs(a[pivot * n + col] ?? 0)) pivot = r;
