@@ -43,6 +43,12 @@ class Checker {
       this.fail(path, `expected a name of lower-case letters, digits, '_' or '-' (like "tracker"), got ${describe(value)}`);
     }
   }
+  /** Belief and result keys: identifiers, so `{"$ref": "beliefs.newPredictions.count"}` reads naturally. */
+  key(value: unknown, path: string): void {
+    if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)) {
+      this.fail(path, `expected an identifier (letters, digits, '_'; like "predictions"), got ${describe(value)}`);
+    }
+  }
   string(value: unknown, path: string): value is string {
     if (typeof value === 'string' && value.length > 0) return true;
     this.fail(path, `expected a non-empty string, got ${describe(value)}`);
@@ -208,7 +214,7 @@ function checkAction(c: Checker, value: unknown, path: string): void {
   const a = c.object(value, path);
   if (!a) return;
   const kind = oneKey(c, a, ['activity', 'call', 'child', 'tune'], path);
-  if (a.as !== undefined) c.name(a.as, `${path}.as`);
+  if (a.as !== undefined) c.key(a.as, `${path}.as`);
   switch (kind) {
     case 'activity':
       c.onlyKeys(a, [...ACTIVITY_KEYS, 'remember'], path);
@@ -267,7 +273,7 @@ function checkStrategy(c: Checker, value: unknown, path: string): void {
       if (!sensor) return;
       c.onlyKeys(sensor, ACTIVITY_KEYS, at);
       c.string(sensor.activity, `${at}.activity`);
-      c.name(sensor.as, `${at}.as`);
+      c.key(sensor.as, `${at}.as`);
       if (sensor.args !== undefined) c.json(sensor.args, `${at}.args`);
       checkActivityOptions(c, sensor, at);
     });

@@ -2,6 +2,7 @@
  * The agent runtime's own activities: trigger schedules (create-or-update, pause, delete) and
  * calls that need a Temporal client (updates to other agents). Idempotent, so retries are safe.
  */
+import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type Client, type ScheduleOptions, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { Json } from '../../spec/agent.js';
@@ -47,6 +48,11 @@ export function createAgentRuntimeActivities(client: Client) {
     }
   };
   return {
+    /** A built-in action that writes a line to the worker log and returns it (demos, reports, placeholders). */
+    async scanflowLog(args: Json): Promise<Json> {
+      log.info('agent report', { report: args });
+      return args;
+    },
     /** Create-or-update one schedule per time-triggered strategy; delete the agent's schedules no longer wanted. */
     async syncAgentSchedules(input: SyncSchedulesInput): Promise<string[]> {
       const ids: string[] = [];
