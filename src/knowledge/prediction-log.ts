@@ -60,15 +60,21 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
       throw new KnowledgeError('InvalidInput', 'prediction record needs id (string), predicted (integer) and confidence (number)');
     }
     this.records.push(record);
-    if (this.records.length >= this.batchSize) void this.flush().catch(() => undefined);
+    if (this.records.length >= this.batchSize) void this.enqueue(this.records.splice(0, this.batchSize)).catch(() => undefined);
   }
 
-  flush(): Promise<number> {
-    // Chain flushes so batches are written one after another, in order.
-    this.flushing = this.flushing.catch(() => 0).then(async () => {
-      if (this.records.length === 0) return 0;
-      const batch = this.records;
-      this.records = [];
+  /** Writes whatever is buffered now (in batches of at most batchSize) after the writes already queued. */
+  async flush(): Promise<number> {
+    const writes: Promise<number>[] = [];
+    while (this.records.length > 0) writes.push(this.enqueue(this.records.splice(0, this.batchSize)));
+    writes.push(this.flushing);
+    const counts = await Promise.all(writes);
+    return counts.slice(0, -1).reduce((a, b) => a + b, 0);
+  }
+
+  /** Batches are written one after another, in the order they were cut. */
+  private enqueue(batch: PredictionRecord[]): Promise<number> {
+    const write = this.flushing.catch(() => 0).then(async () => {
       const now = new Date();
       const day = now.toISOString().slice(0, 10);
       const stamp = now.toISOString().replace(/[:.]/g, '-');
@@ -80,12 +86,12 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
       } catch (err) {
         // Keep the records for the next flush: nothing logged is dropped on a store hiccup.
         this.records = batch.concat(this.records);
-        this.seq -= 1;
         throw err;
       }
       return batch.length;
     });
-    return this.flushing;
+    this.flushing = write;
+    return write;
   }
 
   async close(): Promise<void> {
