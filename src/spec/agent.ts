@@ -13,7 +13,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
  * `event` (the event: `event.args`, `event.caller`, `event.name`, `event.firedAt`),
  * `results` (what earlier sensors/actions of this run returned, by their `as` name).
  */
-export interface Ref { $ref: string }
+// A type alias (not an interface) so a Ref also fits wherever plain JSON objects go (args with nested refs).
+export type Ref = { $ref: string };
 export const REF_ROOTS = ['beliefs', 'params', 'event', 'results'] as const;
 
 /** Table III triggers plus the hybrid AND / OR of them. Durations like "10s", dates ISO 8601, cron 5–7 fields. */

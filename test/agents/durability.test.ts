@@ -48,7 +48,7 @@ describe('agent durability', () => {
       const decisions = await handle.decisions();
       const observed = decisions.filter((d) => d.strategy === 'observe');
       expect(observed).toHaveLength(total);
-      expect(observed.map((d) => (d.event as { args: { n: number } }).args.n).sort((a, b) => a - b)).toEqual([...Array(total).keys()]);
+      expect(observed.map((d) => (d.event as unknown as { args: { n: number } }).args.n).sort((a, b) => a - b)).toEqual([...Array(total).keys()]);
       // the runtime-added strategy still answers after the transitions
       await handle.call({ name: 'extra' });
       expect(rec.noted('extra')).toHaveLength(1);
