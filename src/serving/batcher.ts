@@ -9,7 +9,11 @@
 export interface BatchingOptions {
   /** Images per model call; a single request larger than this runs alone. */
   maxBatchSize: number;
-  /** Longest a request waits for company before its batch runs (ms). */
+  /**
+   * Longest a request waits for company before its batch runs (ms). 0 = adaptive: a request
+   * waits one turn of the event loop when the model is idle, and requests that arrive while the
+   * model is busy form the next batch.
+   */
   maxWaitMs: number;
 }
 
@@ -40,6 +44,7 @@ export class DynamicBatcher<Meta, Out> {
   private queuedImages = 0;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: BatchingOptions, private readonly run: BatchRunner<Meta, Out>) {
@@ -72,8 +77,16 @@ export class DynamicBatcher<Meta, Out> {
 
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
-    if (this.queuedImages >= this.options.maxBatchSize || this.options.maxWaitMs === 0) {
+    if (this.queuedImages >= this.options.maxBatchSize) {
       this.flush();
+      return;
+    }
+    if (this.options.maxWaitMs === 0) {
+      // Wait one turn of the event loop only: requests parsed in the same turn join the batch.
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        this.flush();
+      });
       return;
     }
     this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
@@ -91,8 +104,10 @@ export class DynamicBatcher<Meta, Out> {
         for (const wake of this.idleWaiters.splice(0)) wake();
         return;
       }
-      // Requests that queued while the model was busy have waited already: run them now.
-      this.flush();
+      // Requests that queued while the model was busy have waited already: run them after one
+      // turn of the event loop, which lets requests that arrived during the (CPU-bound, blocking)
+      // model call be parsed and join this batch.
+      setImmediate(() => this.flush());
     });
   }
 

@@ -8,7 +8,7 @@
  *   --port <n>                 0 = any free port (default 8080) [SCANFLOW_SERVING_PORT]
  *   --host <addr>              default 127.0.0.1; 0.0.0.0 in a container [SCANFLOW_SERVING_HOST]
  *   --version <n|production|none>   version to serve at start (default production) [SCANFLOW_MODEL_VERSION]
- *   --max-batch <n> --max-wait-ms <ms> | --no-batching         dynamic batching (default 256 / 2 ms)
+ *   --max-batch <n> --max-wait-ms <ms> | --no-batching         dynamic batching (default 256 images / 0 ms = adaptive)
  *   --poll-ms <ms>             follow the registry's production version (0 = off, default)
  *   --log-batch <n> --log-flush-ms <ms>                        prediction log batching (default 200 / 2000 ms)
  *   --no-log | --no-log-pixels                                 no prediction log / records without pixels
@@ -75,7 +75,7 @@ async function run(): Promise<void> {
     source: registryModelSource(registry),
     predictionLog,
     logPixels: !values['no-log-pixels'],
-    batching: values['no-batching'] ? false : { maxBatchSize: positiveInt('max-batch', values['max-batch'], 256), maxWaitMs: positiveInt('max-wait-ms', values['max-wait-ms'], 2, 0) },
+    batching: values['no-batching'] ? false : { maxBatchSize: positiveInt('max-batch', values['max-batch'], 256), maxWaitMs: positiveInt('max-wait-ms', values['max-wait-ms'], 0, 0) },
     initialVersion: parseVersion(values.version),
     pollProductionMs: positiveInt('poll-ms', values['poll-ms'], 0, 0),
     log: (line) => console.error(`[serving ${values.model}] ${line}`),

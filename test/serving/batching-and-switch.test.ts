@@ -60,6 +60,23 @@ describe('dynamic batcher', () => {
     expect(batches[0]!.images[5 * 784]).toBeCloseTo(0.3);
   });
 
+  it('with maxWaitMs 0 merges requests of the same event-loop turn and those that queue while the model is busy', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const busy = new Promise<void>((r) => (release = r));
+    const batcher = new DynamicBatcher<number, number>({ maxBatchSize: 100, maxWaitMs: 0 }, async (batch) => {
+      batches.push(batch.parts.map((p) => p.meta));
+      if (batches.length === 1) await busy;
+      return batch.parts.map((p) => p.meta);
+    });
+    const first = [1, 2].map((i) => batcher.submit(new Float32Array(784), 1, i));
+    await new Promise((r) => setImmediate(r));
+    const later = [3, 4, 5].map((i) => batcher.submit(new Float32Array(784), 1, i));
+    release();
+    expect(await Promise.all([...first, ...later])).toEqual([1, 2, 3, 4, 5]);
+    expect(batches).toEqual([[1, 2], [3, 4, 5]]);
+  });
+
   it('runs a request larger than maxBatchSize alone instead of splitting it', async () => {
     const { batches, run } = collect();
     const batcher = new DynamicBatcher({ maxBatchSize: 2, maxWaitMs: 0 }, run);

@@ -1,0 +1,118 @@
+/**
+ * Model-server throughput and latency, with and without dynamic batching, side by side.
+ *
+ *   npx tsx bench/serving.ts [--seconds 8] [--concurrency 1,4,16,64] [--images-per-request 1]
+ *
+ * The server runs as its own process (src/serving/main.ts, as on the local platform) serving the
+ * case study's CNN (src/ml/classifier.ts; weights untrained, which does not change the cost) from
+ * a local-directory registry; the client is the traffic client in closed loop (as fast as the
+ * concurrency allows). Prints, per concurrency: requests/s, images/s, latency p50/p99 (ms) and
+ * the mean batch the server formed (from its /metrics), then the batching/no-batching ratios.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LocalDirectoryStore } from '../src/knowledge/local-store.js';
+import { ModelRegistry } from '../src/knowledge/model-registry.js';
+import { buildClassifier } from '../src/ml/classifier.js';
+import { loadMnist } from '../src/ml/mnist.js';
+import { ManagedProcess, httpOk } from '../src/stack/process.js';
+import { freePort } from '../src/stack/ports.js';
+import { loopingSource } from '../src/traffic/sources.js';
+import { runTraffic, type TrafficReport } from '../src/traffic/traffic-client.js';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+
+/** Batching off, adaptive (run at once when idle, merge what queued while busy), and a 2 ms wait. */
+const CONFIGS = [
+  { name: 'off', args: ['--no-batching'] },
+  { name: 'on, wait 0 ms', args: ['--max-batch', '128', '--max-wait-ms', '0'] },
+  { name: 'on, wait 2 ms', args: ['--max-batch', '128', '--max-wait-ms', '2'] },
+] as const;
+type Config = (typeof CONFIGS)[number];
+
+interface Row {
+  config: Config;
+  concurrency: number;
+  report: TrafficReport;
+  meanBatch: number;
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
+}
+
+async function startServer(storeDir: string, logDir: string, config: Config): Promise<{ url: string; proc: ManagedProcess }> {
+  const port = await freePort();
+  const args = ['--import', 'tsx', join(repoRoot, 'src/serving/main.ts'), '--store', storeDir, '--model', 'mnist', '--port', String(port), '--no-log', ...config.args];
+  const url = `http://127.0.0.1:${port}`;
+  const proc = await ManagedProcess.start({ name: `serving-${port}`, command: process.execPath, args, cwd: repoRoot, logFile: join(logDir, `serving-${port}.log`), ready: () => httpOk(`${url}/v2/health/ready`) });
+  return { url, proc };
+}
+
+async function run(): Promise<void> {
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '1,4,16,64' }, 'images-per-request': { type: 'string', default: '1' } } });
+  const seconds = Number(values.seconds);
+  const concurrencies = values.concurrency.split(',').map(Number);
+  const perRequest = Number(values['images-per-request']);
+  if (!(seconds > 0) || concurrencies.some((c) => !Number.isInteger(c) || c < 1) || !(Number.isInteger(perRequest) && perRequest >= 1)) {
+    throw new Error('--seconds must be > 0, --concurrency a comma list of integers >= 1, --images-per-request an integer >= 1');
+  }
+  const work = mkdtempSync(join(tmpdir(), 'scanflow-bench-serving-'));
+  const storeDir = join(work, 'store');
+  const registry = new ModelRegistry(new LocalDirectoryStore(storeDir), 'mnist');
+  const model = buildClassifier(1);
+  const { version } = await registry.register({ model, metrics: { accuracy: 0 }, lineage: { datasets: [], notes: 'bench/serving.ts: untrained CNN, same cost as the trained one' } });
+  await registry.promote(version);
+  model.dispose();
+  const images = loopingSource(loadMnist('test', 2000));
+
+  const rows: Row[] = [];
+  try {
+    for (const config of CONFIGS) {
+      const { url, proc } = await startServer(storeDir, join(work, 'logs'), config);
+      try {
+        // Warm-up: the first calls of a tfjs model compile kernels.
+        await runTraffic({ url, model: 'mnist', source: images, concurrency: 4, maxRequests: 200, imagesPerRequest: perRequest });
+        for (const concurrency of concurrencies) {
+          const [sum0, count0] = [await metric(url, 'scanflow_inference_batch_size_sum'), await metric(url, 'scanflow_inference_batch_size_count')];
+          const report = await runTraffic({ url, model: 'mnist', source: images, concurrency, durationMs: seconds * 1000, imagesPerRequest: perRequest });
+          const [sum1, count1] = [await metric(url, 'scanflow_inference_batch_size_sum'), await metric(url, 'scanflow_inference_batch_size_count')];
+          rows.push({ config, concurrency, report, meanBatch: (sum1 - sum0) / (count1 - count0) });
+          if (report.failed > 0) console.error(`warning: ${report.failed} failed requests: ${JSON.stringify(report.errors)}`);
+          console.error(`done: batching ${config.name}, concurrency ${concurrency}`);
+        }
+      } finally {
+        await proc.stop();
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  console.log(`\nModel server, CNN ${perRequest} image(s)/request, closed loop, ${seconds} s per point, ${new Date().toISOString()}`);
+  console.log('| concurrency | batching | req/s | img/s | p50 ms | p99 ms | mean batch |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const l = r.report.latencyMs;
+    console.log(`| ${r.concurrency} | ${r.config.name} | ${r.report.requestsPerSecond.toFixed(0)} | ${r.report.imagesPerSecond.toFixed(0)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${r.meanBatch.toFixed(1)} |`);
+  }
+  console.log('\n| concurrency | batching | throughput / off | p50 / off | p99 / off |');
+  console.log('|---:|---|---:|---:|---:|');
+  for (const c of concurrencies) {
+    const off = rows.find((r) => r.concurrency === c && r.config.name === 'off')!.report;
+    for (const r of rows.filter((x) => x.concurrency === c && x.config.name !== 'off')) {
+      const on = r.report;
+      console.log(`| ${c} | ${r.config.name} | ${(on.requestsPerSecond / off.requestsPerSecond).toFixed(2)} | ${(on.latencyMs.p50 / off.latencyMs.p50).toFixed(2)} | ${(on.latencyMs.p99 / off.latencyMs.p99).toFixed(2)} |`);
+    }
+  }
+}
+
+run().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
