@@ -66,7 +66,7 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
     const xs = imagesToTensor(shuffled, 'training data');
     const ys = tf.tensor1d(shuffled.labels ?? new Int32Array(), 'float32');
     try {
-      const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize ?? 64, shuffle: false, verbose: 0 });
+      const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize ?? 32, shuffle: false, verbose: 0 });
       finalLoss = Number(history.history.loss?.[0] ?? NaN);
     } finally {
       xs.dispose();
