@@ -23,7 +23,7 @@ async function outputOf(model: ReturnType<typeof tinyModel> | Awaited<ReturnType
   return out;
 }
 
-describe.each(BACKENDS.map((b) => [b.name, b]))('model registry on %s', (_name, backend) => {
+describe.each(BACKENDS.map((b) => [b.name, b] as const))('model registry on %s', (_name, backend) => {
   it('registers candidates, promotes atomically, archives the previous production version', async () => {
     const registry = new ModelRegistry(backend.open(), 'mnist-classifier');
     expect(await registry.production()).toBeUndefined();

@@ -6,7 +6,7 @@ import { BACKENDS } from './backends.js';
 
 afterAll(() => BACKENDS.forEach((b) => b.cleanup()));
 
-describe.each(BACKENDS.map((b) => [b.name, b]))('knowledge store on %s', (_name, backend) => {
+describe.each(BACKENDS.map((b) => [b.name, b] as const))('knowledge store on %s', (_name, backend) => {
   it('puts, gets, lists, checks and deletes bytes and JSON', async () => {
     const store = backend.open();
     await store.putBytes('artifacts/a/one.bin', new Uint8Array([1, 2, 3]));
