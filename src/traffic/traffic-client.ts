@@ -66,13 +66,13 @@ export interface TrafficReport {
 }
 
 export function validateTrafficOptions(o: TrafficOptions): void {
-  let url: URL;
+  let protocol = '';
   try {
-    url = new URL(o.url);
+    protocol = new URL(o.url).protocol;
   } catch {
-    throw new Error(`traffic.url must be an http(s) URL, got ${JSON.stringify(o.url)}`);
+    // reported below
   }
-  if (!/^https?:$/.test(url.protocol)) throw new Error(`traffic.url must be http or https, got ${url.protocol}`);
+  if (!/^https?:$/.test(protocol)) throw new Error(`traffic.url must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(o.url)}`);
   if (!o.model) throw new Error('traffic.model is required');
   const positiveInt = (name: string, v: number | undefined) => {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`traffic.${name} must be an integer >= 1, got ${v}`);
