@@ -4,6 +4,7 @@
  */
 import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
 import type { ImageSet } from '../knowledge/types.js';
+import { progressCallbacks } from './classifier.js';
 import { Rng } from './random.js';
 import { subset } from './mnist.js';
 import { imagesToTensor } from './tensors.js';
@@ -42,6 +43,7 @@ export interface AutoencoderTrainOptions {
   batchSize?: number;
   seed: number;
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
+  onProgress?: () => void;
 }
 
 export async function trainAutoencoder(model: LayersModel, clean: ImageSet, options: AutoencoderTrainOptions): Promise<{ finalLoss: number; seconds: number; imagesPerSecond: number }> {
@@ -52,7 +54,7 @@ export async function trainAutoencoder(model: LayersModel, clean: ImageSet, opti
     const shuffled = subset(clean, rng.shuffled(Array.from({ length: clean.count }, (_, i) => i)));
     const xs = imagesToTensor(shuffled, 'autoencoder training data');
     try {
-      const h = await model.fit(xs, xs, { epochs: 1, batchSize: options.batchSize ?? 128, shuffle: false, verbose: 0 });
+      const h = await model.fit(xs, xs, { epochs: 1, batchSize: options.batchSize ?? 128, shuffle: false, verbose: 0, callbacks: progressCallbacks(options.onProgress) });
       finalLoss = Number(h.history.loss?.[0] ?? NaN);
     } finally {
       xs.dispose();

@@ -42,6 +42,8 @@ export interface TrainOptions {
   seed: number;
   /** Called after each epoch (heartbeats go here). */
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
+  /** Called every 50 batches, so a long epoch can heartbeat. */
+  onProgress?: () => void;
 }
 
 export interface TrainResult {
@@ -66,7 +68,7 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
     const xs = imagesToTensor(shuffled, 'training data');
     const ys = tf.tensor1d(shuffled.labels ?? new Int32Array(), 'float32');
     try {
-      const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize ?? 32, shuffle: false, verbose: 0 });
+      const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize ?? 32, shuffle: false, verbose: 0, callbacks: progressCallbacks(options.onProgress) });
       finalLoss = Number(history.history.loss?.[0] ?? NaN);
     } finally {
       xs.dispose();
@@ -141,6 +143,7 @@ export interface FineTuneOptions {
   learningRate?: number;
   seed: number;
   onEpoch?: TrainOptions['onEpoch'];
+  onProgress?: TrainOptions['onProgress'];
 }
 
 /**
@@ -157,5 +160,15 @@ export async function fineTuneClassifier(model: LayersModel, newlyLabelled: Imag
   const replay = subset(original, rng.sampleIndices(original.count, replayCount));
   const mixed = concatImageSets([{ ...newlyLabelled, ids: undefined }, { ...replay, ids: undefined }]);
   compileClassifier(model, options.learningRate ?? 3e-4);
-  return trainClassifier(model, mixed, { epochs: options.epochs ?? 5, batchSize: 32, seed: rng.nextUint32(), onEpoch: options.onEpoch });
+  return trainClassifier(model, mixed, { epochs: options.epochs ?? 5, batchSize: 32, seed: rng.nextUint32(), onEpoch: options.onEpoch, onProgress: options.onProgress });
+}
+
+/** fit() callbacks that call `onProgress` every 50 batches (nothing when there is no listener). */
+export function progressCallbacks(onProgress: (() => void) | undefined): { onBatchEnd: (batch: number) => void } | undefined {
+  if (!onProgress) return undefined;
+  return {
+    onBatchEnd: (batch: number) => {
+      if (batch % 50 === 0) onProgress();
+    },
+  };
 }

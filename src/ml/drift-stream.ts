@@ -55,6 +55,18 @@ export class LabelOracle {
     this.truth.set(id, label);
   }
 
+  /**
+   * True labels without spending budget: ONLY for persisting the oracle elsewhere (the store-backed
+   * oracle) or for measuring accuracy in benchmarks; never for choosing what to label.
+   */
+  truthFor(ids: readonly string[]): Int32Array {
+    return Int32Array.from(ids, (id) => {
+      const label = this.truth.get(id);
+      if (label === undefined) throw new Error(`the oracle never saw image ${id}: only images the stream emitted can be labelled`);
+      return label;
+    });
+  }
+
   /** True labels of `ids`; costs one unit of budget per id; refuses the whole request if over budget. */
   label(ids: readonly string[]): Int32Array {
     if (ids.length > this.remaining) {
