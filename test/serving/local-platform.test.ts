@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalPlatform, MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE } from '../../src/platform/local/local-platform.js';
+import { createLocalPlatformActivities } from '../../src/platform/local/activities.js';
 import type { OnlineWorkflowSpec, ServiceSpec } from '../../src/platform/types.js';
 import { storeArgument } from '../../src/serving/store-config.js';
 import { listPredictionBatches, readPredictionBatch } from '../../src/knowledge/prediction-log.js';
@@ -22,6 +23,7 @@ describe('local platform running model-server processes', () => {
   const store = s3Store(storeConfig);
   const platform = new LocalPlatform({ workDir: mkdtempSync(join(tmpdir(), 'scanflow-local-platform-')), healthIntervalMs: 200 });
   const { arg, env } = storeArgument(storeConfig);
+  const activities = createLocalPlatformActivities(platform);
 
   const modelServer = (name: string, replicas: number, version: string): ServiceSpec => ({
     name,
@@ -51,7 +53,7 @@ describe('local platform running model-server processes', () => {
   });
 
   it('deploys every replica behind the router, balanced round-robin, all observed ready', async () => {
-    expect(await platform.readyReplicas(ref)).toEqual([
+    expect(await activities.readyReplicas(ref)).toEqual([
       { service: 'main', desired: 2, ready: 2, available: 2, updated: 2 },
       { service: 'backup', desired: 1, ready: 1, available: 1, updated: 1 },
     ]);
@@ -73,14 +75,16 @@ describe('local platform running model-server processes', () => {
     const stop = new AbortController();
     const traffic = load(stop.signal, seen);
     await until(() => seen.length >= 20);
-    await platform.upgradeOnlineWorkflow(ref, 'main', { env: { SCANFLOW_MODEL_VERSION: '2' } });
+    // The executor agent's action: the platform activity, as registered on a worker.
+    await activities.upgradeOnlineWorkflow({ ref, service: 'main', change: { env: { SCANFLOW_MODEL_VERSION: '2' } } });
     const at = seen.length;
-    await until(() => seen.length >= at + 20);
+    await until(() => seen.length >= at + 24);
     stop.abort();
     const report = await traffic;
     expect(report.failed).toBe(0);
     expect(Object.keys(report.versions).sort()).toEqual(['1', '2']);
-    expect(seen.slice(at).every((r) => r.version === '2')).toBe(true);
+    // At most `concurrency` (4) requests were in flight when the upgrade returned; every later one is answered by v2.
+    expect(seen.slice(at + 4).filter((r) => r.version !== '2')).toEqual([]);
     const pods = await platform.podPlacement(ref);
     expect(pods.filter((p) => p.component === 'main')).toHaveLength(2); // same processes: switched, not restarted
     // Retrying the same upgrade is a no-op.
@@ -142,6 +146,7 @@ describe('local platform running model-server processes', () => {
     await expect(platform.upgradeOnlineWorkflow(ref, 'ghost', { env: { SCANFLOW_MODEL_VERSION: '2' } })).rejects.toThrow(/service 'ghost' is not part of online workflow mnist\/serving/);
     await expect(platform.upgradeOnlineWorkflow(ref, 'main', { env: { SCANFLOW_MODEL_VERSION: '' } })).rejects.toThrow(/SCANFLOW_MODEL_VERSION must be a positive integer/);
     await expect(platform.readyReplicas({ app: 'mnist', workflow: 'absent' })).rejects.toThrow(/mnist\/absent is not deployed/);
+    await expect(activities.stopWorkflow({ ref, runId: 'r1' })).rejects.toMatchObject({ type: 'NotSupported', nonRetryable: true, message: expect.stringMatching(/stopWorkflow is a batch-workflow primitive/) });
     await expect(platform.deployWorkflow({ ...ref, workflow: 'bad', services: [{ ...modelServer('main', 1, '1'), replicas: 1.5 }] })).rejects.toThrow(/replicas must be an integer >= 0, got 1.5/);
     const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }) });
     expect(((await res.json()) as { model_version: string }).model_version).toBe('3');
