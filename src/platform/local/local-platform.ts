@@ -77,6 +77,7 @@ interface LocalWorkflow {
   /** Serialises changes to this workflow. */
   queue: Promise<unknown>;
   seq: number;
+  checking: boolean;
 }
 
 export class LocalPlatform implements OnlinePlatform {
@@ -115,7 +116,7 @@ export class LocalPlatform implements OnlinePlatform {
       return;
     }
     const router = new Router({ replicas: (service) => this.workflows.get(key(spec))?.services.get(service)?.replicas ?? [] });
-    const wf: LocalWorkflow = { ref: { app: spec.app, workflow: spec.workflow }, services: new Map(), traffic: { active: spec.services[0]!.name }, router, health: setInterval(() => void this.checkHealth(wf), this.options.healthIntervalMs ?? 500), queue: Promise.resolve(), seq: 0 };
+    const wf: LocalWorkflow = { ref: { app: spec.app, workflow: spec.workflow }, services: new Map(), traffic: { active: spec.services[0]!.name }, router, health: setInterval(() => void this.checkHealth(wf), this.options.healthIntervalMs ?? 500), queue: Promise.resolve(), seq: 0, checking: false };
     wf.health.unref();
     this.workflows.set(key(spec), wf);
     try {
@@ -376,10 +377,18 @@ export class LocalPlatform implements OnlinePlatform {
   }
 
   private async checkHealth(wf: LocalWorkflow): Promise<void> {
+    if (wf.checking) return; // the previous round is still waiting on a slow probe
+    wf.checking = true;
+    try {
+      await this.probeAll(wf);
+    } finally {
+      wf.checking = false;
+    }
+  }
+
+  private async probeAll(wf: LocalWorkflow): Promise<void> {
     await Promise.all(
-      [...wf.services.values()].flatMap((s) => s.replicas.filter((r) => !r.draining).map(async (r) => {
-        r.ready = await r.healthy();
-      })),
+      [...wf.services.values()].flatMap((s) => s.replicas.filter((r) => !r.draining).map((r) => r.probe())),
     );
   }
 

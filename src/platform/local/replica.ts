@@ -25,6 +25,8 @@ export class Replica {
   ready = true;
   /** Set when the replica is being removed: no new requests. */
   draining = false;
+  /** Consecutive failed health checks (a busy CPU can make one probe time out). */
+  private failures = 0;
 
   private constructor(readonly name: string, readonly port: number, public spec: ServiceSpec, private readonly proc: ManagedProcess) {}
 
@@ -58,8 +60,15 @@ export class Replica {
     return new Replica(name, port, spec, proc);
   }
 
-  async healthy(): Promise<boolean> {
-    return httpOk(`${this.url}${this.spec.readinessPath ?? '/'}`);
+  /** Probes readiness; like a Kubernetes readinessProbe, `failureThreshold` misses in a row make it unready. */
+  async probe(failureThreshold = 2): Promise<void> {
+    if (await httpOk(`${this.url}${this.spec.readinessPath ?? '/'}`)) {
+      this.failures = 0;
+      this.ready = true;
+      return;
+    }
+    this.failures += 1;
+    if (this.failures >= failureThreshold) this.ready = false;
   }
 
   /** SIGTERM (the model server drains its own in-flight requests), SIGKILL after the grace period. */
