@@ -28,7 +28,7 @@ export function storeIOHandler(store: KnowledgeStore, prefix: string): io.IOHand
       if (!(artifacts.modelTopology && artifacts.weightSpecs && artifacts.weightData)) {
         throw new KnowledgeError('InvalidInput', `model to save under ${prefix} has no topology or weights`);
       }
-      const weightData = tf.io.concatenateArrayBuffers(Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData]);
+      const weightData = Array.isArray(artifacts.weightData) ? tf.io.concatenateArrayBuffers(artifacts.weightData) : artifacts.weightData;
       // Weights first: a model.json never points at weights that are not there yet.
       await store.putBytes(`${prefix}/${WEIGHTS_FILE}`, new Uint8Array(weightData));
       const json: ModelJson = {
@@ -73,8 +73,34 @@ function bytesPerElement(dtype: string): number {
   throw new KnowledgeError('Corrupt', `unsupported weight dtype ${dtype} in model manifest`);
 }
 
+/**
+ * Saves topology + weights through the store handler. We encode the weights ourselves instead of
+ * calling model.save(): tfjs's encoder type-checks arrays with `instanceof Float32Array`, which
+ * fails when the native binding's arrays come from another JS realm (as under Jest's VM modules).
+ */
 export async function saveModelToStore(store: KnowledgeStore, model: LayersModel, prefix: string): Promise<void> {
-  await model.save(storeIOHandler(store, prefix));
+  const weightSpecs: io.WeightsManifestEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const weight of model.weights) {
+    const values = await weight.read().data();
+    if (weight.dtype !== 'float32' && weight.dtype !== 'int32') throw new KnowledgeError('InvalidInput', `cannot save weight ${weight.originalName} of dtype ${weight.dtype}`);
+    weightSpecs.push({ name: weight.originalName, shape: weight.shape.map((d) => d ?? 0), dtype: weight.dtype });
+    chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    weightData.set(c, offset);
+    offset += c.byteLength;
+  }
+  await storeIOHandler(store, prefix).save?.({
+    modelTopology: model.toJSON(null, false) as io.ModelArtifacts['modelTopology'],
+    weightSpecs,
+    weightData: weightData.buffer,
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tensorflow().version_layers}`,
+    convertedBy: null,
+  });
 }
 
 export async function loadModelFromStore(store: KnowledgeStore, prefix: string): Promise<LayersModel> {

@@ -2,3 +2,5 @@
 export * from './diagnostics.js';
 export * from './agent.js';
 export * from './trigger.js';
+export * from './training.js';
+export * from './detector.js';

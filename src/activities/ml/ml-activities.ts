@@ -11,10 +11,25 @@ import { KnowledgeError, type KnowledgeStore } from '../../knowledge/types.js';
 import { buildAutoencoder, trainAutoencoder } from '../../ml/autoencoder.js';
 import { buildClassifier, evaluateClassifier as evaluate, fineTuneClassifier, predict, trainClassifier as train } from '../../ml/classifier.js';
 import { DriftDetector, type DetectorState, type ScoreMode } from '../../ml/drift-detector.js';
-import { DriftStream, type DriftPhase } from '../../ml/drift-stream.js';
+import { DriftStream } from '../../ml/drift-stream.js';
 import { concatImageSets, subset } from '../../ml/mnist.js';
-import { pickCriticalPoints, type PickMethod } from '../../ml/picking.js';
+import { pickCriticalPoints } from '../../ml/picking.js';
 import { asActivity, beat } from './activity-support.js';
+import type {
+  DetectInput,
+  DetectionResult,
+  DetectionSummary,
+  EvaluateInput,
+  EvaluationResult,
+  GenerateTrafficInput,
+  LabelInput,
+  PickInput,
+  PickResult,
+  RetrainClassifierInput,
+  TrainClassifierInput,
+  TrainDetectorInput,
+  TrainedVersion,
+} from './types.js';
 import { resolveDataset } from './datasets.js';
 import { recordTruth, labelIds, getBudget } from './label-oracle.js';
 
@@ -23,135 +38,6 @@ export interface MlActivityDeps {
   /** Registry names; defaults `mnist-classifier` and `mnist-detector`. */
   classifierModel?: string;
   detectorModel?: string;
-}
-
-export interface TrainClassifierInput {
-  /** Dataset reference (see datasets.ts); default `mnist:train`. */
-  trainData?: string;
-  /** Evaluated after training, recorded as metric `accuracy`; default `mnist:test`. */
-  evalData?: string;
-  epochs: number;
-  seed: number;
-  batchSize?: number;
-  notes?: string;
-}
-
-export interface TrainedVersion {
-  model: string;
-  version: number;
-  metrics: Record<string, number>;
-  trainSeconds: number;
-  imagesPerSecond: number;
-}
-
-export interface RetrainClassifierInput {
-  /** Version to fine-tune; default: the production version. */
-  parentVersion?: number;
-  /** Store keys of labelled image sets (e.g. from labelSamples). */
-  labelledData: string[];
-  /** Replay source; default `mnist:train`. */
-  replayData?: string;
-  replayRatio?: number;
-  epochs?: number;
-  learningRate?: number;
-  seed: number;
-  /** Optional: evaluate the new version here and record `accuracy` (so it can be promoted). */
-  evalData?: string;
-  notes?: string;
-}
-
-export interface EvaluateInput {
-  /** Default: the production version. */
-  version?: number;
-  data: string;
-  /** Record the accuracy under this metric name in the registry (e.g. `accuracy.drifted`). */
-  recordAs?: string;
-}
-
-export interface EvaluationResult {
-  version: number;
-  data: string;
-  count: number;
-  accuracy: number;
-  perClass: number[];
-  confusion: number[][];
-}
-
-export interface TrainDetectorInput {
-  /** Clean training images; default `mnist:train`. */
-  trainData?: string;
-  /** Clean reference images for calibration; default `case-study:reference`. */
-  referenceData?: string;
-  epochs: number;
-  seed: number;
-  /** 'features' (default, ours) or 'l2' (the original score). */
-  mode?: ScoreMode;
-  thresholdPercentile?: number;
-  /** Adadelta learning rate; default 1.0 as Keras had it. */
-  learningRate?: number;
-}
-
-export interface DetectInput {
-  data: string;
-  /** Default: the production detector version. */
-  detectorVersion?: number;
-  pValueThreshold?: number;
-  /** Where to store scores and flagged indices; default `detections/<data>.json`. */
-  resultKey?: string;
-}
-
-export interface DetectionSummary {
-  resultKey: string;
-  detectorVersion: number;
-  count: number;
-  flaggedCount: number;
-  shareFlagged: number;
-  threshold: number;
-  isDrift: boolean;
-  pValue: number;
-  distance: number;
-  binomialPValue: number;
-}
-
-export interface DetectionResult extends DetectionSummary {
-  data: string;
-  scores: number[];
-  flagged: number[];
-}
-
-export interface PickInput {
-  data: string;
-  detectionKey: string;
-  budget: number;
-  method: PickMethod;
-  seed: number;
-  /** For the classifier-aware methods; default: production classifier. */
-  classifierVersion?: number;
-  outputKey?: string;
-}
-
-export interface PickResult {
-  pickedKey: string;
-  count: number;
-  ids: string[];
-  method: PickMethod;
-}
-
-export interface LabelInput {
-  pickedKey: string;
-  /** Traffic batches the picked images came from (the oracle's truth is stored per batch). */
-  batchKeys: string[];
-  outputKey?: string;
-}
-
-export interface GenerateTrafficInput {
-  seed: number;
-  batchIndex: number;
-  batchSize: number;
-  schedule: DriftPhase[];
-  /** Clean digits to draw from; default `case-study:traffic`. */
-  source?: string;
-  outputKey?: string;
 }
 
 const slug = (ref: string): string => ref.replace(/[^A-Za-z0-9._=-]+/g, '_');
@@ -362,4 +248,5 @@ export function createMlActivities(deps: MlActivityDeps) {
   };
 }
 
-export type MlActivities = ReturnType<typeof createMlActivities>;
+
+export type * from './types.js';
