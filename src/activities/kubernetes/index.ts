@@ -10,7 +10,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type {
-  AffinitySpec, AutoscalingUpdate, BatchRunStatus, BatchWorkflowSpec, ContainerUpgrade, OnlineWorkflowSpec, Platform,
+  AffinitySpec, AutoscalingUpdate, BatchPlatform, BatchRunStatus, BatchWorkflowSpec, ContainerUpgrade, OnlinePlatform, OnlineWorkflowSpec, Platform,
   PodPlacement, ReplicaStatus, ResourceSpec, ServiceSpec, StepStatus, TrafficSpec, WorkflowRef,
 } from '../../platform/types.js';
 import { KubernetesPlatform, type KubernetesPlatformOptions } from '../../platform/kubernetes/adapter.js';
@@ -33,7 +33,8 @@ async function following<T>(run: (onProgress: (s: BatchRunStatus) => void, signa
   }
 }
 
-export function createPlatformActivities(platform: Platform) {
+/** The online half: what a platform without batch support (the local adapter) can offer. */
+export function createOnlinePlatformActivities(platform: OnlinePlatform) {
   return {
     // ---- online workflow (application layer)
     async deployWorkflow(spec: OnlineWorkflowSpec): Promise<void> { await platform.deployWorkflow(spec); },
@@ -47,6 +48,14 @@ export function createPlatformActivities(platform: Platform) {
     async applyWorkflowInstance(a: { ref: WorkflowRef; service: ServiceSpec }): Promise<void> { await platform.applyWorkflowInstance(a.ref, a.service); },
     async deleteWorkflowInstance(a: ServiceTarget): Promise<void> { await platform.deleteWorkflowInstance(a.ref, a.service); },
     async duplicateWorkflowInstance(a: ServiceTarget & { replicas: number }): Promise<void> { await platform.duplicateWorkflowInstance(a.ref, a.service, a.replicas); },
+    // ---- observation (sensors)
+    async readyReplicas(ref: WorkflowRef): Promise<ReplicaStatus[]> { return platform.readyReplicas(ref); },
+    async podPlacement(ref: WorkflowRef): Promise<PodPlacement[]> { return platform.podPlacement(ref); },
+  };
+}
+
+export function createBatchPlatformActivities(platform: BatchPlatform) {
+  return {
     // ---- batch workflow (application layer)
     async applyBatchWorkflow(spec: BatchWorkflowSpec): Promise<void> { await platform.applyBatchWorkflow(spec); },
     async runWorkflow(a: { ref: WorkflowRef; runId: string }): Promise<BatchRunStatus> {
@@ -65,12 +74,17 @@ export function createPlatformActivities(platform: Platform) {
     async updateExecutorAffinity(a: ExecutorTarget & { affinity: AffinitySpec }): Promise<void> { await platform.updateExecutorAffinity(a.ref, a.executor, a.affinity); },
     async updateExecutorResource(a: ExecutorTarget & { resources: ResourceSpec }): Promise<void> { await platform.updateExecutorResource(a.ref, a.executor, a.resources); },
     // ---- observation (sensors)
-    async readyReplicas(ref: WorkflowRef): Promise<ReplicaStatus[]> { return platform.readyReplicas(ref); },
     async jobStatus(a: { ref: WorkflowRef; runId: string }): Promise<BatchRunStatus> { return platform.jobStatus(a.ref, a.runId); },
-    async podPlacement(ref: WorkflowRef): Promise<PodPlacement[]> { return platform.podPlacement(ref); },
   };
 }
 
+/** Every primitive of Table IV plus the sensors, under their Table IV names. */
+export function createPlatformActivities(platform: Platform) {
+  return { ...createOnlinePlatformActivities(platform), ...createBatchPlatformActivities(platform) };
+}
+
+export type OnlinePlatformActivities = ReturnType<typeof createOnlinePlatformActivities>;
+export type BatchPlatformActivities = ReturnType<typeof createBatchPlatformActivities>;
 export type PlatformActivities = ReturnType<typeof createPlatformActivities>;
 
 /** The activities on a Kubernetes cluster (kubeconfig file, or in-cluster / ~/.kube/config). */

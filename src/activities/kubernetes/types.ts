@@ -1,6 +1,9 @@
 /**
- * Activity types for workflow code (`import type { PlatformActivities } from
- * '../activities/kubernetes/types.js'`): the eslint rule lets workflows import activities/**
- * /types.js files. Use with proxyActivities<PlatformActivities>(…).
+ * Types for workflow code. The eslint rule for src/workflows|agents|spec lets them import
+ * the types.js files under activities (as types), not src/platform, so the platform spec types are
+ * re-exported here too:
+ *   import type { PlatformActivities, OnlineWorkflowSpec } from '../activities/kubernetes/types.js';
+ *   const k8s = proxyActivities<PlatformActivities>({ ... });
  */
-export type { PlatformActivities, ServiceTarget, ExecutorTarget } from './index.js';
+export type { PlatformActivities, OnlinePlatformActivities, BatchPlatformActivities, ServiceTarget, ExecutorTarget } from './index.js';
+export type * from '../../platform/types.js';

@@ -3,8 +3,8 @@
  * the way the real agents (src/agents, src/workflows) call them.
  */
 import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
-import type { PlatformActivities } from '../../../src/activities/kubernetes/types.js';
-import type { BatchWorkflowSpec, OnlineWorkflowSpec } from '../../../src/platform/types.js';
+// The import a real workflow would use: activity and spec types from one types.js file.
+import type { BatchWorkflowSpec, OnlineWorkflowSpec, PlatformActivities } from '../../../src/activities/kubernetes/types.js';
 
 const primitives = proxyActivities<PlatformActivities>({
   startToCloseTimeout: '1 minute',
