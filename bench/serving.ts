@@ -25,11 +25,12 @@ import { runTraffic, type TrafficReport } from '../src/traffic/traffic-client.js
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
-/** Batching off, adaptive (run at once when idle, merge what queued while busy), and a 2 ms wait. */
+/** Batching off; next event-loop turn (0 ms); a fixed 2 ms queue delay; up to 2 ms only while requests are arriving (the default). */
 const CONFIGS = [
   { name: 'off', args: ['--no-batching'] },
-  { name: 'on, wait 0 ms', args: ['--max-batch', '128', '--max-wait-ms', '0'] },
-  { name: 'on, wait 2 ms', args: ['--max-batch', '128', '--max-wait-ms', '2'] },
+  { name: 'on, 0 ms', args: ['--max-batch', '128', '--max-wait-ms', '0'] },
+  { name: 'on, fixed 2 ms', args: ['--max-batch', '128', '--max-wait-ms', '2', '--batch-wait', 'fixed'] },
+  { name: 'on, arrivals 2 ms (default)', args: ['--max-batch', '128', '--max-wait-ms', '2', '--batch-wait', 'arrivals'] },
 ] as const;
 type Config = (typeof CONFIGS)[number];
 

@@ -1,20 +1,31 @@
 /**
  * Dynamic batching: concurrent infer requests are queued and run together as one model call,
  * which amortises the fixed cost of a TensorFlow call over many images. One batch runs at a
- * time (native TensorFlow already uses every core for one call); while it runs, new requests
- * queue, and the next batch starts as soon as the previous finishes, so under load batches grow
- * by themselves and under light load a request waits at most `maxWaitMs`.
+ * time (native TensorFlow already uses every core for one call, and blocks the event loop while
+ * it computes); requests that arrive meanwhile form the next batch.
+ *
+ * How long a queued request waits for company (policy `wait`):
+ * - 'arrivals' (default): only while other requests are being received (headers seen, body not
+ *   yet parsed), and at most `maxWaitMs`; with nothing else arriving it runs on the next turn of
+ *   the event loop. A lone client pays no batching delay; a busy server still merges.
+ * - 'fixed': always up to `maxWaitMs` after the first queued request (Triton's max queue delay).
+ * With `maxWaitMs` 0 both run on the next event-loop turn.
  */
+
+export type BatchWaitPolicy = 'arrivals' | 'fixed';
 
 export interface BatchingOptions {
   /** Images per model call; a single request larger than this runs alone. */
   maxBatchSize: number;
-  /**
-   * Longest a request waits for company before its batch runs (ms). 0 = adaptive: a request
-   * waits one turn of the event loop when the model is idle, and requests that arrive while the
-   * model is busy form the next batch.
-   */
+  /** Longest a request waits for company before its batch runs (ms). */
   maxWaitMs: number;
+  /** Default 'arrivals'. */
+  wait?: BatchWaitPolicy;
+}
+
+/** Held from the moment a request starts arriving until it is submitted (or rejected). */
+export interface Arrival {
+  done(): void;
 }
 
 /** A batch as the model sees it: the images of several requests, concatenated row-major. */
@@ -45,6 +56,7 @@ export class DynamicBatcher<Meta, Out> {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  private arriving = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: BatchingOptions, private readonly run: BatchRunner<Meta, Out>) {
@@ -53,6 +65,9 @@ export class DynamicBatcher<Meta, Out> {
     }
     if (!Number.isFinite(options.maxWaitMs) || options.maxWaitMs < 0) {
       throw new Error(`batching.maxWaitMs must be a number >= 0, got ${options.maxWaitMs}`);
+    }
+    if (options.wait !== undefined && options.wait !== 'arrivals' && options.wait !== 'fixed') {
+      throw new Error(`batching.wait must be "arrivals" or "fixed", got ${JSON.stringify(options.wait)}`);
     }
   }
 
@@ -75,21 +90,37 @@ export class DynamicBatcher<Meta, Out> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Marks a request as on its way: with the 'arrivals' policy, queued requests wait for it. */
+  arrive(): Arrival {
+    this.arriving += 1;
+    let finished = false;
+    return {
+      done: () => {
+        if (finished) return;
+        finished = true;
+        this.arriving -= 1;
+        this.schedule();
+      },
+    };
+  }
+
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
     if (this.queuedImages >= this.options.maxBatchSize) {
       this.flush();
       return;
     }
-    if (this.options.maxWaitMs === 0) {
-      // Wait one turn of the event loop only: requests parsed in the same turn join the batch.
-      this.immediate ??= setImmediate(() => {
-        this.immediate = undefined;
-        this.flush();
-      });
+    const policy = this.options.wait ?? 'arrivals';
+    const wait = this.options.maxWaitMs > 0 && (policy === 'fixed' || this.arriving > 0);
+    if (wait) {
+      this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
       return;
     }
-    this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
+    // One turn of the event loop: requests parsed in the same turn join the batch.
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      this.flush();
+    });
   }
 
   private flush(): void {
@@ -104,10 +135,10 @@ export class DynamicBatcher<Meta, Out> {
         for (const wake of this.idleWaiters.splice(0)) wake();
         return;
       }
-      // Requests that queued while the model was busy have waited already: run them after one
-      // turn of the event loop, which lets requests that arrived during the (CPU-bound, blocking)
-      // model call be parsed and join this batch.
-      setImmediate(() => this.flush());
+      // Requests that queued while the model was busy have waited already. After one turn of the
+      // event loop (so requests that arrived during the blocking model call get parsed), run them:
+      // at once with the 'fixed' policy, or once nothing more is arriving with 'arrivals'.
+      setImmediate(() => ((this.options.wait ?? 'arrivals') === 'fixed' ? this.flush() : this.schedule()));
     });
   }
 

@@ -8,7 +8,8 @@
  *   --port <n>                 0 = any free port (default 8080) [SCANFLOW_SERVING_PORT]
  *   --host <addr>              default 127.0.0.1; 0.0.0.0 in a container [SCANFLOW_SERVING_HOST]
  *   --version <n|production|none>   version to serve at start (default production) [SCANFLOW_MODEL_VERSION]
- *   --max-batch <n> --max-wait-ms <ms> | --no-batching         dynamic batching (default 256 images / 0 ms = adaptive)
+ *   --max-batch <n> --max-wait-ms <ms> --batch-wait <arrivals|fixed> | --no-batching
+ *                              dynamic batching (default 256 images, 2 ms, arrivals: see batcher.ts)
  *   --poll-ms <ms>             follow the registry's production version (0 = off, default)
  *   --log-batch <n> --log-flush-ms <ms>                        prediction log batching (default 200 / 2000 ms)
  *   --no-log | --no-log-pixels                                 no prediction log / records without pixels
@@ -19,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { BatchedPredictionLogWriter } from '../knowledge/prediction-log.js';
 import { ModelRegistry } from '../knowledge/model-registry.js';
 import { openKnowledgeStore } from '../knowledge/open-store.js';
+import type { BatchWaitPolicy } from './batcher.js';
 import { registryModelSource } from './model-source.js';
 import { ModelServer } from './server.js';
 import { parseStoreArgument } from './store-config.js';
@@ -28,6 +30,11 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function batchWait(value: string | undefined): BatchWaitPolicy {
+  if (value === 'arrivals' || value === 'fixed') return value;
+  throw new Error(`--batch-wait must be "arrivals" or "fixed", got ${JSON.stringify(value)}`);
 }
 
 function parseVersion(value: string): number | 'production' | 'none' {
@@ -49,6 +56,7 @@ async function run(): Promise<void> {
       'max-batch': { type: 'string' },
       'max-wait-ms': { type: 'string' },
       'no-batching': { type: 'boolean', default: false },
+      'batch-wait': { type: 'string', default: 'arrivals' },
       'poll-ms': { type: 'string' },
       'log-batch': { type: 'string' },
       'log-flush-ms': { type: 'string' },
@@ -75,7 +83,7 @@ async function run(): Promise<void> {
     source: registryModelSource(registry),
     predictionLog,
     logPixels: !values['no-log-pixels'],
-    batching: values['no-batching'] ? false : { maxBatchSize: positiveInt('max-batch', values['max-batch'], 256), maxWaitMs: positiveInt('max-wait-ms', values['max-wait-ms'], 0, 0) },
+    batching: values['no-batching'] ? false : { maxBatchSize: positiveInt('max-batch', values['max-batch'], 256), maxWaitMs: positiveInt('max-wait-ms', values['max-wait-ms'], 2, 0), wait: batchWait(values['batch-wait']) },
     initialVersion: parseVersion(values.version),
     pollProductionMs: positiveInt('poll-ms', values['poll-ms'], 0, 0),
     log: (line) => console.error(`[serving ${values.model}] ${line}`),

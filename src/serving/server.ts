@@ -38,7 +38,7 @@ export interface ModelServerOptions {
   predictionLog?: PredictionLogWriter;
   /** Include the quantised input pixels in each prediction record (default true). */
   logPixels?: boolean;
-  /** Batching off = every request is its own model call. Default { maxBatchSize: 256, maxWaitMs: 0 } (adaptive, see batcher.ts). */
+  /** Batching off = every request is its own model call. Default { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' } (see batcher.ts). */
   batching?: BatchingOptions | false;
   /** Version to load at start: a number, 'production' (default), or 'none' to start empty. */
   initialVersion?: number | 'production' | 'none';
@@ -77,7 +77,7 @@ export class ModelServer {
     this.metrics = new ServingMetrics(options.processMetrics ?? true);
     this.slot = new ModelSlot((version, previous) => this.metrics.setVersion(options.modelName, version, previous));
     this.metrics.setVersion(options.modelName, undefined, undefined);
-    const batching = options.batching === false ? { maxBatchSize: 1, maxWaitMs: 0 } : (options.batching ?? { maxBatchSize: 256, maxWaitMs: 0 });
+    const batching = options.batching === false ? { maxBatchSize: 1, maxWaitMs: 0 } : (options.batching ?? { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' });
     this.batcher = new DynamicBatcher(batching, (batch) => this.runBatch(batch));
     const logWriter = options.predictionLog;
     if (logWriter) this.metrics.pendingLogRecords = () => logWriter.buffered;
@@ -267,6 +267,8 @@ export class ModelServer {
     const started = process.hrtime.bigint();
     const model = this.options.modelName;
     let status = 200;
+    // Queued requests may wait for this one while its body is read and parsed (batching policy 'arrivals').
+    const arrival = this.batcher.arrive();
     try {
       let request: InferRequest;
       try {
@@ -275,6 +277,8 @@ export class ModelServer {
       } catch (err) {
         this.metrics.errors.inc({ model, reason: name === model ? 'bad_request' : 'unknown_model' });
         throw err;
+      } finally {
+        arrival.done();
       }
       if (!this.slot.ready) {
         this.metrics.errors.inc({ model, reason: 'not_ready' });

@@ -77,6 +77,24 @@ describe('dynamic batcher', () => {
     expect(batches).toEqual([[1, 2], [3, 4, 5]]);
   });
 
+  it("with the 'arrivals' policy waits for a request still being received, and only for it", async () => {
+    const batches: number[][] = [];
+    const batcher = new DynamicBatcher<number, number>({ maxBatchSize: 100, maxWaitMs: 60_000, wait: 'arrivals' }, async (batch) => {
+      batches.push(batch.parts.map((p) => p.meta));
+      return batch.parts.map((p) => p.meta);
+    });
+    // Nothing else arriving: runs on the next turn, not after 60 s.
+    expect(await batcher.submit(new Float32Array(784), 1, 1)).toBe(1);
+    const arrival = batcher.arrive();
+    const first = batcher.submit(new Float32Array(784), 1, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([[1]]);
+    const second = batcher.submit(new Float32Array(784), 1, 3);
+    arrival.done();
+    expect(await Promise.all([first, second])).toEqual([2, 3]);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
   it('runs a request larger than maxBatchSize alone instead of splitting it', async () => {
     const { batches, run } = collect();
     const batcher = new DynamicBatcher({ maxBatchSize: 2, maxWaitMs: 0 }, run);
@@ -103,6 +121,7 @@ describe('dynamic batcher', () => {
     const run = async () => [];
     expect(() => new DynamicBatcher({ maxBatchSize: 0, maxWaitMs: 1 }, run)).toThrow(/maxBatchSize must be an integer >= 1, got 0/);
     expect(() => new DynamicBatcher({ maxBatchSize: 4, maxWaitMs: -1 }, run)).toThrow(/maxWaitMs must be a number >= 0, got -1/);
+    expect(() => new DynamicBatcher({ maxBatchSize: 4, maxWaitMs: 1, wait: 'lazy' as 'fixed' }, run)).toThrow(/wait must be "arrivals" or "fixed", got "lazy"/);
   });
 });
 
