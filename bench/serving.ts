@@ -1,13 +1,14 @@
 /**
  * Model-server throughput and latency, with and without dynamic batching, side by side.
  *
- *   npx tsx bench/serving.ts [--seconds 8] [--concurrency 1,4,16,64] [--images-per-request 1]
+ *   npx tsx bench/serving.ts [--seconds 3] [--rounds 3] [--concurrency 1,4,16,64] [--images-per-request 1]
  *
  * The server runs as its own process (src/serving/main.ts, as on the local platform) serving the
  * case study's CNN (src/ml/classifier.ts; weights untrained, which does not change the cost) from
  * a local-directory registry; the client is the traffic client in closed loop (as fast as the
  * concurrency allows). Prints, per concurrency: requests/s, images/s, latency p50/p99 (ms) and
- * the mean batch the server formed (from its /metrics), then the batching/no-batching ratios.
+ * the mean batch the server formed (from its /metrics), as medians over interleaved rounds,
+ * then the ratios of each batching setting to no batching.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,12 +57,13 @@ async function startServer(storeDir: string, logDir: string, config: Config): Pr
 }
 
 async function run(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '1,4,16,64' }, 'images-per-request': { type: 'string', default: '1' } } });
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '1,4,16,64' }, 'images-per-request': { type: 'string', default: '1' } } });
   const seconds = Number(values.seconds);
+  const rounds = Number(values.rounds);
   const concurrencies = values.concurrency.split(',').map(Number);
   const perRequest = Number(values['images-per-request']);
-  if (!(seconds > 0) || concurrencies.some((c) => !Number.isInteger(c) || c < 1) || !(Number.isInteger(perRequest) && perRequest >= 1)) {
-    throw new Error('--seconds must be > 0, --concurrency a comma list of integers >= 1, --images-per-request an integer >= 1');
+  if (!(seconds > 0) || !(Number.isInteger(rounds) && rounds >= 1) || concurrencies.some((c) => !Number.isInteger(c) || c < 1) || !(Number.isInteger(perRequest) && perRequest >= 1)) {
+    throw new Error('--seconds must be > 0, --rounds an integer >= 1, --concurrency a comma list of integers >= 1, --images-per-request an integer >= 1');
   }
   const work = mkdtempSync(join(tmpdir(), 'scanflow-bench-serving-'));
   const storeDir = join(work, 'store');
@@ -72,43 +74,61 @@ async function run(): Promise<void> {
   model.dispose();
   const images = loopingSource(loadMnist('test', 2000));
 
+  // All servers run at once (an idle one costs nothing) and the points are interleaved round by
+  // round, so a change in the machine's load (it is shared) hits every setting alike; the tables
+  // show the median over rounds.
+  const servers: Array<{ config: Config; url: string; proc: ManagedProcess }> = [];
   const rows: Row[] = [];
   try {
-    for (const config of CONFIGS) {
-      const { url, proc } = await startServer(storeDir, join(work, 'logs'), config);
-      try {
-        // Warm-up: the first calls of a tfjs model compile kernels.
-        await runTraffic({ url, model: 'mnist', source: images, concurrency: 4, maxRequests: 200, imagesPerRequest: perRequest });
-        for (const concurrency of concurrencies) {
+    for (const config of CONFIGS) servers.push({ config, ...(await startServer(storeDir, join(work, 'logs'), config)) });
+    for (const { url } of servers) await runTraffic({ url, model: 'mnist', source: images, concurrency: 4, maxRequests: 200, imagesPerRequest: perRequest });
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const concurrency of concurrencies) {
+        for (const { config, url } of servers) {
           const [sum0, count0] = [await metric(url, 'scanflow_inference_batch_size_sum'), await metric(url, 'scanflow_inference_batch_size_count')];
           const report = await runTraffic({ url, model: 'mnist', source: images, concurrency, durationMs: seconds * 1000, imagesPerRequest: perRequest });
           const [sum1, count1] = [await metric(url, 'scanflow_inference_batch_size_sum'), await metric(url, 'scanflow_inference_batch_size_count')];
           rows.push({ config, concurrency, report, meanBatch: (sum1 - sum0) / (count1 - count0) });
           if (report.failed > 0) console.error(`warning: ${report.failed} failed requests: ${JSON.stringify(report.errors)}`);
-          console.error(`done: batching ${config.name}, concurrency ${concurrency}`);
         }
-      } finally {
-        await proc.stop();
       }
+      console.error(`round ${round}/${rounds} done`);
     }
   } finally {
+    await Promise.all(servers.map((s) => s.proc.stop()));
     rmSync(work, { recursive: true, force: true });
   }
 
-  console.log(`\nModel server, CNN ${perRequest} image(s)/request, closed loop, ${seconds} s per point, ${new Date().toISOString()}`);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const point = (config: Config, c: number) => {
+    const rs = rows.filter((r) => r.config === config && r.concurrency === c);
+    return {
+      rps: median(rs.map((r) => r.report.requestsPerSecond)),
+      ips: median(rs.map((r) => r.report.imagesPerSecond)),
+      p50: median(rs.map((r) => r.report.latencyMs.p50)),
+      p99: median(rs.map((r) => r.report.latencyMs.p99)),
+      batch: median(rs.map((r) => r.meanBatch)),
+    };
+  };
+  console.log(`\nModel server, CNN, ${perRequest} image(s)/request, closed loop; median of ${rounds} interleaved rounds of ${seconds} s per point; ${new Date().toISOString()}`);
   console.log('| concurrency | batching | req/s | img/s | p50 ms | p99 ms | mean batch |');
   console.log('|---:|---|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
-    const l = r.report.latencyMs;
-    console.log(`| ${r.concurrency} | ${r.config.name} | ${r.report.requestsPerSecond.toFixed(0)} | ${r.report.imagesPerSecond.toFixed(0)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${r.meanBatch.toFixed(1)} |`);
+  for (const config of CONFIGS) {
+    for (const c of concurrencies) {
+      const p = point(config, c);
+      console.log(`| ${c} | ${config.name} | ${p.rps.toFixed(0)} | ${p.ips.toFixed(0)} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} | ${p.batch.toFixed(1)} |`);
+    }
   }
   console.log('\n| concurrency | batching | throughput / off | p50 / off | p99 / off |');
   console.log('|---:|---|---:|---:|---:|');
   for (const c of concurrencies) {
-    const off = rows.find((r) => r.concurrency === c && r.config.name === 'off')!.report;
-    for (const r of rows.filter((x) => x.concurrency === c && x.config.name !== 'off')) {
-      const on = r.report;
-      console.log(`| ${c} | ${r.config.name} | ${(on.requestsPerSecond / off.requestsPerSecond).toFixed(2)} | ${(on.latencyMs.p50 / off.latencyMs.p50).toFixed(2)} | ${(on.latencyMs.p99 / off.latencyMs.p99).toFixed(2)} |`);
+    const off = point(CONFIGS[0], c);
+    for (const config of CONFIGS.slice(1)) {
+      const on = point(config, c);
+      console.log(`| ${c} | ${config.name} | ${(on.rps / off.rps).toFixed(2)} | ${(on.p50 / off.p50).toFixed(2)} | ${(on.p99 / off.p99).toFixed(2)} |`);
     }
   }
 }
