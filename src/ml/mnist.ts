@@ -87,9 +87,16 @@ export function concatImageSets(parts: readonly ImageSet[]): ImageSet {
  */
 export function referenceAndTraffic(seed: number, referenceCount = 3000): { reference: ImageSet; traffic: ImageSet } {
   const test = loadMnist('test');
-  if (!Number.isInteger(referenceCount) || referenceCount < 20 || referenceCount >= test.count) {
-    throw new Error(`referenceCount must be an integer in 20..${test.count - 1}, got ${referenceCount}`);
+  const { reference, traffic } = referenceAndTrafficIndices(seed, referenceCount);
+  return { reference: subset(test, reference), traffic: subset(test, traffic) };
+}
+
+/** The test-split indices behind referenceAndTraffic (benchmarks reuse them on corrupted copies). */
+export function referenceAndTrafficIndices(seed: number, referenceCount = 3000): { reference: number[]; traffic: number[] } {
+  const count = 10000;
+  if (!Number.isInteger(referenceCount) || referenceCount < 20 || referenceCount >= count) {
+    throw new Error(`referenceCount must be an integer in 20..${count - 1}, got ${referenceCount}`);
   }
-  const order = new Rng(seed).shuffled(Array.from({ length: test.count }, (_, i) => i));
-  return { reference: subset(test, order.slice(0, referenceCount)), traffic: subset(test, order.slice(referenceCount)) };
+  const order = new Rng(seed).shuffled(Array.from({ length: count }, (_, i) => i));
+  return { reference: order.slice(0, referenceCount), traffic: order.slice(referenceCount) };
 }
