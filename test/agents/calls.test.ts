@@ -107,6 +107,41 @@ describe('Call-Receive, constraints and run-time changes', () => {
     });
   });
 
+  it('lets a planner tune another agent, and pauses/resumes an agent with its schedules', async () => {
+    const taskQueue = uniqueTaskQueue('agents-tune');
+    const rec = recordingActivities();
+    const worker = await agentWorker(t, taskQueue, rec);
+    const client = agents(t, taskQueue);
+    const app = uniqueApp('tune');
+    await worker.runUntil(async () => {
+      const tracker = await client.start({
+        app, name: 'tracker', parameters: { threshold: 1000 },
+        strategies: [{ name: 'tick', when: { every: '1h' }, then: [] }],
+      });
+      const planner = await client.start({
+        app, name: 'planner',
+        strategies: [{ name: 'retune', when: { call: 'retune' }, then: [{ tune: { agent: 'tracker', parameters: { threshold: { $ref: 'event.args.threshold' } } } }] }],
+      });
+      const outcome = await planner.call({ name: 'retune', args: { threshold: 250 } });
+      expect(outcome.ok).toBe(true);
+      expect((await tracker.state()).parameters).toEqual({ threshold: 250 });
+
+      const scheduleId = triggerScheduleId(app, 'tracker', 'tick');
+      expect(await tracker.pause()).toBe('paused');
+      expect((await t.client.schedule.getHandle(scheduleId).describe()).state.paused).toBe(true);
+      // a call while paused waits in the queue and runs on resume
+      await tracker.signalCall({ name: 'nothing-listens', callId: 'while-paused' });
+      await sleep(300);
+      expect((await tracker.state()).pending).toBe(1);
+      expect(await tracker.resume()).toBe('running');
+      expect((await t.client.schedule.getHandle(scheduleId).describe()).state.paused).toBe(false);
+      await eventually(async () => ((await tracker.state()).pending === 0 ? true : undefined), 'the queued call to run');
+      expect((await tracker.decisions(1))[0]).toMatchObject({ outcome: 'no-strategy', event: { kind: 'call', name: 'nothing-listens' } });
+      await tracker.stop();
+      await planner.stop();
+    });
+  });
+
   it('removes its schedules when stopped', async () => {
     const taskQueue = uniqueTaskQueue('agents-stop');
     const rec = recordingActivities();
