@@ -126,6 +126,11 @@ describe('Call-Receive, constraints and run-time changes', () => {
       expect(outcome.ok).toBe(true);
       expect((await tracker.state()).parameters).toEqual({ threshold: 250 });
 
+      // a child workflow action (batch workflows, the detector) returns its result to the strategy
+      await planner.addStrategy({ name: 'spawn', when: { call: 'spawn' }, then: [{ child: { workflowType: 'echoChildWorkflow', args: { $ref: 'event.args' } }, as: 'child' }] });
+      const spawned = await planner.call({ name: 'spawn', args: { batch: 7 } });
+      expect(spawned.runs[0]?.results).toEqual({ child: { echo: { batch: 7 } } });
+
       const scheduleId = triggerScheduleId(app, 'tracker', 'tick');
       expect(await tracker.pause()).toBe('paused');
       expect((await t.client.schedule.getHandle(scheduleId).describe()).state.paused).toBe(true);

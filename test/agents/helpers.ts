@@ -6,7 +6,7 @@ import { AgentClient } from '../../src/client/agents.js';
 import type { Json } from '../../src/spec/agent.js';
 import type { TemporalTestContext } from '../harness/env.js';
 
-export const agentBundlePath = fileURLToPath(new URL('../../src/workflows/agent-bundle.ts', import.meta.url));
+export const agentBundlePath = fileURLToPath(new URL('./fixtures/workflows.ts', import.meta.url));
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundled once per test file: webpack takes seconds and every worker of the file reuses it. */
