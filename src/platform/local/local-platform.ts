@@ -84,7 +84,26 @@ export class LocalPlatform implements OnlinePlatform {
   private readonly workflows = new Map<string, LocalWorkflow>();
   private readonly images: Record<string, string[]>;
 
+  /**
+   * Replicas run in their own process groups (so stopping one takes its children too), which
+   * also means they would outlive this process: on exit, kill whatever is still running.
+   */
+  private readonly killOnExit = () => {
+    for (const wf of this.workflows.values()) {
+      for (const s of wf.services.values()) {
+        for (const r of s.replicas) {
+          try {
+            process.kill(-r.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
+    }
+  };
+
   constructor(private readonly options: LocalPlatformOptions) {
+    process.once('exit', this.killOnExit);
     this.images = {
       [MODEL_SERVER_IMAGE]: [process.execPath, '--import', 'tsx', join(repoRoot, 'src/serving/main.ts')],
       ...options.images,
@@ -141,6 +160,7 @@ export class LocalPlatform implements OnlinePlatform {
   /** Stops every workflow (end of a demo or a test). */
   async close(): Promise<void> {
     await Promise.all([...this.workflows.values()].map((wf) => this.serialised(wf, () => this.teardown(wf))));
+    process.removeListener('exit', this.killOnExit);
   }
 
   // ------------------------------------------------------------------ instances and replicas

@@ -19,6 +19,8 @@ export interface RoutingTable {
 }
 
 const ATTEMPTS = 3;
+/** Bodies are buffered (to re-send on a refused connection); same limit as the model server. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const STATUS_PATH = '/_scanflow/router';
 
 export class Router {
@@ -80,7 +82,12 @@ export class Router {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url === STATUS_PATH) return json(res, 200, this.status());
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) return json(res, 413, { error: `request body is larger than ${MAX_BODY_BYTES} bytes` });
+      chunks.push(chunk as Buffer);
+    }
     const body = Buffer.concat(chunks);
     const tried = new Set<Replica>();
     for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
