@@ -11,6 +11,7 @@ import { concatImageSets, subset } from './mnist.js';
 import { Rng } from './random.js';
 import { imagesToTensor, requireLabels } from './tensors.js';
 import { tensorflow } from './tf.js';
+import { InvalidInputError } from './errors.js';
 
 export function buildClassifier(seed: number): Sequential {
   const tf = tensorflow();
@@ -58,7 +59,7 @@ export interface TrainResult {
 export async function trainClassifier(model: LayersModel, data: ImageSet, options: TrainOptions): Promise<TrainResult> {
   const tf = tensorflow();
   const labels = requireLabels(data, 'training data');
-  if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new Error(`epochs must be a positive integer, got ${options.epochs}`);
+  if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new InvalidInputError(`epochs must be a positive integer, got ${options.epochs}`);
   const rng = new Rng(options.seed);
   const started = performance.now();
   let finalLoss = NaN;
@@ -154,7 +155,7 @@ export interface FineTuneOptions {
 export async function fineTuneClassifier(model: LayersModel, newlyLabelled: ImageSet, original: ImageSet, options: FineTuneOptions): Promise<TrainResult> {
   requireLabels(newlyLabelled, 'newly labelled samples');
   requireLabels(original, 'replay data');
-  if (newlyLabelled.count < 1) throw new Error('fine-tuning needs at least one newly labelled sample');
+  if (newlyLabelled.count < 1) throw new InvalidInputError('fine-tuning needs at least one newly labelled sample');
   const rng = new Rng(options.seed);
   const replayCount = Math.min(original.count, Math.round((options.replayRatio ?? 2) * newlyLabelled.count));
   const replay = subset(original, rng.sampleIndices(original.count, replayCount));

@@ -7,6 +7,7 @@
  */
 import { Rng } from './random.js';
 import { clamp01, gaussianBlur, warpAffine, type Gray } from './image-ops.js';
+import { InvalidInputError } from './errors.js';
 
 export const CORRUPTIONS = [
   'shot_noise',
@@ -339,9 +340,9 @@ export function isCorruptionName(name: string): name is CorruptionName {
 
 /** Corrupts one 28×28 image (784 floats in [0,1]); the same (image, name, seed) gives the same output. */
 export function corruptImage(pixels: Float32Array, name: CorruptionName, seed: number): Float32Array {
-  if (!isCorruptionName(name)) throw new Error(`unknown corruption ${JSON.stringify(name)}: expected one of ${CORRUPTIONS.join(', ')}`);
+  if (!isCorruptionName(name)) throw new InvalidInputError(`unknown corruption ${JSON.stringify(name)}: expected one of ${CORRUPTIONS.join(', ')}`);
   if (!(pixels instanceof Float32Array) || pixels.length !== SIDE * SIDE) {
-    throw new Error(`corruption ${name} needs a 28×28 image as a Float32Array of 784 values, got ${(pixels as object)?.constructor?.name} of length ${(pixels as { length?: number })?.length}`);
+    throw new InvalidInputError(`corruption ${name} needs a 28×28 image as a Float32Array of 784 values, got ${(pixels as object)?.constructor?.name} of length ${(pixels as { length?: number })?.length}`);
   }
   const impl = IMPLEMENTATIONS[name];
   return impl({ h: SIDE, w: SIDE, px: pixels }, new Rng(seed)).px;

@@ -9,6 +9,7 @@
  * reported beside it.
  */
 import { binomialUpperTail, ksTwoSample, percentile } from './stats.js';
+import { InvalidInputError } from './errors.js';
 
 export interface DetectorCalibration {
   thresholdPercentile: number;
@@ -35,9 +36,9 @@ export interface BatchVerdict {
 }
 
 export function calibrate(referenceScores: ArrayLike<number>, thresholdPercentile = 95): DetectorCalibration {
-  if (referenceScores.length < 20) throw new Error(`calibration needs at least 20 clean reference scores, got ${referenceScores.length}`);
-  if (!(thresholdPercentile > 0 && thresholdPercentile < 100)) throw new Error(`thresholdPercentile must be in (0, 100), got ${thresholdPercentile}`);
-  for (const s of Array.from(referenceScores)) if (!Number.isFinite(s)) throw new Error('reference scores must be finite numbers');
+  if (referenceScores.length < 20) throw new InvalidInputError(`calibration needs at least 20 clean reference scores, got ${referenceScores.length}`);
+  if (!(thresholdPercentile > 0 && thresholdPercentile < 100)) throw new InvalidInputError(`thresholdPercentile must be in (0, 100), got ${thresholdPercentile}`);
+  for (const s of Array.from(referenceScores)) if (!Number.isFinite(s)) throw new InvalidInputError('reference scores must be finite numbers');
   const sorted = Array.from(referenceScores).sort((a, b) => a - b);
   const step = Math.max(1, Math.floor(sorted.length / 5000));
   return {
@@ -49,7 +50,7 @@ export function calibrate(referenceScores: ArrayLike<number>, thresholdPercentil
 }
 
 export function judgeBatch(scores: ArrayLike<number>, calibration: DetectorCalibration, pValueThreshold = 0.05): BatchVerdict {
-  if (scores.length === 0) throw new Error('cannot judge an empty batch: it has no scores');
+  if (scores.length === 0) throw new InvalidInputError('cannot judge an empty batch: it has no scores');
   const flagged: number[] = [];
   for (let i = 0; i < scores.length; i++) if ((scores[i] ?? 0) > calibration.threshold) flagged.push(i);
   const ks = ksTwoSample(scores, calibration.referenceScores);

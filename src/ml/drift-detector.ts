@@ -10,6 +10,7 @@ import { reconstructionScores } from './autoencoder.js';
 import { calibrate, judgeBatch, type BatchVerdict, type DetectorCalibration } from './detector.js';
 import { fitFeatureModel, imageFeatures, mahalanobisScores, type FeatureModel } from './drift-features.js';
 import { checkImageSet } from './tensors.js';
+import { InvalidInputError } from './errors.js';
 
 export type ScoreMode = 'l2' | 'features';
 
@@ -24,7 +25,7 @@ export class DriftDetector {
     readonly autoencoder: LayersModel,
     readonly state: DetectorState,
   ) {
-    if (state.mode === 'features' && !state.featureModel) throw new Error("detector state with mode 'features' has no featureModel");
+    if (state.mode === 'features' && !state.featureModel) throw new InvalidInputError("detector state with mode 'features' has no featureModel");
   }
 
   /**
@@ -37,7 +38,7 @@ export class DriftDetector {
     if (options.mode === 'l2') {
       return new DriftDetector(autoencoder, { mode: 'l2', calibration: calibrate(reconstructionScores(autoencoder, reference), options.thresholdPercentile) });
     }
-    if (options.mode !== 'features') throw new Error(`score mode must be 'l2' or 'features', got ${JSON.stringify(options.mode)}`);
+    if (options.mode !== 'features') throw new InvalidInputError(`score mode must be 'l2' or 'features', got ${JSON.stringify(options.mode)}`);
     const errors = reconstructionScores(autoencoder, reference);
     const features = imageFeatures(reference, errors);
     const half = Math.floor(reference.count / 2);

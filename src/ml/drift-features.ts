@@ -8,6 +8,7 @@
  * of them, raises the score. Calibration stays Alibi-style: a percentile of clean scores.
  */
 import type { ImageSet } from '../knowledge/types.js';
+import { InvalidInputError } from './errors.js';
 
 export const FEATURE_NAMES = ['logError', 'logInk', 'greyShare', 'rowCentroid', 'colCentroid', 'rowSpread', 'colSpread', 'covariance', 'peak'] as const;
 const D = FEATURE_NAMES.length;
@@ -19,7 +20,7 @@ export interface FeatureModel {
 }
 
 export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>): Float64Array {
-  if (reconErrors.length !== images.count) throw new Error(`need one reconstruction error per image: ${reconErrors.length} for ${images.count}`);
+  if (reconErrors.length !== images.count) throw new InvalidInputError(`need one reconstruction error per image: ${reconErrors.length} for ${images.count}`);
   const out = new Float64Array(images.count * D);
   const size = images.height * images.width;
   for (let n = 0; n < images.count; n++) {
@@ -59,7 +60,7 @@ export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>):
 
 export function fitFeatureModel(features: Float64Array): FeatureModel {
   const n = features.length / D;
-  if (n < 2 * D) throw new Error(`fitting the feature model needs at least ${2 * D} reference images, got ${n}`);
+  if (n < 2 * D) throw new InvalidInputError(`fitting the feature model needs at least ${2 * D} reference images, got ${n}`);
   const mean = new Array<number>(D).fill(0);
   for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) mean[j] = (mean[j] ?? 0) + (features[i * D + j] ?? 0) / n;
   const cov = new Array<number>(D * D).fill(0);
@@ -98,7 +99,7 @@ function invert(m: number[], n: number): number[] {
   for (let col = 0; col < n; col++) {
     let pivot = col;
     for (let r = col + 1; r < n; r++) if (Math.abs(a[r * n + col] ?? 0) > Math.abs(a[pivot * n + col] ?? 0)) pivot = r;
-    if (Math.abs(a[pivot * n + col] ?? 0) < 1e-12) throw new Error('feature covariance is singular: reference images are too uniform');
+    if (Math.abs(a[pivot * n + col] ?? 0) < 1e-12) throw new InvalidInputError('feature covariance is singular: reference images are too uniform');
     for (let k = 0; k < n; k++) {
       [a[col * n + k], a[pivot * n + k]] = [a[pivot * n + k] ?? 0, a[col * n + k] ?? 0];
       [inv[col * n + k], inv[pivot * n + k]] = [inv[pivot * n + k] ?? 0, inv[col * n + k] ?? 0];

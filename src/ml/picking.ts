@@ -9,6 +9,7 @@
  * - `random`: a uniform sample of the flagged ones (control).
  */
 import { Rng } from './random.js';
+import { InvalidInputError } from './errors.js';
 
 export const PICK_METHODS = ['kde', 'top-score-diverse', 'least-confidence', 'random'] as const;
 export type PickMethod = (typeof PICK_METHODS)[number];
@@ -28,9 +29,9 @@ export interface PickInput {
 
 export function pickCriticalPoints(input: PickInput): number[] {
   const { scores, flagged, method } = input;
-  if (!Number.isInteger(input.budget) || input.budget < 0) throw new Error(`label budget must be a non-negative integer, got ${input.budget}`);
-  if (!(PICK_METHODS as readonly string[]).includes(method)) throw new Error(`unknown pick method ${JSON.stringify(method)}: expected one of ${PICK_METHODS.join(', ')}`);
-  for (const i of flagged) if (!Number.isInteger(i) || i < 0 || i >= scores.length) throw new Error(`flagged index ${i} is outside the batch (0..${scores.length - 1})`);
+  if (!Number.isInteger(input.budget) || input.budget < 0) throw new InvalidInputError(`label budget must be a non-negative integer, got ${input.budget}`);
+  if (!(PICK_METHODS as readonly string[]).includes(method)) throw new InvalidInputError(`unknown pick method ${JSON.stringify(method)}: expected one of ${PICK_METHODS.join(', ')}`);
+  for (const i of flagged) if (!Number.isInteger(i) || i < 0 || i >= scores.length) throw new InvalidInputError(`flagged index ${i} is outside the batch (0..${scores.length - 1})`);
   const k = Math.min(input.budget, flagged.length);
   if (k === 0) return [];
   const rng = new Rng(input.seed);
@@ -51,7 +52,7 @@ export function pickCriticalPoints(input: PickInput): number[] {
 }
 
 function requireArray(values: ArrayLike<number> | undefined, length: number, name: string): ArrayLike<number> {
-  if (!values || values.length !== length) throw new Error(`this pick method needs ${name} for every sample of the batch (${length}), got ${values?.length ?? 'none'}`);
+  if (!values || values.length !== length) throw new InvalidInputError(`this pick method needs ${name} for every sample of the batch (${length}), got ${values?.length ?? 'none'}`);
   return values;
 }
 

@@ -2,6 +2,8 @@
  * A small seeded PRNG (sfc32, seeded through splitmix32) so corruptions, streams, sampling and
  * weight initialisation are reproducible from one integer, independent of Math.random.
  */
+import { InvalidInputError } from './errors.js';
+
 export class Rng {
   private a: number;
   private b: number;
@@ -10,7 +12,7 @@ export class Rng {
   private spareNormal: number | undefined;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) throw new InvalidInputError(`Rng seed must be a finite number, got ${seed}`);
     let s = seed >>> 0;
     const next = (): number => {
       s = (s + 0x9e3779b9) | 0;

@@ -1,8 +1,9 @@
 /** Small statistics the detector needs: percentiles, the two-sample KS test, a binomial tail, AUROC. */
+import { InvalidInputError } from './errors.js';
 
 /** Linear-interpolated percentile (numpy's default), p in [0, 100]. */
 export function percentile(values: ArrayLike<number>, p: number): number {
-  if (values.length === 0) throw new Error('percentile of an empty sample');
+  if (values.length === 0) throw new InvalidInputError('percentile of an empty sample');
   const sorted = Float64Array.from(values).sort();
   const pos = (p / 100) * (sorted.length - 1);
   const lo = Math.floor(pos);
@@ -12,7 +13,7 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 
 /** Kolmogorov–Smirnov two-sample test: statistic D and the asymptotic p-value (as scipy's 'asymp'). */
 export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): { statistic: number; pValue: number } {
-  if (a.length === 0 || b.length === 0) throw new Error('KS test needs two non-empty samples');
+  if (a.length === 0 || b.length === 0) throw new InvalidInputError('KS test needs two non-empty samples');
   const x = Float64Array.from(a).sort();
   const y = Float64Array.from(b).sort();
   let i = 0;

@@ -101,8 +101,17 @@ describe('training and detector workflows on a real Temporal server', () => {
 
   it('rejects bad input without retrying: both or neither of train/retrain, a missing version', async () => {
     await expect(run('trainingWorkflow', 'bad', { evaluations: [] })).rejects.toThrow(/Workflow execution failed/);
-    await expect(ml.evaluateClassifier({ version: 42, data: 'mnist:test:10' })).rejects.toThrow(/model mnist-classifier has no version 42/);
-    await expect(ml.detectDrift({ data: 'datasets/missing.sfimg' })).rejects.toThrow(/no object datasets\/missing\.sfimg/);
-    await expect(ml.evaluateClassifier({ version: 1, data: 'mnist-c:snow:test' })).rejects.toThrow(/unknown corruption "snow"/);
+    await expect(ml.evaluateClassifier({ version: 42, data: 'mnist:test:10' })).rejects.toMatchObject({ nonRetryable: true, type: 'NotFound', message: expect.stringMatching(/model mnist-classifier has no version 42/) });
+    await expect(ml.detectDrift({ data: 'datasets/missing.sfimg' })).rejects.toMatchObject({ nonRetryable: true, type: 'NotFound', message: expect.stringMatching(/no object datasets\/missing\.sfimg/) });
+    await expect(ml.evaluateClassifier({ version: 1, data: 'mnist-c:snow:test' })).rejects.toMatchObject({ nonRetryable: true, type: 'InvalidInput', message: expect.stringMatching(/unknown corruption "snow"/) });
+    await expect(ml.pickSamples({ data: 'mnist:test:10', detectionKey: 'detections/none.json', budget: 1, method: 'kde', seed: 1 })).rejects.toMatchObject({ type: 'NotFound' });
+
+    // Through Temporal: a bad dataset reference fails the detect step once, without retries.
+    const workflowId = `detect-bad-${taskQueue}`;
+    await expect(t.client.workflow.execute('detectorWorkflow', { taskQueue, workflowId, args: [{ data: 'mnist-c:snow:test', pick: { budget: 1, method: 'kde', seed: 1 } }] })).rejects.toThrow(/Workflow execution failed/);
+    const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+    const failures = history.events?.filter((e) => e.activityTaskFailedEventAttributes) ?? [];
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.activityTaskFailedEventAttributes?.failure?.message).toMatch(/detectDrift: dataset mnist-c:snow:test: unknown corruption "snow"/);
   });
 });

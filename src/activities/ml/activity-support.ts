@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { KnowledgeError } from '../../knowledge/types.js';
+import { InvalidInputError } from '../../ml/errors.js';
 
 /** Heartbeats when running inside an activity; a no-op elsewhere. */
 export function beat(details?: unknown): void {
@@ -21,7 +22,7 @@ export function beat(details?: unknown): void {
 /**
  * Runs `work`, converting errors: a store/back-end hiccup stays retryable; bad input, a missing
  * version, a corrupt artifact or a refused registry rule become non-retryable failures whose
- * type is the KnowledgeError code (or `InvalidInput` for other validation errors).
+ * type is the KnowledgeError code (or `InvalidInput` for the ML library's InvalidInputError).
  */
 export async function asActivity<T>(name: string, work: () => Promise<T>): Promise<T> {
   try {
@@ -32,12 +33,7 @@ export async function asActivity<T>(name: string, work: () => Promise<T>): Promi
       if (err.code === 'Backend') throw err;
       throw ApplicationFailure.nonRetryable(`${name}: ${err.message}`, err.code);
     }
-    if (err instanceof Error && isInputError(err)) throw ApplicationFailure.nonRetryable(`${name}: ${err.message}`, 'InvalidInput');
+    if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(`${name}: ${err.message}`, 'InvalidInput');
     throw err;
   }
-}
-
-/** Errors our ML library raises for bad input (they name the field); anything else may be transient. */
-function isInputError(err: Error): boolean {
-  return /must be|is empty|has no labels|outside|unknown|expected|needs|cannot judge|budget exceeded|never saw|not a Scanflow|bad magic|truncated/.test(err.message);
 }

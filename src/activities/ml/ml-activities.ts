@@ -14,6 +14,7 @@ import { DriftDetector, type DetectorState, type ScoreMode } from '../../ml/drif
 import { DriftStream } from '../../ml/drift-stream.js';
 import { concatImageSets, subset } from '../../ml/mnist.js';
 import { pickCriticalPoints } from '../../ml/picking.js';
+import { InvalidInputError } from '../../ml/errors.js';
 import { asActivity, beat } from './activity-support.js';
 import type {
   DetectInput,
@@ -106,7 +107,7 @@ export function createMlActivities(deps: MlActivityDeps) {
 
     async retrainClassifier(input: RetrainClassifierInput): Promise<TrainedVersion & { parentVersion: number; samples: number }> {
       return asActivity('retrainClassifier', async () => {
-        if (!Array.isArray(input.labelledData) || input.labelledData.length === 0) throw new Error('labelledData must list at least one labelled image set key');
+        if (!Array.isArray(input.labelledData) || input.labelledData.length === 0) throw new InvalidInputError('labelledData must list at least one labelled image set key');
         const parentVersion = await productionVersion(classifiers, input.parentVersion);
         // A fresh copy: fine-tuning must not touch the cached parent model.
         const model = await classifiers.loadModel(parentVersion);
@@ -197,7 +198,7 @@ export function createMlActivities(deps: MlActivityDeps) {
         if (!Array.isArray(detection?.scores) || !Array.isArray(detection.flagged)) throw new KnowledgeError('Corrupt', `${input.detectionKey} is not a detection result`);
         const images = await resolveDataset(store, input.data);
         if (images.count !== detection.scores.length) {
-          throw new Error(`detection ${input.detectionKey} has ${detection.scores.length} scores but ${input.data} has ${images.count} images: they must be the same batch`);
+          throw new InvalidInputError(`detection ${input.detectionKey} has ${detection.scores.length} scores but ${input.data} has ${images.count} images: they must be the same batch`);
         }
         let predicted: Int32Array | undefined;
         let confidence: Float32Array | undefined;
