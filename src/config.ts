@@ -10,7 +10,8 @@ export interface ScanflowConfig {
   home: string;
   temporal: { address: string; namespace: string; uiPort: number };
   knowledge: KnowledgeStoreConfig;
-  kubernetes: { kubeconfig?: string; namespace: string };
+  /** Where the platform primitives act: this machine (processes) or a Kubernetes cluster. */
+  platform: { kind: 'local'; workDir: string } | { kind: 'kubernetes'; kubeconfig?: string; namespace: string };
 }
 
 function int(name: string, fallback: number): number {
@@ -19,6 +20,13 @@ function int(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
   return n;
+}
+
+function platformFrom(env: NodeJS.ProcessEnv, home: string): ScanflowConfig['platform'] {
+  const kind = env.SCANFLOW_PLATFORM ?? 'local';
+  if (kind === 'local') return { kind, workDir: resolve(home, 'platform') };
+  if (kind === 'kubernetes') return { kind, kubeconfig: env.KUBECONFIG, namespace: env.SCANFLOW_K8S_NAMESPACE ?? 'scanflow' };
+  throw new Error(`SCANFLOW_PLATFORM must be 'local' or 'kubernetes', got '${kind}'`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ScanflowConfig {
@@ -55,6 +63,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ScanflowConfig
       uiPort: int('SCANFLOW_UI_PORT', 8233),
     },
     knowledge,
-    kubernetes: { kubeconfig: env.KUBECONFIG, namespace: env.SCANFLOW_K8S_NAMESPACE ?? 'scanflow' },
+    platform: platformFrom(env, home),
   };
 }

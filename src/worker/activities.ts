@@ -7,25 +7,48 @@ import type { Client } from '@temporalio/client';
 import type { ScanflowConfig } from '../config.js';
 import type { TaskQueueRole } from '../spec/task-queues.js';
 import { createDiagnosticsActivities } from '../activities/diagnostics.js';
+import { createAgentActivities, type NamedActivities } from '../activities/agents/registry.js';
+import { createKnowledgeActivities } from '../activities/knowledge/knowledge-activities.js';
+import { createMlActivities } from '../activities/ml/ml-activities.js';
+import { createKubernetesActivities } from '../activities/kubernetes/index.js';
+import { createMnistAppActivities } from '../apps/mnist/activities.js';
 import { openKnowledgeStore } from '../knowledge/open-store.js';
+import type { KnowledgeStore } from '../knowledge/types.js';
+import { LocalPlatform } from '../platform/local/local-platform.js';
+import { createLocalPlatformActivities } from '../platform/local/activities.js';
 
-export interface ActivityDeps {
-  config: ScanflowConfig;
-  /** For activities that talk to Temporal themselves (schedules, calling agents). */
-  client: Client;
+export interface WorkerResources {
+  activitiesFor(role: TaskQueueRole): NamedActivities;
+  /** The local platform's replicas (when this process runs them). */
+  localPlatform?: LocalPlatform;
+  store: KnowledgeStore;
+  /** Stops what the activities started (local model-server processes). */
+  close(): Promise<void>;
 }
 
-type Activities = Record<string, (...args: never[]) => Promise<unknown>>;
-
-export function activitiesFor(role: TaskQueueRole, deps: ActivityDeps): Activities {
-  switch (role) {
-    case 'system':
-      return { ...createDiagnosticsActivities(openKnowledgeStore(deps.config.knowledge)) };
-    case 'agents':
-      return {};
-    case 'ml':
-      return {};
-    case 'kubernetes':
-      return {};
-  }
+export function createWorkerResources(config: ScanflowConfig, client: Client, userActivities: NamedActivities = {}): WorkerResources {
+  const store = openKnowledgeStore(config.knowledge);
+  const localPlatform = config.platform.kind === 'local' ? new LocalPlatform({ workDir: config.platform.workDir }) : undefined;
+  return {
+    store,
+    localPlatform,
+    activitiesFor(role) {
+      switch (role) {
+        case 'system':
+          return createDiagnosticsActivities(store);
+        case 'agents':
+          // The agent runtime's own activities (schedules, calls) plus the user's sensors and actions.
+          return createAgentActivities({ client, extra: [userActivities] });
+        case 'ml':
+          return { ...createMlActivities({ store }), ...createKnowledgeActivities({ store }), ...createMnistAppActivities({ store }) };
+        case 'kubernetes':
+          return localPlatform
+            ? createLocalPlatformActivities(localPlatform)
+            : createKubernetesActivities({ kubeconfigPath: config.platform.kind === 'kubernetes' ? config.platform.kubeconfig : undefined, namespace: config.platform.kind === 'kubernetes' ? config.platform.namespace : 'scanflow' });
+      }
+    },
+    async close() {
+      await localPlatform?.close();
+    },
+  };
 }

@@ -1,14 +1,14 @@
 /**
  * Runs one Temporal worker per task-queue role in this process, sharing one connection and
- * one workflow bundle. Resolves when every worker has shut down (SIGINT/SIGTERM make the
- * Temporal runtime drain them gracefully: in-flight activities finish or time out).
+ * one workflow bundle. SIGINT/SIGTERM make the Temporal runtime drain them gracefully
+ * (in-flight activities finish or time out); `shutdown()` does the same from code.
  */
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { ScanflowConfig } from '../config.js';
 import { TaskQueues, taskQueueRoles, type TaskQueueRole } from '../spec/task-queues.js';
-import { activitiesFor } from './activities.js';
+import { createWorkerResources, type WorkerResources } from './activities.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -27,13 +27,21 @@ export interface RunWorkersOptions {
   config: ScanflowConfig;
   roles: TaskQueueRole[];
   logLevel?: LogLevel;
-  /** Called once every worker polls its queue. */
-  onReady?: (queues: string[]) => void;
+}
+
+export interface RunningWorkers {
+  queues: string[];
+  resources: WorkerResources;
+  /** Client on the same server, for the caller's own use. */
+  client: Client;
+  /** Resolves when every worker has stopped and resources are released. */
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
 }
 
 let runtimeInstalled = false;
 
-export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
+export async function startWorkers(opts: RunWorkersOptions): Promise<RunningWorkers> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger(opts.logLevel ?? 'INFO') });
     runtimeInstalled = true;
@@ -42,27 +50,43 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  try {
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: Runtime.instance().logger });
-    const workers = await Promise.all(
-      opts.roles.map((role) =>
-        Worker.create({
-          connection,
-          namespace: config.temporal.namespace,
-          taskQueue: TaskQueues[role],
-          workflowBundle,
-          activities: activitiesFor(role, { config, client }),
-          // Agents are long-lived: keep the cache bounded so thousands of them fit in memory.
-          maxCachedWorkflows: 500,
-          // ML activities are CPU-bound: two at a time on a small machine.
-          maxConcurrentActivityTaskExecutions: role === 'ml' ? 2 : 50,
-        }),
-      ),
-    );
-    opts.onReady?.(opts.roles.map((r) => TaskQueues[r]));
-    await Promise.all(workers.map((w) => w.run()));
-  } finally {
+  const resources = createWorkerResources(config, client);
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: Runtime.instance().logger });
+  const workers = await Promise.all(
+    opts.roles.map((role) =>
+      Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: TaskQueues[role],
+        workflowBundle,
+        activities: resources.activitiesFor(role),
+        // Agents are long-lived: keep the cache bounded so thousands of them fit in memory.
+        maxCachedWorkflows: 500,
+        // ML activities are CPU-bound: a few at a time on a small machine.
+        maxConcurrentActivityTaskExecutions: role === 'ml' ? 4 : 50,
+      }),
+    ),
+  );
+  const finished = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await resources.close();
     await clientConnection.close();
     await connection.close();
-  }
+  });
+  return {
+    queues: opts.roles.map((r) => TaskQueues[r]),
+    resources,
+    client,
+    finished,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await finished;
+    },
+  };
+}
+
+/** Runs the workers until a signal stops them. */
+export async function runWorkers(opts: RunWorkersOptions & { onReady?: (queues: string[]) => void }): Promise<void> {
+  const running = await startWorkers(opts);
+  opts.onReady?.(running.queues);
+  await running.finished;
 }
