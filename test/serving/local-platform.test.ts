@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalPlatform, MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE } from '../../src/platform/local/local-platform.js';
+import { LocalPlatform } from '../../src/platform/local/local-platform.js';
+import { modelServerService } from '../../src/serving/service-spec.js';
 import { createLocalPlatformActivities } from '../../src/platform/local/activities.js';
 import type { OnlineWorkflowSpec, ServiceSpec } from '../../src/platform/types.js';
-import { storeArgument } from '../../src/serving/store-config.js';
 import { listPredictionBatches, readPredictionBatch } from '../../src/knowledge/prediction-log.js';
 import { loopingSource } from '../../src/traffic/sources.js';
 import { runTraffic, type TrafficReport } from '../../src/traffic/traffic-client.js';
@@ -22,19 +22,11 @@ describe('local platform running model-server processes', () => {
   const storeConfig = uniqueS3StoreConfig('local-platform');
   const store = s3Store(storeConfig);
   const platform = new LocalPlatform({ workDir: mkdtempSync(join(tmpdir(), 'scanflow-local-platform-')), healthIntervalMs: 200 });
-  const { arg, env } = storeArgument(storeConfig);
   const activities = createLocalPlatformActivities(platform);
 
-  const modelServer = (name: string, replicas: number, version: string): ServiceSpec => ({
-    name,
-    image: MODEL_SERVER_IMAGE,
-    port: 8080,
-    replicas,
-    args: ['--store', arg, '--model', 'mnist', '--port', '$(PORT)', '--log-flush-ms', '200', '--max-wait-ms', '1'],
-    env: { ...env, SCANFLOW_MODEL_VERSION: version },
-    readinessPath: '/v2/health/ready',
-    annotations: { [MODEL_ADMIN_ANNOTATION]: '/admin/model' },
-  });
+  // The model server as the demo deploys it (env-configured; the platform sets host and port).
+  const modelServer = (name: string, replicas: number, version: string): ServiceSpec =>
+    modelServerService({ name, store: storeConfig, model: 'mnist', replicas, version: Number(version), logFlushMs: 200, maxWaitMs: 1 });
   const spec: OnlineWorkflowSpec = { ...ref, services: [modelServer('main', 2, '1')], backup: modelServer('backup', 1, '1') };
 
   const sample = { count: 8, height: 28, width: 28, pixels: Float32Array.from(images(8, 3)), ids: Array.from({ length: 8 }, (_, i) => `lp-${i}`) };

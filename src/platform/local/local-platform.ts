@@ -36,14 +36,13 @@ import type {
 import { invalidSpec } from '../kubernetes/errors.js';
 import { checkRef } from '../kubernetes/names.js';
 import { validateOnline, validateService, validateTraffic } from '../kubernetes/validate.js';
+import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE, MODEL_VERSION_ENV } from '../../serving/service-spec.js';
 import { Replica } from './replica.js';
 import { Router } from './router.js';
 
-/** Image name of the Scanflow model server; locally it runs src/serving/main.ts through tsx. */
-export const MODEL_SERVER_IMAGE = 'scanflow/model-server';
-/** Annotation naming the admin path for in-place model-version switches. */
-export const MODEL_ADMIN_ANNOTATION = 'scanflow.io/model-admin-path';
-export const MODEL_VERSION_ENV = 'SCANFLOW_MODEL_VERSION';
+// The model server's image name (locally: src/serving/main.ts through tsx), its admin annotation
+// for in-place version switches, and the env var that carries the version.
+export { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE, MODEL_VERSION_ENV };
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 

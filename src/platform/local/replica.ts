@@ -44,7 +44,9 @@ export class Replica {
       throw new Error(`service ${spec.name}: the local platform cannot run image ${JSON.stringify(spec.image)}: give "command" or map the image to a local command`);
     }
     const port = await freePort();
-    const env: Record<string, string> = { ...spec.env, PORT: String(port), SCANFLOW_SERVING_PORT: String(port), SCANFLOW_REPLICA: name };
+    // The model server reads SCANFLOW_SERVING_*; other commands can use PORT. Only the router is
+    // meant to reach a replica, so it listens on loopback.
+    const env: Record<string, string> = { ...spec.env, PORT: String(port), SCANFLOW_SERVING_PORT: String(port), SCANFLOW_SERVING_HOST: '127.0.0.1', SCANFLOW_REPLICA: name };
     const args = [...argv.slice(1), ...(spec.args ?? [])].map((a) => expandVariables(a, env));
     const readinessPath = spec.readinessPath ?? '/';
     const proc = await ManagedProcess.start({
