@@ -46,7 +46,8 @@ describe('trigger schedules', () => {
       await sleep(1000);
       await handle.stop('test done');
     });
-    const firesOf = (tag: string) => rec.noted(tag).map((c) => Date.parse((c.args as { firedAt: string }).firedAt));
+    // sorted: two trigger workflows of one schedule may signal out of order on a loaded machine
+    const firesOf = (tag: string) => rec.noted(tag).map((c) => Date.parse((c.args as { firedAt: string }).firedAt)).sort((a, b) => a - b);
     const sec = (ms: number) => new Date(ms).getUTCSeconds();
 
     const interval = firesOf('interval');
@@ -73,8 +74,8 @@ describe('trigger schedules', () => {
     for (const ms of both) expect(sec(ms) % 6).toBe(0);
     // every interval fire that is also a cron time produced an AND fire (none lost), within the AND run's span
     const first = both[0] as number;
-    const last = both[both.length - 1] as number;
-    expect(interval.filter((ms) => ms >= first && ms <= last && sec(ms) % 3 === 0)).toEqual(both.filter((ms) => ms <= (interval[interval.length - 1] as number)));
+    const bound = Math.min(both[both.length - 1] as number, interval[interval.length - 1] as number);
+    expect(interval.filter((ms) => ms >= first && ms <= bound && sec(ms) % 3 === 0)).toEqual(both.filter((ms) => ms <= bound));
   });
 
   it('lets an operator pause, trigger now and backfill a strategy with `temporal schedule`', async () => {
