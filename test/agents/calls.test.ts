@@ -3,7 +3,8 @@ import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client
 import { agentWorkflowId, triggerScheduleId } from '../../src/spec/ids.js';
 import { SpecError } from '../../src/spec/validate.js';
 import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
-import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
+import { Worker } from '@temporalio/worker';
+import { agentBundle, agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
 
 describe('Call-Receive, constraints and run-time changes', () => {
   let t: TemporalTestContext;
@@ -63,6 +64,11 @@ describe('Call-Receive, constraints and run-time changes', () => {
       await tracker.stop();
       await checker.stop();
     });
+    // The recorded histories replay on the current workflow code: the agent is deterministic.
+    for (const agent of ['tracker', 'checker']) {
+      const history = await t.client.workflow.getHandle(agentWorkflowId(app, agent)).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: await agentBundle() }, history, agentWorkflowId(app, agent));
+    }
   });
 
   it('runs no action when the constraint is false, and applies strategy and parameter updates from the next event', async () => {

@@ -72,6 +72,20 @@ describe('agents from the command line', () => {
     });
   });
 
+  it('fails an agent started by the `temporal` CLI with an invalid spec, naming the field, without retrying', async () => {
+    const taskQueue = uniqueTaskQueue('agents-cli-bad');
+    const worker = await agentWorker(t, taskQueue, recordingActivities());
+    const file = join(requireEnv('SCANFLOW_TEST_DIR'), 'bad-for-temporal.json');
+    writeFileSync(file, JSON.stringify({ app: 'demo', name: 'bad', strategies: [{ name: 's', when: { every: '1h' }, then: [{ call: { agent: 'x' } }] }] }));
+    const workflowId = agentWorkflowId('demo', 'bad');
+    await worker.runUntil(async () => {
+      await temporal('workflow', 'start', '--type', 'agentWorkflow', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', file);
+      const failure = await t.client.workflow.getHandle(workflowId).result().catch((e: unknown) => e as { cause?: { message?: string; type?: string } });
+      expect(failure).toMatchObject({ cause: { type: 'InvalidAgentSpec' } });
+      expect((failure as { cause: { message: string } }).cause.message).toMatch(/strategies\[0\]\.then\[0\]\.call\.name: expected a name/);
+    });
+  });
+
   it('refuses to start an invalid spec file from the scanflow CLI', async () => {
     const file = join(requireEnv('SCANFLOW_TEST_DIR'), 'bad-agent.json');
     writeFileSync(file, JSON.stringify({ app: 'demo', name: 'bad', strategies: [{ name: 's', when: { cron: '61 * * * *' }, then: [] }] }));
