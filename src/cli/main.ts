@@ -3,6 +3,7 @@
  *   up [--no-workers]   the embedded stack (Temporal + Web UI + workers), state under .scanflow/
  *   worker              workers only, against TEMPORAL_ADDRESS
  *   doctor              runs the stack health check workflow on a running stack
+ *   demo …              the MNIST case study end to end (scanflow demo --help)
  *   agent …             start, call, query, update and stop agents (scanflow agent --help)
  */
 import { loadConfig } from '../config.js';
@@ -14,6 +15,7 @@ commands:
                       Web UI on http://localhost:8233, search attributes, and the workers
   worker              run the workers only (TEMPORAL_ADDRESS, SCANFLOW_WORKER_ROLES)
   doctor              check a running stack: native TensorFlow + knowledge base, through Temporal
+  demo [options]      the MNIST case study end to end on one machine (scanflow demo --help)
   agent <command>     manage agents (scanflow agent help)
 
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), SCANFLOW_HOME (.scanflow),
@@ -37,6 +39,17 @@ export async function main(argv: string[]): Promise<number> {
     case 'doctor': {
       const { doctor } = await import('./doctor.js');
       return await doctor(loadConfig());
+    }
+    case 'demo': {
+      const { parseDemoOptions, usage: demoUsage } = await import('../apps/mnist/demo-options.js');
+      const options = parseDemoOptions(rest);
+      if (options === 'help') {
+        console.log(demoUsage);
+        return 0;
+      }
+      const { runDemo } = await import('../apps/mnist/demo.js');
+      await runDemo(options);
+      return 0;
     }
     case 'agent': {
       const { runAgentCommand } = await import('./agents.js');

@@ -1,0 +1,128 @@
+/**
+ * Options of `npm run demo` (the MNIST case study on one machine), parsed from flags with
+ * errors that name the flag.
+ */
+import { parseArgs } from 'node:util';
+import { CORRUPTIONS, type CorruptionName } from '../../ml/corruptions.js';
+import { validateSchedule, type DriftPhase } from '../../ml/drift-stream.js';
+import type { MnistAgentParameters } from './agents.js';
+
+export interface DemoOptions {
+  intervals: number;
+  intervalSeconds: number;
+  /** Images sent to the model server per interval (the tracker's threshold is predictionThreshold). */
+  predictionsPerInterval: number;
+  imagesPerRequest: number;
+  labelBudget: number;
+  seed: number;
+  schedule: DriftPhase[];
+  agents: MnistAgentParameters;
+  classifierEpochs: number;
+  detectorEpochs: number;
+  /** Retrain V1 and the detector even when cached. */
+  fresh: boolean;
+  /** Directory of this run (report, knowledge base, platform logs). */
+  runDir?: string;
+}
+
+export const usage = `usage: npm run demo -- [options]
+
+  --intervals N              intervals of traffic (default 10)
+  --interval-seconds S       length of one interval = the tracker's and planner's trigger period (default 12)
+  --predictions N            images sent per interval (default 1200)
+  --label-budget N           labels the oracle may give over the whole run (default 1000)
+  --labels-per-check N       labels the checker may spend on one check (default 100)
+  --prediction-threshold N   tracker: call the checker at N new predictions (default 1000)
+  --retrain-threshold N      planner: retrain at N new labelled samples (default 100)
+  --pick kde|top-score-diverse|least-confidence|random   critical-point picking (default top-score-diverse)
+  --drift JSON | all | gradual   drift schedule (default gradual): phases {fromBatch, share, corruptions}
+  --seed N                   seed of the stream, training and picking (default 7)
+  --fresh                    retrain the baseline V1 and the detector even if cached
+  --run-dir DIR              where this run's report and knowledge base go (default .scanflow/demo/<time>)`;
+
+/** Corruptions the baseline model handles worst first: the drift the agents must repair. */
+const GRADUAL: DriftPhase[] = [
+  { fromBatch: 0, share: 0.2, corruptions: ['fog', 'stripe', 'zigzag', 'canny_edges', 'dotted_line'] },
+  { fromBatch: 2, share: 0.5, corruptions: [...CORRUPTIONS] },
+  { fromBatch: 4, share: 0.8, corruptions: [...CORRUPTIONS] },
+];
+
+function schedulePreset(value: string): DriftPhase[] {
+  if (value === 'gradual') return GRADUAL;
+  if (value === 'all') return [{ fromBatch: 0, share: 1, corruptions: [...CORRUPTIONS] }];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error(`--drift must be 'gradual', 'all' or a JSON list of phases like [{"fromBatch":0,"share":0.5,"corruptions":["fog"]}], got ${JSON.stringify(value)}`);
+  }
+  validateSchedule(parsed as DriftPhase[]);
+  return parsed as DriftPhase[];
+}
+
+function int(flag: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      intervals: { type: 'string' },
+      'interval-seconds': { type: 'string' },
+      predictions: { type: 'string' },
+      'label-budget': { type: 'string' },
+      'labels-per-check': { type: 'string' },
+      'prediction-threshold': { type: 'string' },
+      'retrain-threshold': { type: 'string' },
+      pick: { type: 'string' },
+      drift: { type: 'string' },
+      seed: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
+      'run-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const pick = (values.pick ?? 'top-score-diverse') as MnistAgentParameters['pickMethod'];
+  if (!['kde', 'top-score-diverse', 'least-confidence', 'random'].includes(pick)) throw new Error(`--pick must be kde, top-score-diverse, least-confidence or random, got ${JSON.stringify(values.pick)}`);
+  const intervalSeconds = int('interval-seconds', values['interval-seconds'], 12, 2);
+  const seed = int('seed', values.seed, 7, 0);
+  const schedule = schedulePreset(values.drift ?? 'gradual');
+  return {
+    intervals: int('intervals', values.intervals, 10),
+    intervalSeconds,
+    predictionsPerInterval: int('predictions', values.predictions, 1200),
+    imagesPerRequest: 16,
+    labelBudget: int('label-budget', values['label-budget'], 1000, 0),
+    seed,
+    schedule,
+    agents: {
+      interval: `${intervalSeconds}s`,
+      predictionThreshold: int('prediction-threshold', values['prediction-threshold'], 1000),
+      retrainThreshold: int('retrain-threshold', values['retrain-threshold'], 100),
+      labelsPerCheck: int('labels-per-check', values['labels-per-check'], 100, 0),
+      pickMethod: pick,
+      retrainEpochs: 4,
+      seed,
+    },
+    classifierEpochs: 2,
+    detectorEpochs: 4,
+    fresh: values.fresh ?? false,
+    runDir: values['run-dir'],
+  };
+}
+
+/** Every corruption the schedule uses (the held-out set mixes the same ones). */
+export function scheduleCorruptions(schedule: DriftPhase[]): CorruptionName[] {
+  return [...new Set(schedule.flatMap((p) => p.corruptions))];
+}
+
+/** The largest corrupted share of the schedule: the held-out set reflects the worst drift. */
+export function scheduleMaxShare(schedule: DriftPhase[]): number {
+  return Math.max(...schedule.map((p) => p.share));
+}
