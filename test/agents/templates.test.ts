@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { checkerAgent, executorAgent, plannerAgent, trackerAgent } from '../../src/agents/templates.js';
+import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
+import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
+
+describe('the four templates working together (case study 1 in miniature)', () => {
+  let t: TemporalTestContext;
+  beforeAll(async () => {
+    t = await connectTemporal();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('tracker → checker on enough predictions; planner → executor when the new model is better', async () => {
+    const taskQueue = uniqueTaskQueue('agents-templates');
+    const rec = recordingActivities();
+    const worker = await agentWorker(t, taskQueue, rec);
+    const client = agents(t, taskQueue);
+    const app = uniqueApp('mnist');
+    rec.values.set('predictions', 10);
+    rec.values.set('candidate', { version: 2, accuracy: 0.9 });
+    await worker.runUntil(async () => {
+      const specs = [
+        trackerAgent({
+          app, every: { every: '1s' }, threshold: 1000, sensor: { activity: 'readValue', args: { key: 'predictions' }, as: 'predictions' },
+          then: [{ call: { agent: 'checker', name: 'check_predictions', args: { count: { $ref: 'beliefs.predictions' } } } }],
+        }),
+        checkerAgent({ app, receive: 'check_predictions', check: [{ activity: 'note', args: { tag: 'detect', count: { $ref: 'event.args.count' } } }] }),
+        plannerAgent({
+          app, every: { every: '1s' }, parameters: { productionAccuracy: 0.92 },
+          sense: [{ activity: 'readValue', args: { key: 'candidate' }, as: 'candidate' }],
+          decide: { compare: [{ $ref: 'beliefs.candidate.accuracy' }, '>', { $ref: 'params.productionAccuracy' }] },
+          plan: [
+            { call: { agent: 'executor', name: 'change_model', args: { version: { $ref: 'beliefs.candidate.version' } }, wait: true }, as: 'upgrade' },
+            { tune: { parameters: { productionAccuracy: { $ref: 'beliefs.candidate.accuracy' } } } },
+          ],
+        }),
+        executorAgent({ app, receive: 'change_model', apply: [{ activity: 'note', args: { tag: 'upgrade', version: { $ref: 'event.args.version' } } }] }),
+      ];
+      const handles = await Promise.all(specs.map((s) => client.start(s)));
+      await sleep(2500);
+      // below both thresholds: sensors ran, nothing acted
+      expect(rec.noted()).toHaveLength(0);
+      expect(rec.calls.filter((c) => c.activity === 'readValue').length).toBeGreaterThanOrEqual(2);
+
+      rec.values.set('predictions', 1200);
+      await eventually(() => (rec.noted('detect').length > 0 ? true : undefined), 'the checker to run');
+      expect(rec.noted('detect')[0]?.args).toEqual({ tag: 'detect', count: 1200 });
+
+      rec.values.set('candidate', { version: 3, accuracy: 0.95 });
+      await eventually(() => (rec.noted('upgrade').length > 0 ? true : undefined), 'the executor to upgrade');
+      await sleep(2500);
+      // the planner raised its own bar to the promoted model's accuracy, so v3 is promoted once
+      expect(rec.noted('upgrade').map((c) => c.args)).toEqual([{ tag: 'upgrade', version: 3 }]);
+      expect((await handles[2]!.state()).parameters).toEqual({ productionAccuracy: 0.95 });
+      await Promise.all(handles.map((h) => h.stop()));
+    });
+  });
+});
