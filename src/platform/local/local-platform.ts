@@ -37,6 +37,7 @@ import { invalidSpec } from '../kubernetes/errors.js';
 import { checkRef } from '../kubernetes/names.js';
 import { validateOnline, validateService, validateTraffic } from '../kubernetes/validate.js';
 import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE, MODEL_VERSION_ENV } from '../../serving/service-spec.js';
+import type { ScrapeJob } from '../../stack/prometheus-server.js';
 import { Replica } from './replica.js';
 import { Router } from './router.js';
 
@@ -57,6 +58,11 @@ export interface LocalPlatformOptions {
   readyTimeoutMs?: number;
   /** Longest wait for a removed replica's in-flight requests before it is stopped anyway (default 30 s). */
   drainTimeoutMs?: number;
+  /**
+   * Called with the Prometheus scrape jobs (one per service, its replicas as targets) after every
+   * change, e.g. `(jobs) => prometheus.setScrapeJobs(jobs)` from src/stack/prometheus-server.ts.
+   */
+  onScrapeTargets?: (jobs: ScrapeJob[]) => void | Promise<void>;
 }
 
 interface LocalService {
@@ -289,9 +295,30 @@ export class LocalPlatform implements OnlinePlatform {
   }
 
   private serialised<T>(wf: LocalWorkflow, fn: () => Promise<T>): Promise<T> {
-    const run = wf.queue.then(fn);
+    const run = wf.queue.then(fn).finally(() => this.publishScrapeTargets());
     wf.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Prometheus scrape jobs: one per service (`<app>-<workflow>-<service>`), its live replicas as targets. */
+  scrapeJobs(): ScrapeJob[] {
+    return [...this.workflows.values()].flatMap((wf) =>
+      [...wf.services.values()].map((s) => ({
+        job: `${wf.ref.app}-${wf.ref.workflow}-${s.spec.name}`,
+        targets: s.replicas.filter((r) => !r.draining).map((r) => `127.0.0.1:${r.port}`),
+      })),
+    );
+  }
+
+  private async publishScrapeTargets(): Promise<void> {
+    const publish = this.options.onScrapeTargets;
+    if (!publish) return;
+    try {
+      await publish(this.scrapeJobs());
+    } catch (err) {
+      // Monitoring must not fail a deployment: report and carry on.
+      console.error(`local platform: publishing Prometheus scrape targets failed: ${(err as Error).message}`);
+    }
   }
 
   private setTraffic(wf: LocalWorkflow, traffic: TrafficSpec): void {
