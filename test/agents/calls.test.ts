@@ -147,6 +147,11 @@ describe('Call-Receive, constraints and run-time changes', () => {
       expect(await tracker.resume()).toBe('running');
       expect((await t.client.schedule.getHandle(scheduleId).describe()).state.paused).toBe(false);
       await eventually(async () => ((await tracker.state()).pending === 0 ? true : undefined), 'the queued call to run');
+      // replacing a time-triggered strategy updates its schedule in place
+      await tracker.replaceStrategy({ name: 'tick', when: { cron: '0 0 1 1 *' }, then: [] });
+      const updated = await t.client.schedule.getHandle(scheduleId).describe();
+      expect(updated.spec.intervals).toEqual([]);
+      expect(updated.spec.calendars?.[0]).toMatchObject({ month: [{ start: 'JANUARY', end: 'JANUARY', step: 1 }], dayOfMonth: [{ start: 1, end: 1, step: 1 }] });
       expect((await tracker.decisions(1))[0]).toMatchObject({ outcome: 'no-strategy', event: { kind: 'call', name: 'nothing-listens' } });
       await tracker.stop();
       await planner.stop();
