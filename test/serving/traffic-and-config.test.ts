@@ -4,6 +4,9 @@
  * argument of the serving command line.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { BatchedPredictionLogWriter, listPredictionBatches, readPredictionBatch } from '../../src/knowledge/prediction-log.js';
 import type { ModelRegistry } from '../../src/knowledge/model-registry.js';
 import type { KnowledgeStore } from '../../src/knowledge/types.js';
@@ -63,6 +66,15 @@ describe('traffic client and registry poll against a real model server', () => {
     await expect(runTraffic({ url, model: 'mnist', source, maxRequests: 1, concurrency: 0 })).rejects.toThrow(/traffic\.concurrency must be an integer >= 1, got 0/);
     await expect(runTraffic({ url, model: 'mnist', source })).rejects.toThrow(/needs a stop condition/);
     expect(() => loopingSource({ count: 0, height: 28, width: 28, pixels: new Float32Array(0) })).toThrow(/image set is empty/);
+  });
+
+  it('has a command line that replays drifting MNIST-C digits and prints the report as JSON', async () => {
+    const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/traffic/main.ts', '--url', url, '--model', 'mnist', '--requests', '6', '--images-per-request', '5', '--drift', '0.5:fog,zigzag', '--json'], { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000 });
+    const report = JSON.parse(stdout) as { requests: number; ok: number; images: number };
+    expect(report).toMatchObject({ requests: 6, ok: 6, images: 30 });
+    const bad = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/traffic/main.ts', '--url', url, '--drift', '0.5:smudge'], { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000 });
+    await expect(bad).rejects.toMatchObject({ stderr: expect.stringMatching(/--drift: unknown corruption "smudge"/) });
   });
 
   it('follows the registry: a newly promoted production version is served without a restart', async () => {
