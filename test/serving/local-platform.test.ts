@@ -108,6 +108,19 @@ describe('local platform running model-server processes', () => {
     expect((await platform.readyReplicas(ref))[0]).toEqual({ service: 'main', desired: 2, ready: 2, available: 2, updated: 2 });
   });
 
+  it('replaces a replica whose process died, like a ReplicaSet', async () => {
+    const status = platform.routerStatus(ref) as { services: Record<string, { replicas: Array<{ name: string; pid: number }> }> };
+    const victim = status.services.main!.replicas[0]!;
+    process.kill(victim.pid, 'SIGKILL'); // a replica this test's platform started
+    await until(() => {
+      const now = platform.routerStatus(ref) as typeof status;
+      return now.services.main!.replicas.length === 2 && !now.services.main!.replicas.some((r) => r.name === victim.name);
+    });
+    expect((await platform.readyReplicas(ref))[0]).toMatchObject({ service: 'main', desired: 2, ready: 2 });
+    const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }) });
+    expect(res.status).toBe(200);
+  });
+
   it('splits traffic by weight, scales, and fails over to the backup when main has no replica', async () => {
     await platform.updateWorkflowTraffic(ref, { weights: { main: 75, backup: 25 } });
     const services: string[] = [];

@@ -68,6 +68,8 @@ export interface LocalPlatformOptions {
 interface LocalService {
   spec: ServiceSpec;
   replicas: Replica[];
+  /** Replicas replaced after their process died. */
+  restarts: number;
   backup: boolean;
   affinity?: AffinitySpec;
   resources?: ResourceSpec;
@@ -333,7 +335,7 @@ export class LocalPlatform implements OnlinePlatform {
   private async applyService(wf: LocalWorkflow, spec: ServiceSpec, backup: boolean): Promise<void> {
     const existing = wf.services.get(spec.name);
     if (!existing) {
-      const s: LocalService = { spec, replicas: [], backup };
+      const s: LocalService = { spec, replicas: [], backup, restarts: 0 };
       wf.services.set(spec.name, s);
       await this.scale(wf, s);
       return;
@@ -436,6 +438,19 @@ export class LocalPlatform implements OnlinePlatform {
     await Promise.all(
       [...wf.services.values()].flatMap((s) => s.replicas.filter((r) => !r.draining).map((r) => r.probe())),
     );
+    // Like a ReplicaSet: a replica whose process died is replaced, keeping the desired count.
+    const dead = [...wf.services.values()].filter((s) => s.replicas.some((r) => !r.draining && !r.alive));
+    if (dead.length === 0 || !this.workflows.has(key(wf.ref))) return;
+    await this.serialised(wf, async () => {
+      for (const s of dead) {
+        const gone = s.replicas.filter((r) => !r.draining && !r.alive);
+        if (gone.length === 0) continue;
+        s.replicas = s.replicas.filter((r) => !gone.includes(r));
+        s.restarts += gone.length;
+        await Promise.all(gone.map((r) => r.stop(0)));
+        await this.scale(wf, s);
+      }
+    }).catch((err: unknown) => console.error(`local platform: replacing a dead replica of ${wf.ref.app}/${wf.ref.workflow} failed: ${(err as Error).message}`));
   }
 
   private async teardown(wf: LocalWorkflow): Promise<void> {

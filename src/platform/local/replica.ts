@@ -38,6 +38,16 @@ export class Replica {
     return this.proc.pid;
   }
 
+  /** False once the process has exited (crashed or killed from outside). */
+  get alive(): boolean {
+    try {
+      process.kill(this.proc.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   static async start(name: string, spec: ServiceSpec, options: ReplicaOptions): Promise<Replica> {
     const argv = spec.command?.length ? spec.command : options.commandFor(spec.image);
     if (!argv?.length) {

@@ -147,7 +147,7 @@ export class Router {
           {
             weight: this.weights.get(name) ?? 0,
             served: this.served.get(name) ?? 0,
-            replicas: this.table.replicas(name).map((r) => ({ name: r.name, port: r.port, ready: r.ready, draining: r.draining, inFlight: r.inFlight })),
+            replicas: this.table.replicas(name).map((r) => ({ name: r.name, pid: r.pid, port: r.port, ready: r.ready, draining: r.draining, inFlight: r.inFlight })),
           },
         ]),
       ),
