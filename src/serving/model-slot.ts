@@ -35,9 +35,27 @@ export class ModelSlot {
     return [...(this.current ? [this.current.model.version] : []), ...[...this.retiring].map((e) => e.model.version)];
   }
 
+  /** Leases held per version in memory (requests being answered or pinned to it). */
+  get leases(): Record<string, number> {
+    return Object.fromEntries([...(this.current ? [this.current] : []), ...this.retiring].map((e) => [e.model.version, e.leases]));
+  }
+
   acquire(): Lease {
     const entry = this.current;
     if (!entry) throw new Error('no model version is loaded yet');
+    return this.lease(entry);
+  }
+
+  /**
+   * A lease on one version, current or still draining (a request pinned to the old version that
+   * arrived before a switch keeps it alive until answered); undefined when it is not in memory.
+   */
+  acquireVersion(version: string): Lease | undefined {
+    const entry = [...(this.current ? [this.current] : []), ...this.retiring].find((e) => e.model.version === version);
+    return entry ? this.lease(entry) : undefined;
+  }
+
+  private lease(entry: Entry): Lease {
     entry.leases += 1;
     let released = false;
     return {

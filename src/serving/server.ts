@@ -11,7 +11,7 @@
  *   GET  /v2/models/{m}[/versions/{v}]/ready          200 / 503
  *   POST /v2/models/{m}[/versions/{v}]/infer          400 for a bad request, unknown model or version
  *   GET  /metrics                                     Prometheus text format
- *   GET  /admin/model                                 { model, version, loaded, pending }
+ *   GET  /admin/model                                 { model, version, loaded, leases, pending }
  *   POST /admin/model  { "version": 3 | "production" } load that version and switch to it
  * Unknown paths get 404, wrong methods 405.
  */
@@ -21,8 +21,9 @@ import { randomUUID } from 'node:crypto';
 import type { PredictionLogWriter } from '../knowledge/types.js';
 import { DynamicBatcher, type Batch, type BatchingOptions } from './batcher.js';
 import { ServingMetrics } from './metrics.js';
-import { ModelSlot } from './model-slot.js';
+import { ModelSlot, type Lease } from './model-slot.js';
 import type { ModelSource } from './model-source.js';
+import type { ServableModel } from './servable-model.js';
 import { CLASS_COUNT, ProtocolError, buildInferResponse, modelMetadata, parseInferRequest, serverMetadata, type InferRequest, type Prediction } from './protocol.js';
 import { predictionRecords } from './prediction-records.js';
 
@@ -51,7 +52,8 @@ export interface ModelServerOptions {
 
 interface RowMeta {
   requestId: string;
-  requiredVersion?: string;
+  /** A request to /versions/{v}/infer holds a lease on that version from validation to answer. */
+  pinned?: Lease;
   sampleIds?: string[];
   images: Float32Array;
 }
@@ -161,23 +163,35 @@ export class ModelServer {
   private async runBatch(batch: Batch<RowMeta>): Promise<Array<RowResult | Error>> {
     const lease = this.slot.acquire();
     try {
-      const version = lease.model.version;
-      const prediction = await lease.model.predict(batch.images, batch.count);
-      this.metrics.batchSize.observe({ model: this.options.modelName }, batch.count);
-      this.metrics.batchRequests.observe({ model: this.options.modelName }, batch.parts.length);
-      const time = new Date().toISOString();
-      return batch.parts.map(({ meta, offset, count }) => {
-        if (meta.requiredVersion !== undefined && meta.requiredVersion !== version) {
-          return new ProtocolError(400, `model ${this.options.modelName} version ${meta.requiredVersion} is no longer served (serving version ${version})`);
+      // Requests pinned to a version other than the current one (sent just before a switch)
+      // run on that version, which their lease keeps in memory.
+      const groups = new Map<ServableModel, Array<Batch<RowMeta>['parts'][number]>>();
+      for (const part of batch.parts) {
+        const model = part.meta.pinned?.model ?? lease.model;
+        groups.set(model, [...(groups.get(model) ?? []), part]);
+      }
+      const results = new Map<Batch<RowMeta>['parts'][number], RowResult>();
+      for (const [model, parts] of groups) {
+        const whole = parts.length === batch.parts.length;
+        const count = parts.reduce((n, p) => n + p.count, 0);
+        const images = whole ? batch.images : concatRows(parts.map((p) => p.meta.images));
+        const prediction = await model.predict(images, count);
+        this.metrics.batchSize.observe({ model: this.options.modelName }, count);
+        this.metrics.batchRequests.observe({ model: this.options.modelName }, parts.length);
+        const time = new Date().toISOString();
+        let offset = 0;
+        for (const part of parts) {
+          const slice: Prediction = {
+            probabilities: prediction.probabilities.subarray(offset * CLASS_COUNT, (offset + part.count) * CLASS_COUNT),
+            labels: prediction.labels.subarray(offset, offset + part.count),
+          };
+          offset += part.count;
+          this.metrics.predictions.inc({ model: this.options.modelName, version: model.version }, part.count);
+          this.logPredictions(part.meta, slice, model.version, time, part.count);
+          results.set(part, { version: model.version, prediction: slice });
         }
-        const part: Prediction = {
-          probabilities: prediction.probabilities.subarray(offset * CLASS_COUNT, (offset + count) * CLASS_COUNT),
-          labels: prediction.labels.subarray(offset, offset + count),
-        };
-        this.metrics.predictions.inc({ model: this.options.modelName, version }, count);
-        this.logPredictions(meta, part, version, time, count);
-        return { version, prediction: part };
-      });
+      }
+      return batch.parts.map((part) => results.get(part)!);
     } finally {
       lease.release();
     }
@@ -269,10 +283,13 @@ export class ModelServer {
     let status = 200;
     // Queued requests may wait for this one while its body is read and parsed (batching policy 'arrivals').
     const arrival = this.batcher.arrive();
+    let pinned: Lease | undefined;
     try {
       let request: InferRequest;
       try {
         this.requireModel(name, version);
+        // Checked and leased in the same tick: a switch while the body is read cannot take it away.
+        if (version !== undefined) pinned = this.slot.acquireVersion(version);
         request = parseInferRequest(await readBody(req));
       } catch (err) {
         this.metrics.errors.inc({ model, reason: name === model ? 'bad_request' : 'unknown_model' });
@@ -287,9 +304,9 @@ export class ModelServer {
       const requestId = request.id ?? randomUUID();
       let result: RowResult;
       try {
-        result = await this.batcher.submit(request.images, request.count, { requestId, requiredVersion: version, sampleIds: request.sampleIds, images: request.images });
+        result = await this.batcher.submit(request.images, request.count, { requestId, pinned, sampleIds: request.sampleIds, images: request.images });
       } catch (err) {
-        this.metrics.errors.inc({ model, reason: err instanceof ProtocolError ? 'unknown_model' : 'model_error' });
+        this.metrics.errors.inc({ model, reason: 'model_error' });
         throw err;
       }
       send(res, 200, buildInferResponse({ modelName: model, version: result.version, id: requestId, count: request.count, prediction: result.prediction, outputs: request.outputs }));
@@ -297,6 +314,7 @@ export class ModelServer {
       status = err instanceof ProtocolError ? err.status : 500;
       throw err;
     } finally {
+      pinned?.release();
       this.metrics.requests.inc({ model, code: String(status) });
       this.metrics.latency.observe({ model }, Number(process.hrtime.bigint() - started) / 1e9);
     }
@@ -304,7 +322,7 @@ export class ModelServer {
 
   private async admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === 'GET') {
-      return send(res, 200, { model: this.options.modelName, version: this.slot.version ?? null, loaded: this.slot.loadedVersions, pending: this.batcher.pending });
+      return send(res, 200, { model: this.options.modelName, version: this.slot.version ?? null, loaded: this.slot.loadedVersions, leases: this.slot.leases, pending: this.batcher.pending });
     }
     allow(req, 'POST');
     let body: unknown;
@@ -325,6 +343,16 @@ export class ModelServer {
       throw new ProtocolError(400, (err as Error).message);
     }
   }
+}
+
+function concatRows(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function allow(req: IncomingMessage, method: string): void {

@@ -3,6 +3,7 @@
  * protocol conformance, bad requests, metrics, the prediction log and a version switch under load.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request } from 'node:http';
 import { BatchedPredictionLogWriter, listPredictionBatches, readPredictionBatch } from '../../src/knowledge/prediction-log.js';
 import type { ModelRegistry } from '../../src/knowledge/model-registry.js';
 import type { KnowledgeStore } from '../../src/knowledge/types.js';
@@ -199,6 +200,38 @@ describe('model server (Open Inference Protocol v2)', () => {
     expect(((await bad.json()) as { error: string }).error).toMatch(/"version" must be a positive integer or "production", got "latest"/);
     const ok = (await (await post('/v2/models/mnist/infer', inferBody(1))).json()) as InferResponseBody;
     expect(ok.model_version).toBe('2');
+  });
+
+  it('answers a request pinned to the old version that was arriving during the switch, on that version', async () => {
+    expect(server.slot.version).toBe('2');
+    const body = inferBody(2, { id: 'pinned' });
+    const port = new URL(base).port;
+    // Send half of the body to /versions/2/infer, switch to version 1, then send the rest.
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v2/models/mnist/versions/2/infer', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 1000));
+      void (async () => {
+        // The server has read the headers and leased version 2 for this request.
+        while (((await (await fetch(`${base}/admin/model`)).json()) as { leases: Record<string, number> }).leases['2'] !== 1) await new Promise((r) => setTimeout(r, 5));
+        const swap = await post('/admin/model', JSON.stringify({ version: 1 }));
+        expect(await swap.json()).toMatchObject({ version: '1', previous: '2' });
+        expect(server.slot.loadedVersions).toEqual(['1', '2']); // 2 stays while the pinned request holds it
+        req.end(body.slice(1000));
+      })().catch(reject);
+    });
+    const answer = await response;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ id: 'pinned', model_version: '2' });
+    expect(server.slot.loadedVersions).toEqual(['1']);
+    // A request pinned to version 2 after the switch is refused: 2 is no longer served.
+    const late = await post('/v2/models/mnist/versions/2/infer', inferBody(1));
+    expect(late.status).toBe(400);
   });
 });
 
