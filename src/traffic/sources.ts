@@ -2,7 +2,8 @@
  * What the traffic client replays: a sequence of image sets (each split into requests). Adapters
  * for a fixed image set (looped) and for the drifting MNIST-C stream of the case study.
  */
-import type { ImageSet } from '../knowledge/types.js';
+import { getImageSet } from '../knowledge/image-set.js';
+import type { ImageSet, KnowledgeStore } from '../knowledge/types.js';
 import type { DriftStream, StreamBatch } from '../ml/drift-stream.js';
 
 export interface ImageSource {
@@ -34,6 +35,19 @@ export function driftStreamSource(stream: DriftStream, batches = Infinity, onBat
       const batch = stream.next();
       onBatch?.(batch);
       return batch.images;
+    },
+  };
+}
+
+/** Image sets stored in the knowledge base (e.g. by the generateTrafficBatch activity), in order, once each. */
+export function storedImageSetsSource(store: KnowledgeStore, keys: readonly string[]): ImageSource {
+  let at = 0;
+  return {
+    async next() {
+      const key = keys[at];
+      if (key === undefined) return undefined;
+      at += 1;
+      return getImageSet(store, key);
     },
   };
 }

@@ -14,6 +14,8 @@ import { registryModelSource } from '../../src/serving/model-source.js';
 import { ModelServer } from '../../src/serving/server.js';
 import { parseStoreArgument, storeArgument } from '../../src/serving/store-config.js';
 import { loopingSource } from '../../src/traffic/sources.js';
+import { createTrafficActivities } from '../../src/traffic/activities.js';
+import { putImageSet } from '../../src/knowledge/image-set.js';
 import { formatReport, runTraffic } from '../../src/traffic/traffic-client.js';
 import { summarise } from '../../src/traffic/percentiles.js';
 import { images, s3Store, seededRegistry, uniqueS3StoreConfig } from './fixtures.js';
@@ -75,6 +77,20 @@ describe('traffic client and registry poll against a real model server', () => {
     expect(report).toMatchObject({ requests: 6, ok: 6, images: 30 });
     const bad = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/traffic/main.ts', '--url', url, '--drift', '0.5:smudge'], { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000 });
     await expect(bad).rejects.toMatchObject({ stderr: expect.stringMatching(/--drift: unknown corruption "smudge"/) });
+  });
+
+  it('replays image sets stored in the knowledge base as an activity, each image once', async () => {
+    await putImageSet(store, 'traffic/test/batch-0.sfimg', set(5, 21, 'kb0'));
+    await putImageSet(store, 'traffic/test/batch-1.sfimg', set(4, 22, 'kb1'));
+    const { replayTraffic } = createTrafficActivities({ store });
+    const report = await replayTraffic({ url, model: 'mnist', datasetKeys: ['traffic/test/batch-0.sfimg', 'traffic/test/batch-1.sfimg'], imagesPerRequest: 2, concurrency: 2 });
+    // 5 images → 2+2+1, 4 images → 2+2.
+    expect(report).toMatchObject({ requests: 5, ok: 5, images: 9, failed: 0 });
+    await log.flush();
+    const records = (await Promise.all((await listPredictionBatches(store, 'mnist')).map((k) => readPredictionBatch(store, k)))).flat();
+    expect(records.filter((r) => r.id.startsWith('kb')).map((r) => r.id).sort()).toEqual(['kb0-0', 'kb0-1', 'kb0-2', 'kb0-3', 'kb0-4', 'kb1-0', 'kb1-1', 'kb1-2', 'kb1-3']);
+    await expect(replayTraffic({ url, model: 'mnist', datasetKeys: [] })).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/datasetKeys must be a non-empty list/) });
+    await expect(replayTraffic({ url, model: 'mnist', datasetKeys: ['traffic/test/absent.sfimg'] })).rejects.toMatchObject({ nonRetryable: true, type: 'NotFound' });
   });
 
   it('follows the registry: a newly promoted production version is served without a restart', async () => {
