@@ -60,8 +60,8 @@ export async function startWorkers(opts: RunWorkersOptions): Promise<RunningWork
         taskQueue: TaskQueues[role],
         workflowBundle,
         activities: resources.activitiesFor(role),
-        // Agents are long-lived: keep the cache bounded so thousands of them fit in memory.
-        maxCachedWorkflows: 500,
+        // Agents are long-lived: cache them all (about 0.7 MB each) so events do not replay history.
+        maxCachedWorkflows: role === 'agents' ? 2000 : 200,
         // ML activities are CPU-bound: a few at a time on a small machine.
         maxConcurrentActivityTaskExecutions: role === 'ml' ? 4 : 50,
       }),

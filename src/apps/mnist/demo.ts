@@ -177,6 +177,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
         model: CLASSIFIER_MODEL,
         source: { next: () => (sent ? undefined : ((sent = true), batch.images)) },
         imagesPerRequest: options.imagesPerRequest,
+        maxRequests: Math.ceil(batch.images.count / options.imagesPerRequest),
         concurrency: 4,
         ratePerSecond: options.predictionsPerInterval / options.imagesPerRequest / (options.intervalSeconds * 0.8),
         onResult: (r) => {
