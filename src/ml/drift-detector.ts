@@ -1,7 +1,8 @@
 /**
  * The drift detector as one object: the autoencoder, how it turns reconstructions into a score
- * ('l2' = the original's per-image L2 error; 'features' = our Mahalanobis score over the error
- * and image statistics), and the calibration made once on clean reference data. Its state is
+ * ('l2' = the original's per-image L2 error; 'features' = ours: the larger of a Mahalanobis
+ * distance over the error + image statistics and the L2 error, each in units of its clean 95th
+ * percentile), and the calibration made once on clean reference data. Its state is
  * JSON (`DetectorState`) stored beside the autoencoder's weights.
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
@@ -10,6 +11,7 @@ import { reconstructionScores } from './autoencoder.js';
 import { calibrate, judgeBatch, type BatchVerdict, type DetectorCalibration } from './detector.js';
 import { fitFeatureModel, imageFeatures, mahalanobisScores, type FeatureModel } from './drift-features.js';
 import { checkImageSet } from './tensors.js';
+import { percentile } from './stats.js';
 import { InvalidInputError } from './errors.js';
 
 export type ScoreMode = 'l2' | 'features';
@@ -17,6 +19,13 @@ export type ScoreMode = 'l2' | 'features';
 export interface DetectorState {
   mode: ScoreMode;
   featureModel?: FeatureModel;
+  /**
+   * 'features' mode: the score is max(Mahalanobis / mahalanobis95, L2 error / l295), each divided
+   * by its 95th percentile on the fitting half, so the original L2 evidence is never lost (line
+   * corruptions raise the error more than the 9-D distance) while blurs and shrinking, which
+   * LOWER the error, are caught by the distance.
+   */
+  scales?: { mahalanobis95: number; l295: number };
   calibration: DetectorCalibration;
 }
 
@@ -25,7 +34,7 @@ export class DriftDetector {
     readonly autoencoder: LayersModel,
     readonly state: DetectorState,
   ) {
-    if (state.mode === 'features' && !state.featureModel) throw new InvalidInputError("detector state with mode 'features' has no featureModel");
+    if (state.mode === 'features' && !(state.featureModel && state.scales)) throw new InvalidInputError("detector state with mode 'features' needs featureModel and scales");
   }
 
   /**
@@ -44,19 +53,28 @@ export class DriftDetector {
     const half = Math.floor(reference.count / 2);
     const D = features.length / reference.count;
     const featureModel = fitFeatureModel(features.slice(0, half * D));
-    const held = mahalanobisScores(features.slice(half * D), featureModel);
-    return new DriftDetector(autoencoder, { mode: 'features', featureModel, calibration: calibrate(held, options.thresholdPercentile) });
+    const scales = {
+      mahalanobis95: percentile(mahalanobisScores(features.slice(0, half * D), featureModel), 95),
+      l295: percentile(errors.slice(0, half), 95),
+    };
+    const held = combine(mahalanobisScores(features.slice(half * D), featureModel), errors.slice(half), scales);
+    return new DriftDetector(autoencoder, { mode: 'features', featureModel, scales, calibration: calibrate(held, options.thresholdPercentile) });
   }
 
   score(images: ImageSet): Float32Array {
     checkImageSet(images, 'images to score');
     const errors = reconstructionScores(this.autoencoder, images);
     if (this.state.mode === 'l2') return errors;
-    return mahalanobisScores(imageFeatures(images, errors), this.state.featureModel as FeatureModel);
+    const distances = mahalanobisScores(imageFeatures(images, errors), this.state.featureModel as FeatureModel);
+    return combine(distances, errors, this.state.scales as NonNullable<DetectorState['scales']>);
   }
 
   judge(images: ImageSet, pValueThreshold = 0.05): { scores: Float32Array; verdict: BatchVerdict } {
     const scores = this.score(images);
     return { scores, verdict: judgeBatch(scores, this.state.calibration, pValueThreshold) };
   }
+}
+
+function combine(distances: Float32Array, errors: Float32Array, scales: NonNullable<DetectorState['scales']>): Float32Array {
+  return distances.map((d, i) => Math.max(d / scales.mahalanobis95, (errors[i] ?? 0) / scales.l295));
 }

@@ -23,6 +23,7 @@ export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>):
   if (reconErrors.length !== images.count) throw new InvalidInputError(`need one reconstruction error per image: ${reconErrors.length} for ${images.count}`);
   const out = new Float64Array(images.count * D);
   const size = images.height * images.width;
+  const { width, height, pixels } = images;
   for (let n = 0; n < images.count; n++) {
     let ink = 0;
     let grey = 0;
@@ -30,13 +31,16 @@ export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>):
     let c = 0;
     let peak = 0;
     const base = n * size;
-    for (let i = 0; i < size; i++) {
-      const v = images.pixels[base + i] ?? 0;
-      ink += v;
-      if (v > 0.1 && v < 0.9) grey += 1;
-      if (v > peak) peak = v;
-      r += v * Math.floor(i / images.width);
-      c += v * (i % images.width);
+    for (let y = 0; y < height; y++) {
+      const row = base + y * width;
+      for (let x = 0; x < width; x++) {
+        const v = pixels[row + x] as number;
+        ink += v;
+        if (v > 0.1 && v < 0.9) grey += 1;
+        if (v > peak) peak = v;
+        r += v * y;
+        c += v * x;
+      }
     }
     const m = ink || 1e-6;
     r /= m;
@@ -44,13 +48,16 @@ export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>):
     let rr = 0;
     let cc = 0;
     let rc = 0;
-    for (let i = 0; i < size; i++) {
-      const v = images.pixels[base + i] ?? 0;
-      const dr = Math.floor(i / images.width) - r;
-      const dc = (i % images.width) - c;
-      rr += v * dr * dr;
-      cc += v * dc * dc;
-      rc += v * dr * dc;
+    for (let y = 0; y < height; y++) {
+      const row = base + y * width;
+      const dr = y - r;
+      for (let x = 0; x < width; x++) {
+        const v = pixels[row + x] as number;
+        const dc = x - c;
+        rr += v * dr * dr;
+        cc += v * dc * dc;
+        rc += v * dr * dc;
+      }
     }
     const f = [Math.log((reconErrors[n] ?? 0) + 1e-3), Math.log(ink + 1), grey / size, r, c, Math.sqrt(rr / m), Math.sqrt(cc / m), rc / m, peak];
     out.set(f, n * D);
