@@ -12,6 +12,7 @@ import { createKnowledgeActivities } from '../activities/knowledge/knowledge-act
 import { createMlActivities } from '../activities/ml/ml-activities.js';
 import { createKubernetesActivities } from '../activities/kubernetes/index.js';
 import { createMnistAppActivities } from '../apps/mnist/activities.js';
+import { createTrafficActivities } from '../traffic/activities.js';
 import { openKnowledgeStore } from '../knowledge/open-store.js';
 import type { KnowledgeStore } from '../knowledge/types.js';
 import { LocalPlatform } from '../platform/local/local-platform.js';
@@ -40,7 +41,7 @@ export function createWorkerResources(config: ScanflowConfig, client: Client, us
           // The agent runtime's own activities (schedules, calls) plus the user's sensors and actions.
           return createAgentActivities({ client, extra: [userActivities] });
         case 'ml':
-          return { ...createMlActivities({ store }), ...createKnowledgeActivities({ store }), ...createMnistAppActivities({ store }) };
+          return { ...createMlActivities({ store }), ...createKnowledgeActivities({ store }), ...createTrafficActivities({ store }), ...createMnistAppActivities({ store }) };
         case 'kubernetes':
           return localPlatform
             ? createLocalPlatformActivities(localPlatform)

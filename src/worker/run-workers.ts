@@ -43,7 +43,11 @@ let runtimeInstalled = false;
 
 export async function startWorkers(opts: RunWorkersOptions): Promise<RunningWorkers> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger(opts.logLevel ?? 'INFO') });
+    try {
+      Runtime.install({ logger: new DefaultLogger(opts.logLevel ?? 'INFO') });
+    } catch {
+      // The embedding process (a test) installed its own runtime first: use it.
+    }
     runtimeInstalled = true;
   }
   const { config } = opts;

@@ -26,6 +26,9 @@ export interface MnistBootstrapInput {
   classifierEpochs: number;
   detectorEpochs: number;
   heldOut: { count: number; share: number; corruptions: DriftPhase['corruptions'] };
+  /** Dataset references; default the full MNIST training set (`mnist:train:5000` trains on the first 5,000). */
+  trainData?: string;
+  detectorTrainData?: string;
 }
 
 export interface MnistBootstrapResult {
@@ -42,7 +45,7 @@ export async function mnistBootstrapWorkflow(input: MnistBootstrapInput): Promis
   if (production) {
     classifier = { version: production.version, accuracy: production.metrics.accuracy, heldOutAccuracy: production.metrics[HELD_OUT_METRIC], trained: false };
   } else {
-    const v1 = await training.trainClassifier({ trainData: 'mnist:train', evalData: 'mnist:test', epochs: input.classifierEpochs, seed: input.seed, notes: 'baseline V1' });
+    const v1 = await training.trainClassifier({ trainData: input.trainData ?? 'mnist:train', evalData: 'mnist:test', epochs: input.classifierEpochs, seed: input.seed, notes: 'baseline V1' });
     const drifted = await training.evaluateClassifier({ version: v1.version, data: HELD_OUT_KEY, recordAs: HELD_OUT_METRIC });
     await quick.promoteModel({ model: CLASSIFIER_MODEL, version: v1.version });
     classifier = { version: v1.version, accuracy: v1.metrics.accuracy, heldOutAccuracy: drifted.accuracy, trained: true };
@@ -53,7 +56,7 @@ export async function mnistBootstrapWorkflow(input: MnistBootstrapInput): Promis
   if (productionDetector) {
     detector = { version: productionDetector.version, trained: false };
   } else {
-    const d = await training.trainDetector({ trainData: 'mnist:train', referenceData: 'case-study:reference', epochs: input.detectorEpochs, seed: input.seed });
+    const d = await training.trainDetector({ trainData: input.detectorTrainData ?? input.trainData ?? 'mnist:train', referenceData: 'case-study:reference', epochs: input.detectorEpochs, seed: input.seed });
     await quick.promoteModel({ model: DETECTOR_MODEL, version: d.version });
     detector = { version: d.version, trained: true };
   }
