@@ -40,7 +40,6 @@ export const defaultMnistAgentParameters: MnistAgentParameters = {
 };
 
 const ml = { taskQueue: TaskQueues.ml } as const;
-const longMl = { taskQueue: TaskQueues.ml, timeout: '30m', heartbeat: '2m', attempts: 3 } as const;
 
 export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameters): AgentSpec[] {
   const parameters = p as unknown as Record<string, Json>;
