@@ -10,7 +10,8 @@ import type { ScanflowConfig } from '../config.js';
 import { TaskQueues, taskQueueRoles, type TaskQueueRole } from '../spec/task-queues.js';
 import { createWorkerResources, type WorkerResources } from './activities.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** The workflows' entry module: the .ts source under tsx, the compiled .js in a built image. */
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 export function parseRoles(raw: string | undefined): TaskQueueRole[] {
   if (!raw || raw === 'all') return [...taskQueueRoles];
