@@ -3,6 +3,7 @@
  * one workflow bundle. SIGINT/SIGTERM make the Temporal runtime drain them gracefully
  * (in-flight activities finish or time out); `shutdown()` does the same from code.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
@@ -10,8 +11,8 @@ import type { ScanflowConfig } from '../config.js';
 import { TaskQueues, taskQueueRoles, type TaskQueueRole } from '../spec/task-queues.js';
 import { createWorkerResources, type WorkerResources } from './activities.js';
 
-/** The workflows' entry module: the .ts source under tsx, the compiled .js in a built image. */
-export const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+/** The workflows' entry module: the .ts source in a checkout, the compiled .js in a built image. */
+export const workflowsPath = [fileURLToPath(new URL('../workflows/index.ts', import.meta.url)), fileURLToPath(new URL('../workflows/index.js', import.meta.url))].find((p) => existsSync(p)) ?? fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export function parseRoles(raw: string | undefined): TaskQueueRole[] {
   if (!raw || raw === 'all') return [...taskQueueRoles];
