@@ -172,14 +172,20 @@ export class MnistCaseStudy {
     return row;
   }
 
-  /** Appends the agents' new decisions (their logs are bounded; this keeps the whole run). */
-  async collectDecisions(): Promise<void> {
+  /** Appends the agents' new decisions (their logs are bounded; this keeps the whole run) and reports failed ones. */
+  async collectDecisions(): Promise<Decision[]> {
+    const failed: Decision[] = [];
     for (const name of AGENT_NAMES) {
       const known = this.decisions.get(name) ?? [];
       const last = known.at(-1)?.seq ?? -1;
       const fresh = (await this.agents.get(MNIST_APP, name).decisions(200)).filter((d) => d.seq > last);
       this.decisions.set(name, [...known, ...fresh]);
+      for (const d of fresh.filter((x) => x.outcome === 'failed')) {
+        failed.push(d);
+        this.log(`[demo]   ! ${name} ${d.strategy ?? '?'} failed: ${d.error ?? 'unknown error'}`);
+      }
     }
+    return failed;
   }
 
   async stopAgents(reason = 'run finished'): Promise<void> {

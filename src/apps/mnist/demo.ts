@@ -26,6 +26,9 @@ import { writeReport, type DemoRun } from './report.js';
 
 const log = (line: string): void => console.log(line);
 
+/** Bumped whenever the stored model or detector format changes, so a stale cache is not reused. */
+const CACHE_FORMAT = 2;
+
 function portInUse(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
   return new Promise((resolvePromise) => {
@@ -61,7 +64,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   mkdirSync(storeDir, { recursive: true });
   const config: ScanflowConfig = { ...base, knowledge: { kind: 'local', directory: storeDir }, platform: { kind: 'local', workDir: join(runDir, 'platform') } };
   const store = new LocalDirectoryStore(storeDir);
-  const cache = new LocalDirectoryStore(join(base.home, 'cache', 'knowledge'));
+  const cache = new LocalDirectoryStore(join(base.home, 'cache', `knowledge-${CACHE_FORMAT}`));
   log(`[demo] run directory ${runDir}`);
 
   let server: RunningTemporal | undefined;
