@@ -26,10 +26,11 @@ interface RegistryDocument {
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** Pending registry writes per (store, registry document), shared by all instances in this process. */
+const writeQueues = new Map<string, Promise<unknown>>();
+
 export class ModelRegistry implements ModelRegistryApi {
   private readonly key: string;
-  /** Serialises read-modify-write cycles of this process. */
-  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: KnowledgeStore,
@@ -56,14 +57,17 @@ export class ModelRegistry implements ModelRegistryApi {
 
   /** One read-modify-write at a time; `change` throws to refuse, and then nothing is written. */
   private mutate<T>(change: (doc: RegistryDocument) => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(async () => {
+    // Every instance of this registry in the process (activities, the serving poller, a driver)
+    // shares one queue, so two of them can never interleave a read-modify-write.
+    const queueKey = `${this.store.location}|${this.key}`;
+    const run = (writeQueues.get(queueKey) ?? Promise.resolve()).then(async () => {
       const doc = await this.read();
       const result = await change(doc);
       doc.revision += 1;
       await this.store.putJson(this.key, doc);
       return result;
     });
-    this.queue = run.catch(() => undefined);
+    writeQueues.set(queueKey, run.catch(() => undefined));
     return run;
   }
 
