@@ -5,7 +5,13 @@
  * next to the reconstruction error — log error, log ink mass, share of grey (neither black nor
  * white) pixels, ink centroid and second moments, error outside the ink — and score it by its
  * Mahalanobis distance from the clean reference population: a drift in either direction, on any
- * of them, raises the score. Calibration stays Alibi-style: a percentile of clean scores.
+ * of them, raises the score. DriftDetector takes the larger of this distance and the plain L2
+ * error (each in units of its clean 95th percentile), so nothing the original caught is lost.
+ * Calibration stays Alibi-style: a percentile of clean scores.
+ *
+ * Honest caveat: the geometric corruptions (shear, rotate, scale) are caught largely through
+ * their resampling footprint (bilinear interpolation lowers the peak pixel and adds grey pixels),
+ * which the published MNIST-C images carry too, rather than through the geometry itself.
  */
 import type { ImageSet } from '../knowledge/types.js';
 import { InvalidInputError } from './errors.js';
