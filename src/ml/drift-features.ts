@@ -9,9 +9,10 @@
  * error (each in units of its clean 95th percentile), so nothing the original caught is lost.
  * Calibration stays Alibi-style: a percentile of clean scores.
  *
- * Honest caveat: the geometric corruptions (shear, rotate, scale) are caught largely through
- * their resampling footprint (bilinear interpolation lowers the peak pixel and adds grey pixels),
- * which the published MNIST-C images carry too, rather than through the geometry itself.
+ * Caveat: the geometric corruptions (shear, rotate, scale) change the peak and grey-share features
+ * through resampling (bilinear interpolation lowers the peak pixel and adds grey pixels), a
+ * footprint the published MNIST-C images carry too, so part of their detection may rest on it
+ * rather than on the geometry itself.
  */
 import type { ImageSet } from '../knowledge/types.js';
 import { InvalidInputError } from './errors.js';
