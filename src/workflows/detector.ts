@@ -5,8 +5,6 @@
  * scores stay in the knowledge store, only keys and summaries pass through this history.
  */
 import { proxyActivities, ApplicationFailure } from '@temporalio/workflow';
-// The lint's '**/ml/**' pattern (meant for src/ml) also matches activities/ml/types.js: a type-only contract.
-// eslint-disable-next-line no-restricted-imports
 import type { DetectionSummary, LabelInput, MlActivities, PickInput, PickResult } from '../activities/ml/types.js';
 
 const ml = proxyActivities<MlActivities>({

@@ -5,7 +5,6 @@
  * skipped when it already exists, so running it again is cheap.
  */
 import { proxyActivities } from '@temporalio/workflow';
-// eslint-disable-next-line no-restricted-imports -- type-only contracts of the activities
 import type { DriftPhase, MlActivities } from '../activities/ml/types.js';
 import type { KnowledgeActivities } from '../activities/knowledge/knowledge-activities.js';
 import type { MnistAppActivities } from '../apps/mnist/activities.js';

@@ -6,8 +6,6 @@
  * Promotion is the executor's job, not this workflow's.
  */
 import { proxyActivities, ApplicationFailure } from '@temporalio/workflow';
-// The lint's '**/ml/**' pattern (meant for src/ml) also matches activities/ml/types.js: a type-only contract.
-// eslint-disable-next-line no-restricted-imports
 import type { MlActivities, RetrainClassifierInput, TrainClassifierInput } from '../activities/ml/types.js';
 
 const training = proxyActivities<MlActivities>({

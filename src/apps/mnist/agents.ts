@@ -34,7 +34,7 @@ export const defaultMnistAgentParameters: MnistAgentParameters = {
   predictionThreshold: 1000,
   retrainThreshold: 100,
   labelsPerCheck: 100,
-  pickMethod: 'top-score-diverse',
+  pickMethod: 'least-confidence',
   retrainEpochs: 4,
   seed: 7,
 };

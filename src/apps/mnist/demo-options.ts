@@ -34,7 +34,7 @@ export const usage = `usage: npm run demo -- [options]
   --labels-per-check N       labels the checker may spend on one check (default 100)
   --prediction-threshold N   tracker: call the checker at N new predictions (default 1000)
   --retrain-threshold N      planner: retrain at N new labelled samples (default 100)
-  --pick kde|top-score-diverse|least-confidence|random   critical-point picking (default top-score-diverse)
+  --pick kde|top-score-diverse|least-confidence|random   critical-point picking (default least-confidence)
   --drift JSON | all | gradual   drift schedule (default gradual): phases {fromBatch, share, corruptions}
   --seed N                   seed of the stream, training and picking (default 7)
   --fresh                    retrain the baseline V1 and the detector even if cached
@@ -88,7 +88,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
     strict: true,
   });
   if (values.help) return 'help';
-  const pick = (values.pick ?? 'top-score-diverse') as MnistAgentParameters['pickMethod'];
+  const pick = (values.pick ?? 'least-confidence') as MnistAgentParameters['pickMethod'];
   if (!['kde', 'top-score-diverse', 'least-confidence', 'random'].includes(pick)) throw new Error(`--pick must be kde, top-score-diverse, least-confidence or random, got ${JSON.stringify(values.pick)}`);
   const intervalSeconds = int('interval-seconds', values['interval-seconds'], 12, 2);
   const seed = int('seed', values.seed, 7, 0);
