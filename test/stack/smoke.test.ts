@@ -17,15 +17,18 @@ describe('the stack end to end', () => {
     await t?.close();
   });
 
-  it('runs a workflow whose activity computes on native TensorFlow and stores the result in S3', async () => {
-    const taskQueue = uniqueTaskQueue('smoke');
-    const worker = await Worker.create({
+  const diagnosticsWorker = (taskQueue: string) =>
+    Worker.create({
       connection: t.workerConnection,
       namespace: t.namespace,
       taskQueue,
       workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
       activities: createDiagnosticsActivities(store),
     });
+
+  it('runs a workflow whose activity computes on native TensorFlow and stores the result in S3', async () => {
+    const taskQueue = uniqueTaskQueue('smoke');
+    const worker = await diagnosticsWorker(taskQueue);
     const key = `smoke/${taskQueue}.json`;
     const report = await worker.runUntil(
       t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-${taskQueue}`, args: [{ key, size: 64 }] }),
@@ -40,13 +43,7 @@ describe('the stack end to end', () => {
 
   it('rejects a bad size without retrying', async () => {
     const taskQueue = uniqueTaskQueue('smoke-bad');
-    const worker = await Worker.create({
-      connection: t.workerConnection,
-      namespace: t.namespace,
-      taskQueue,
-      workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
-      activities: createDiagnosticsActivities(store),
-    });
+    const worker = await diagnosticsWorker(taskQueue);
     const run = t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-bad-${taskQueue}`, args: [{ key: 'x', size: -1 }] });
     await expect(worker.runUntil(run)).rejects.toThrow(/Workflow execution failed/);
     const history = await t.client.workflow.getHandle(`smoke-bad-${taskQueue}`).fetchHistory();
