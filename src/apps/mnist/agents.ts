@@ -99,8 +99,14 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
       {
         name: 'retrain',
         when: { every: p.interval },
-        sense: [{ activity: 'mnistLabelledPool', as: 'labelled', ...ml }],
-        if: { compare: [{ $ref: 'beliefs.labelled.newSamples' }, '>=', { $ref: 'params.retrainThreshold' }] },
+        sense: [{ activity: 'mnistLabelledPool', as: 'labelled', ...ml }, { activity: 'mnistCandidateVerdict', as: 'verdict', ...ml }],
+        // One candidate at a time: a new one is trained only once the last one was promoted or rejected.
+        if: {
+          and: [
+            { compare: [{ $ref: 'beliefs.labelled.newSamples' }, '>=', { $ref: 'params.retrainThreshold' }] },
+            { compare: [{ $ref: 'beliefs.verdict.pending' }, '==', false] },
+          ],
+        },
         then: [
           {
             child: {

@@ -98,7 +98,7 @@ export function writeReport(run: DemoRun): string {
   const driftedRows = run.rows.filter((r) => r.share > 0);
 
   writeFileSync(join(run.runDir, 'fig6-checks.png'), barChart({
-    title: 'Per check - predictions checked, flagged, picked and labelled',
+    title: 'Per check: predictions checked, flagged, picked and labelled',
     xLabel: 'check (checker agent calls)',
     yLabel: 'images',
     categories: checks.map((_, i) => String(i + 1)),
@@ -113,7 +113,7 @@ export function writeReport(run: DemoRun): string {
     .filter(({ r, prev }) => r.production !== null && r.production !== (prev?.production ?? 1))
     .map(({ r }) => ({ x: r.interval, y: r.servedAccuracy, label: `v${r.production}`, color: palette.green! }));
   writeFileSync(join(run.runDir, 'fig7-roadmap.png'), lineChart({
-    title: 'Accuracy on the drifting stream - static V1 vs the autonomic loop',
+    title: 'Accuracy on the drifting stream: static V1 vs the autonomic loop',
     xLabel: 'interval',
     yLabel: 'accuracy',
     series: [
