@@ -23,8 +23,8 @@ import type { Decision } from '../../workflows/agent-messages.js';
 import type { MnistBootstrapInput, MnistBootstrapResult } from '../../workflows/mnist-bootstrap.js';
 import { mnistAgents } from './agents.js';
 import { scheduleCorruptions, scheduleMaxShare, type DemoOptions } from './demo-options.js';
-import { CLASSIFIER_MODEL, MNIST_APP, SERVING_REF, SERVING_SERVICE, trafficBatchKey } from './names.js';
-import type { IntervalRow } from './report.js';
+import { CLASSIFIER_MODEL, HELD_OUT_METRIC, MNIST_APP, SERVING_REF, SERVING_SERVICE, trafficBatchKey } from './names.js';
+import { checkSummaries, type IntervalRow } from './report.js';
 
 export const AGENT_NAMES = ['tracker', 'checker', 'planner', 'executor'] as const;
 
@@ -152,7 +152,9 @@ export class MnistCaseStudy {
     const staticCorrect = staticPredicted.reduce((n, p, k) => n + (p === truth[k] ? 1 : 0), 0);
     const wait = options.intervalSeconds * 1000 - (Date.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const checksBefore = checkSummaries(this.decisions.get('checker') ?? []).length;
     await this.collectDecisions();
+    const newChecks = checkSummaries(this.decisions.get('checker') ?? []).slice(checksBefore);
     const versions = await this.registry.list();
     const budget = await getBudget(env.store);
     const row: IntervalRow = {
@@ -168,7 +170,16 @@ export class MnistCaseStudy {
       latencyP99Ms: report.latencyMs.p99,
     };
     this.rows.push(row);
-    this.log(`[demo] ${String(row.interval).padStart(3)}/${options.intervals} | ${(100 * row.share).toFixed(0).padStart(3)}% | ${(100 * row.servedAccuracy).toFixed(1)}% (${Object.entries(row.servedVersions).map(([v, n]) => `v${v}:${n}`).join(' ')}) | ${(100 * row.staticAccuracy).toFixed(1)}% | ${budget.used}/${budget.budget} | ${versions.map((v) => `v${v.version}:${v.stage[0]}`).join(' ')}`);
+    const sum = (key: 'checked' | 'flagged' | 'picked') => newChecks.reduce((n, c) => n + c[key], 0);
+    const held = (v: ModelVersionRecord | undefined) => (v ? `v${v.version} ${(100 * (v.metrics[HELD_OUT_METRIC] ?? NaN)).toFixed(1)}%` : '-');
+    const production = versions.find((v) => v.stage === 'production');
+    const candidate = versions.filter((v) => v.stage === 'candidate').at(-1);
+    this.log(
+      `[demo] ${String(row.interval).padStart(3)}/${options.intervals} | ${(100 * row.share).toFixed(0).padStart(3)}% drift | ${row.sent} served, ` +
+        `${(100 * row.servedAccuracy).toFixed(1)}% right (${Object.entries(row.servedVersions).map(([v, n]) => `v${v}×${n}`).join(' ')}) vs static V1 ${(100 * row.staticAccuracy).toFixed(1)}% | ` +
+        `checked ${sum('checked')} flagged ${sum('flagged')} picked ${sum('picked')} | labels ${budget.used}/${budget.budget} | ` +
+        `production ${held(production)}, candidate ${held(candidate)}`,
+    );
     return row;
   }
 

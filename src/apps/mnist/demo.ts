@@ -92,7 +92,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
     await study.startAgents();
     log(`[demo] agents running: ${study.agentIds().join(', ')}; interval ${options.agents.interval}`);
 
-    log('[demo] interval | drift | served acc (versions) | static V1 acc | labels used | registry');
+    log('[demo] per interval: traffic and accuracy | what the checker found | labels spent | registry (accuracy on the held-out drifted set)');
     for (let i = 0; i < options.intervals; i++) await study.runInterval(i);
     await study.stopAgents('demo finished');
 
