@@ -22,6 +22,17 @@ import type { Decision } from '../../src/workflows/agent-messages.js';
 // Bootstrap (a small training run) and a dozen intervals of a few seconds each.
 jest.setTimeout(600_000);
 
+/** Polls `check` (collecting the agents' decisions each time) until it holds; agents act on their own schedule. */
+async function eventually(study: MnistCaseStudy, what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await study.collectDecisions();
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 const count = (d: Decision, sensor: string): number => Number((d.observed[sensor] as { count?: number } | undefined)?.count ?? NaN);
 
 describe('MNIST case study: tracker → checker → planner → executor', () => {
@@ -58,6 +69,7 @@ describe('MNIST case study: tracker → checker → planner → executor', () =>
   it('the tracker calls the checker exactly when the count reaches the threshold', async () => {
     await study.runInterval(0);
     await study.runInterval(1);
+    await eventually(study, 'a check by the checker', () => (study.decisions.get('checker') ?? []).some((d) => d.strategy === 'check-predictions'));
     const tracker = study.decisions.get('tracker') ?? [];
     expect(tracker.length).toBeGreaterThan(0);
     for (const d of tracker.filter((x) => x.outcome !== 'failed')) {
@@ -83,7 +95,7 @@ describe('MNIST case study: tracker → checker → planner → executor', () =>
     expect(accuracy).toBeLessThan(before.metrics[HELD_OUT_METRIC]!);
     await study.runInterval(2);
     await study.runInterval(3);
-    expect((await study.registry.get(bad.version)).stage).toBe('archived');
+    await eventually(study, `v${bad.version} archived by the planner`, async () => (await study.registry.get(bad.version)).stage === 'archived');
     expect((await study.registry.production())!.version).toBe(before.version);
     const planner = study.decisions.get('planner') ?? [];
     expect(planner.some((d) => d.strategy === 'reject-if-worse' && d.outcome === 'acted')).toBe(true);
@@ -102,9 +114,11 @@ describe('MNIST case study: tracker → checker → planner → executor', () =>
     expect(promoted.metrics[HELD_OUT_METRIC]).toBeGreaterThan((await study.registry.get(promoted.lineage.parentVersion!)).metrics[HELD_OUT_METRIC]!);
     const executor = study.decisions.get('executor') ?? [];
     expect(executor.some((d) => d.strategy === 'change-model' && d.outcome === 'acted')).toBe(true);
-    // One more interval: every answer comes from the new version, and no request failed in the whole run.
+    // One more interval: no answer comes from a version older than the promoted one (the planner may
+    // promote an even newer one meanwhile), and no request failed in the whole run.
     const after = await study.runInterval(10);
-    expect(Object.keys(after.servedVersions)).toEqual([String(promoted.version)]);
+    expect(Object.keys(after.servedVersions).length).toBeGreaterThan(0);
+    for (const version of Object.keys(after.servedVersions)) expect(Number(version)).toBeGreaterThanOrEqual(promoted.version);
     expect(study.rows.reduce((n, r) => n + r.failed, 0)).toBe(0);
     expect(new Set(study.rows.flatMap((r) => Object.keys(r.servedVersions))).size).toBeGreaterThanOrEqual(2);
   });
