@@ -112,8 +112,10 @@ describe('MNIST case study: tracker → checker → planner → executor', () =>
     expect(promoted.version).toBeGreaterThan(production);
     expect(promoted.lineage.parentVersion).toBeDefined();
     expect(promoted.metrics[HELD_OUT_METRIC]).toBeGreaterThan((await study.registry.get(promoted.lineage.parentVersion!)).metrics[HELD_OUT_METRIC]!);
-    const executor = study.decisions.get('executor') ?? [];
-    expect(executor.some((d) => d.strategy === 'change-model' && d.outcome === 'acted')).toBe(true);
+    // The registry changes at the executor's first action; its decision is recorded once the
+    // server upgrade (second action) is done too.
+    await eventually(study, 'the executor upgrading the model server', () =>
+      (study.decisions.get('executor') ?? []).some((d) => d.strategy === 'change-model' && d.outcome === 'acted'));
     // One more interval: no answer comes from a version older than the promoted one (the planner may
     // promote an even newer one meanwhile), and no request failed in the whole run.
     const after = await study.runInterval(10);
