@@ -69,7 +69,10 @@ describe('MNIST case study: tracker → checker → planner → executor', () =>
   it('the tracker calls the checker exactly when the count reaches the threshold', async () => {
     await study.runInterval(0);
     await study.runInterval(1);
-    await eventually(study, 'a check by the checker', () => (study.decisions.get('checker') ?? []).some((d) => d.strategy === 'check-predictions'));
+    const checksSoFar = () => (study.decisions.get('checker') ?? []).filter((d) => d.strategy === 'check-predictions').length;
+    const callsSoFar = () => (study.decisions.get('tracker') ?? []).filter((d) => d.outcome === 'acted').length;
+    // A tracker decision is recorded after its last action, so it may trail the check it caused.
+    await eventually(study, 'a check by the checker, and the tracker decision that called it', () => checksSoFar() > 0 && callsSoFar() >= checksSoFar());
     const tracker = study.decisions.get('tracker') ?? [];
     expect(tracker.length).toBeGreaterThan(0);
     for (const d of tracker.filter((x) => x.outcome !== 'failed')) {
@@ -95,7 +98,10 @@ describe('MNIST case study: tracker → checker → planner → executor', () =>
     expect(accuracy).toBeLessThan(before.metrics[HELD_OUT_METRIC]!);
     await study.runInterval(2);
     await study.runInterval(3);
-    await eventually(study, `v${bad.version} archived by the planner`, async () => (await study.registry.get(bad.version)).stage === 'archived');
+    // The registry changes inside the planner's action; its decision is recorded when the action returns.
+    await eventually(study, `v${bad.version} archived by the planner`, async () =>
+      (await study.registry.get(bad.version)).stage === 'archived' &&
+      (study.decisions.get('planner') ?? []).some((d) => d.strategy === 'reject-if-worse' && d.outcome === 'acted'));
     expect((await study.registry.production())!.version).toBe(before.version);
     const planner = study.decisions.get('planner') ?? [];
     expect(planner.some((d) => d.strategy === 'reject-if-worse' && d.outcome === 'acted')).toBe(true);
