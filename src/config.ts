@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { KnowledgeStoreConfig } from './knowledge/types.js';
+import { parseStoreArgument } from './serving/store-config.js';
 
 export interface ScanflowConfig {
   /** Directory of the embedded stack's state (database, knowledge base, logs). */
@@ -14,8 +15,8 @@ export interface ScanflowConfig {
   platform: { kind: 'local'; workDir: string } | { kind: 'kubernetes'; kubeconfig?: string; namespace: string };
 }
 
-function int(name: string, fallback: number): number {
-  const raw = process.env[name];
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
@@ -31,36 +32,16 @@ function platformFrom(env: NodeJS.ProcessEnv, home: string): ScanflowConfig['pla
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ScanflowConfig {
   const home = resolve(env.SCANFLOW_HOME ?? '.scanflow');
-  const s3 = env.SCANFLOW_S3_ENDPOINT;
-  let knowledge: ScanflowConfig['knowledge'];
-  if (s3) {
-    let url: URL;
-    try {
-      url = new URL(s3);
-    } catch {
-      throw new Error(`SCANFLOW_S3_ENDPOINT must be a URL like http://127.0.0.1:7070, got '${s3}'`);
-    }
-    const accessKey = env.SCANFLOW_S3_ACCESS_KEY;
-    const secretKey = env.SCANFLOW_S3_SECRET_KEY;
-    if (!accessKey || !secretKey) throw new Error('SCANFLOW_S3_ENDPOINT is set but SCANFLOW_S3_ACCESS_KEY or SCANFLOW_S3_SECRET_KEY is missing');
-    knowledge = {
-      kind: 's3',
-      endPoint: url.hostname,
-      port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-      useSSL: url.protocol === 'https:',
-      accessKey,
-      secretKey,
-      bucket: env.SCANFLOW_S3_BUCKET ?? 'scanflow',
-    };
-  } else {
-    knowledge = { kind: 'local', directory: resolve(env.SCANFLOW_KNOWLEDGE_DIR ?? resolve(home, 'knowledge')) };
-  }
+  // The same naming the model-server process takes (`--store s3://bucket`, keys from the environment).
+  const knowledge: ScanflowConfig['knowledge'] = env.SCANFLOW_S3_ENDPOINT
+    ? parseStoreArgument(`s3://${env.SCANFLOW_S3_BUCKET ?? 'scanflow'}`, env)
+    : { kind: 'local', directory: resolve(env.SCANFLOW_KNOWLEDGE_DIR ?? resolve(home, 'knowledge')) };
   return {
     home,
     temporal: {
       address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-      uiPort: int('SCANFLOW_UI_PORT', 8233),
+      uiPort: int(env, 'SCANFLOW_UI_PORT', 8233),
     },
     knowledge,
     platform: platformFrom(env, home),

@@ -4,18 +4,10 @@
  */
 import { Client as MinioClient } from 'minio';
 import { checkKey, checkPrefix, parseJson } from './keys.js';
-import { KnowledgeError, type KnowledgeStore } from './types.js';
+import { KnowledgeError, type KnowledgeStore, type KnowledgeStoreConfig } from './types.js';
 
-export interface S3StoreOptions {
-  endPoint: string;
-  port?: number;
-  useSSL?: boolean;
-  accessKey: string;
-  secretKey: string;
-  region?: string;
-  bucket: string;
-  prefix?: string;
-}
+/** The S3 variant of KnowledgeStoreConfig, without its `kind` tag. */
+export type S3StoreOptions = Omit<Extract<KnowledgeStoreConfig, { kind: 's3' }>, 'kind'>;
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 
