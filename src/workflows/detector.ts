@@ -6,12 +6,9 @@
  */
 import { proxyActivities, ApplicationFailure } from '@temporalio/workflow';
 import type { DetectionSummary, LabelInput, MlActivities, PickInput, PickResult } from '../activities/ml/types.js';
+import { mlStepActivityOptions } from './ml-activity-options.js';
 
-const ml = proxyActivities<MlActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 3, initialInterval: '2 seconds', backoffCoefficient: 2 },
-});
+const ml = proxyActivities<MlActivities>(mlStepActivityOptions);
 
 export interface DetectorWorkflowInput {
   /** Dataset reference of the new data (e.g. a traffic batch or collected predictions). */

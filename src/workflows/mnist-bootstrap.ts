@@ -9,16 +9,13 @@ import type { DriftPhase, MlActivities } from '../activities/ml/types.js';
 import type { KnowledgeActivities } from '../activities/knowledge/knowledge-activities.js';
 import type { MnistAppActivities } from '../apps/mnist/activities.js';
 import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC } from '../apps/mnist/names.js';
+import { trainingActivityOptions } from './ml-activity-options.js';
 
 const quick = proxyActivities<KnowledgeActivities & MnistAppActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second', backoffCoefficient: 2 },
 });
-const training = proxyActivities<MlActivities>({
-  startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 2 },
-});
+const training = proxyActivities<MlActivities>(trainingActivityOptions);
 
 export interface MnistBootstrapInput {
   seed: number;

@@ -7,18 +7,10 @@
  */
 import { proxyActivities, ApplicationFailure } from '@temporalio/workflow';
 import type { MlActivities, RetrainClassifierInput, TrainClassifierInput } from '../activities/ml/types.js';
+import { trainingActivityOptions, mlStepActivityOptions } from './ml-activity-options.js';
 
-const training = proxyActivities<MlActivities>({
-  startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 2 },
-});
-
-const evaluation = proxyActivities<MlActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '2 seconds', backoffCoefficient: 2 },
-});
+const training = proxyActivities<MlActivities>(trainingActivityOptions);
+const evaluation = proxyActivities<MlActivities>(mlStepActivityOptions);
 
 export interface TrainingWorkflowInput {
   /** Exactly one of `train` (from scratch) or `retrain` (fine-tune production). */
