@@ -29,7 +29,8 @@ export interface WorkerResources {
 
 export function createWorkerResources(config: ScanflowConfig, client: Client, userActivities: NamedActivities = {}): WorkerResources {
   const store = openKnowledgeStore(config.knowledge);
-  const localPlatform = config.platform.kind === 'local' ? new LocalPlatform({ workDir: config.platform.workDir }) : undefined;
+  const { platform } = config;
+  const localPlatform = platform.kind === 'local' ? new LocalPlatform({ workDir: platform.workDir }) : undefined;
   return {
     store,
     localPlatform,
@@ -43,9 +44,9 @@ export function createWorkerResources(config: ScanflowConfig, client: Client, us
         case 'ml':
           return { ...createMlActivities({ store }), ...createKnowledgeActivities({ store }), ...createTrafficActivities({ store }), ...createMnistAppActivities({ store }) };
         case 'kubernetes':
-          return localPlatform
-            ? createLocalPlatformActivities(localPlatform)
-            : createKubernetesActivities({ kubeconfigPath: config.platform.kind === 'kubernetes' ? config.platform.kubeconfig : undefined, namespace: config.platform.kind === 'kubernetes' ? config.platform.namespace : 'scanflow' });
+          return platform.kind === 'kubernetes'
+            ? createKubernetesActivities({ kubeconfigPath: platform.kubeconfig, namespace: platform.namespace })
+            : createLocalPlatformActivities(localPlatform!);
       }
     },
     async close() {

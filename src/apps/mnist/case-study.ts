@@ -27,6 +27,7 @@ import { CLASSIFIER_MODEL, HELD_OUT_METRIC, MNIST_APP, SERVING_REF, SERVING_SERV
 import { checkSummaries, type IntervalRow } from './report.js';
 
 export const AGENT_NAMES = ['tracker', 'checker', 'planner', 'executor'] as const;
+export type AgentName = (typeof AGENT_NAMES)[number];
 
 export interface CaseStudyEnv {
   client: Client;
@@ -152,9 +153,7 @@ export class MnistCaseStudy {
     const staticCorrect = staticPredicted.reduce((n, p, k) => n + (p === truth[k] ? 1 : 0), 0);
     const wait = options.intervalSeconds * 1000 - (Date.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const checksBefore = checkSummaries(this.decisions.get('checker') ?? []).length;
-    await this.collectDecisions();
-    const newChecks = checkSummaries(this.decisions.get('checker') ?? []).slice(checksBefore);
+    const newChecks = checkSummaries((await this.collectDecisions()).checker);
     const versions = await this.registry.list();
     const budget = await getBudget(env.store);
     const row: IntervalRow = {
@@ -183,20 +182,17 @@ export class MnistCaseStudy {
     return row;
   }
 
-  /** Appends the agents' new decisions (their logs are bounded; this keeps the whole run) and reports failed ones. */
-  async collectDecisions(): Promise<Decision[]> {
-    const failed: Decision[] = [];
+  /** Appends the agents' new decisions (their logs are bounded; this keeps the whole run), reports failed ones, returns the new ones. */
+  async collectDecisions(): Promise<Record<AgentName, Decision[]>> {
+    const fresh = {} as Record<AgentName, Decision[]>;
     for (const name of AGENT_NAMES) {
       const known = this.decisions.get(name) ?? [];
       const last = known.at(-1)?.seq ?? -1;
-      const fresh = (await this.agents.get(MNIST_APP, name).decisions(200)).filter((d) => d.seq > last);
-      this.decisions.set(name, [...known, ...fresh]);
-      for (const d of fresh.filter((x) => x.outcome === 'failed')) {
-        failed.push(d);
-        this.log(`[demo]   ! ${name} ${d.strategy ?? '?'} failed: ${d.error ?? 'unknown error'}`);
-      }
+      fresh[name] = (await this.agents.get(MNIST_APP, name).decisions(200)).filter((d) => d.seq > last);
+      this.decisions.set(name, [...known, ...fresh[name]]);
+      for (const d of fresh[name].filter((x) => x.outcome === 'failed')) this.log(`[demo]   ! ${name} ${d.strategy ?? '?'} failed: ${d.error ?? 'unknown error'}`);
     }
-    return failed;
+    return fresh;
   }
 
   async stopAgents(reason = 'run finished'): Promise<void> {

@@ -53,7 +53,10 @@ async function copyPrefixes(from: KnowledgeStore, to: KnowledgeStore): Promise<n
 }
 
 async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
-  return (await cache.exists(`models/${CLASSIFIER_MODEL}/registry.json`)) && (await cache.exists(`models/${DETECTOR_MODEL}/registry.json`)) && cache.exists(HELD_OUT_KEY);
+  for (const key of [`models/${CLASSIFIER_MODEL}/registry.json`, `models/${DETECTOR_MODEL}/registry.json`, HELD_OUT_KEY]) {
+    if (!(await cache.exists(key))) return false;
+  }
+  return true;
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoRun> {
@@ -106,7 +109,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       versions: await study.versions(),
       budget: await study.budget(),
       uiBase: `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
-      heldOutKey: HELD_OUT_KEY,
     };
     log(`[demo] report: ${writeReport(run)}`);
     for (const id of study.agentIds()) log(`[demo]   ${id}: ${run.uiBase}/${encodeURIComponent(id)}`);

@@ -41,7 +41,6 @@ export interface DemoRun {
   versions: ModelVersionRecord[];
   budget: OracleBudget;
   uiBase: string;
-  heldOutKey: string;
 }
 
 export interface CheckSummary {
