@@ -1,10 +1,30 @@
 import tseslint from 'typescript-eslint';
+import prettierConfig from 'eslint-config-prettier';
 
-const nodeBuiltins = ['fs', 'path', 'os', 'child_process', 'http', 'https', 'net', 'crypto', 'stream', 'url', 'util', 'events', 'worker_threads', 'zlib', 'dns', 'timers', 'process'];
+const nodeBuiltins = [
+  'fs',
+  'path',
+  'os',
+  'child_process',
+  'http',
+  'https',
+  'net',
+  'crypto',
+  'stream',
+  'url',
+  'util',
+  'events',
+  'worker_threads',
+  'zlib',
+  'dns',
+  'timers',
+  'process',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.scanflow/**', '*.config.js'] },
   ...tseslint.configs.recommended,
+  prettierConfig,
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -19,14 +39,35 @@ export default tseslint.config(
     // activity implementations only as types.
     files: ['src/workflows/**/*.ts', 'src/spec/**/*.ts', 'src/agents/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
-        patterns: [
-          { group: ['**/activities/**', '!**/activities/**/types.js'], allowTypeImports: true, message: 'Import activities as types only (import type).' },
-          // activities/*/types.js files are type-only contracts; the rest of ml/platform/serving is not workflow-safe.
-          { group: ['@tensorflow/*', '@kubernetes/*', 'minio', 'prom-client', '**/ml/**', '**/platform/**', '**/serving/**', '!**/activities/**/types.js'], message: 'Side-effecting libraries belong in activities, not workflow code.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins
+            .flatMap((m) => [m, `node:${m}`])
+            .map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
+          patterns: [
+            {
+              group: ['**/activities/**', '!**/activities/**/types.js'],
+              allowTypeImports: true,
+              message: 'Import activities as types only (import type).',
+            },
+            // activities/*/types.js files are type-only contracts; the rest of ml/platform/serving is not workflow-safe.
+            {
+              group: [
+                '@tensorflow/*',
+                '@kubernetes/*',
+                'minio',
+                'prom-client',
+                '**/ml/**',
+                '**/platform/**',
+                '**/serving/**',
+                '!**/activities/**/types.js',
+              ],
+              message: 'Side-effecting libraries belong in activities, not workflow code.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

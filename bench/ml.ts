@@ -12,7 +12,13 @@ import type { LayersModel } from '@tensorflow/tfjs-node';
 import { loadavg } from 'node:os';
 import type { ImageSet } from '../src/knowledge/types.js';
 import { buildAutoencoder, trainAutoencoder } from '../src/ml/autoencoder.js';
-import { buildClassifier, evaluateClassifier, fineTuneClassifier, predict, trainClassifier } from '../src/ml/classifier.js';
+import {
+  buildClassifier,
+  evaluateClassifier,
+  fineTuneClassifier,
+  predict,
+  trainClassifier,
+} from '../src/ml/classifier.js';
 import { CORRUPTIONS, type CorruptionName } from '../src/ml/corruptions.js';
 import { DriftDetector } from '../src/ml/drift-detector.js';
 import { DriftStream } from '../src/ml/drift-stream.js';
@@ -40,12 +46,20 @@ const log = (s = ''): void => console.log(s);
 async function run(): Promise<void> {
   const tf = tensorflow();
   log(`# Scanflow ML benchmark (${scoringOnly ? 'scoring throughput only' : quick ? 'quick' : 'full'} run)`);
-  log(`backend ${tf.getBackend()}, libtensorflow ${libtensorflowVersion()}, tfjs ${tf.version.tfjs}, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  log(
+    `backend ${tf.getBackend()}, libtensorflow ${libtensorflowVersion()}, tfjs ${tf.version.tfjs}, ${new Date().toISOString()}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   if (scoringOnly) {
     const test = loadMnist('test');
     const split = referenceAndTrafficIndices(1);
     const autoencoder = buildAutoencoder(1);
-    measureScoring(test, DriftDetector.calibrate(autoencoder, subset(test, split.reference), { mode: 'l2' }), DriftDetector.calibrate(autoencoder, subset(test, split.reference), { mode: 'features' }));
+    measureScoring(
+      test,
+      DriftDetector.calibrate(autoencoder, subset(test, split.reference), { mode: 'l2' }),
+      DriftDetector.calibrate(autoencoder, subset(test, split.reference), { mode: 'features' }),
+    );
     return;
   }
 
@@ -53,29 +67,47 @@ async function run(): Promise<void> {
   const train = loadMnist('train', CLASSIFIER_TRAIN);
   const test = loadMnist('test');
   const classifier = buildClassifier(1);
-  const trained = await trainClassifier(classifier, train, { epochs: CLASSIFIER_EPOCHS, seed: 1, onEpoch: (e, l) => log(`  classifier epoch ${e + 1}/${CLASSIFIER_EPOCHS}: loss ${l.toFixed(4)}`) });
+  const trained = await trainClassifier(classifier, train, {
+    epochs: CLASSIFIER_EPOCHS,
+    seed: 1,
+    onEpoch: (e, l) => log(`  classifier epoch ${e + 1}/${CLASSIFIER_EPOCHS}: loss ${l.toFixed(4)}`),
+  });
   const clean = evaluateClassifier(classifier, test);
   log('\n## Classifier (CNN, 225k parameters)');
-  log(`training: ${train.count} images × ${CLASSIFIER_EPOCHS} epochs in ${trained.seconds.toFixed(1)} s = ${trained.imagesPerSecond.toFixed(0)} img/s`);
-  log(`MNIST test accuracy: ${pct(clean.accuracy)} (goal ≥ 98%); per class: ${clean.perClass.map((a) => pct(a)).join(' ')}`);
+  log(
+    `training: ${train.count} images × ${CLASSIFIER_EPOCHS} epochs in ${trained.seconds.toFixed(1)} s = ${trained.imagesPerSecond.toFixed(0)} img/s`,
+  );
+  log(
+    `MNIST test accuracy: ${pct(clean.accuracy)} (goal ≥ 98%); per class: ${clean.perClass.map((a) => pct(a)).join(' ')}`,
+  );
 
   // 2. Autoencoder + detector throughput.
   const autoencoder = buildAutoencoder(1);
-  const aeTrain = await trainAutoencoder(autoencoder, loadMnist('train', AE_TRAIN), { epochs: AE_EPOCHS, seed: 1, onEpoch: (e, l) => log(`  autoencoder epoch ${e + 1}/${AE_EPOCHS}: loss ${l.toFixed(4)}`) });
+  const aeTrain = await trainAutoencoder(autoencoder, loadMnist('train', AE_TRAIN), {
+    epochs: AE_EPOCHS,
+    seed: 1,
+    onEpoch: (e, l) => log(`  autoencoder epoch ${e + 1}/${AE_EPOCHS}: loss ${l.toFixed(4)}`),
+  });
   const split = referenceAndTrafficIndices(1);
   const reference = subset(test, split.reference);
   const trafficClean = subset(test, split.traffic);
   const l2 = DriftDetector.calibrate(autoencoder, reference, { mode: 'l2' });
   const features = DriftDetector.calibrate(autoencoder, reference, { mode: 'features' });
   log('\n## Drift detector (original conv autoencoder, 4,385 parameters)');
-  log(`autoencoder training: ${AE_TRAIN} images × ${AE_EPOCHS} epochs in ${aeTrain.seconds.toFixed(1)} s = ${aeTrain.imagesPerSecond.toFixed(0)} img/s (final MSE ${aeTrain.finalLoss.toFixed(4)})`);
+  log(
+    `autoencoder training: ${AE_TRAIN} images × ${AE_EPOCHS} epochs in ${aeTrain.seconds.toFixed(1)} s = ${aeTrain.imagesPerSecond.toFixed(0)} img/s (final MSE ${aeTrain.finalLoss.toFixed(4)})`,
+  );
   measureScoring(test, l2, features);
-  log(`thresholds (95th percentile of ${reference.count} clean reference images): l2 ${l2.state.calibration.threshold.toFixed(3)}, features ${features.state.calibration.threshold.toFixed(3)}`);
+  log(
+    `thresholds (95th percentile of ${reference.count} clean reference images): l2 ${l2.state.calibration.threshold.toFixed(3)}, features ${features.state.calibration.threshold.toFixed(3)}`,
+  );
 
   // 3 + 4. Per corruption: AUROC on the traffic part (clean vs the same digits corrupted) and baseline accuracy on the full corrupted test split.
   const cleanL2 = l2.score(trafficClean);
   const cleanFeatures = features.score(trafficClean);
-  log('\n## Per corruption: detection AUROC (clean traffic vs corrupted traffic, 7,000 each) and baseline accuracy (10,000)');
+  log(
+    '\n## Per corruption: detection AUROC (clean traffic vs corrupted traffic, 7,000 each) and baseline accuracy (10,000)',
+  );
   log('| corruption | AUROC l2 (original) | AUROC features (ours) | flagged @95th, features | classifier accuracy |');
   log('|---|---|---|---|---|');
   const rows: { name: CorruptionName; a1: number; a2: number; acc: number }[] = [];
@@ -91,23 +123,41 @@ async function run(): Promise<void> {
     log(`| ${name} | ${a1.toFixed(3)} | ${a2.toFixed(3)} | ${pct(flagged)} | ${pct(acc)} |`);
   }
   const mean = (f: (r: (typeof rows)[number]) => number): number => rows.reduce((s, r) => s + f(r), 0) / rows.length;
-  log(`| **mean** | **${mean((r) => r.a1).toFixed(3)}** | **${mean((r) => r.a2).toFixed(3)}** | | **${pct(mean((r) => r.acc))}** |`);
-  log(`weakest for features: ${[...rows].sort((a, b) => a.a2 - b.a2).slice(0, 3).map((r) => `${r.name} ${r.a2.toFixed(3)}`).join(', ')}`);
+  log(
+    `| **mean** | **${mean((r) => r.a1).toFixed(3)}** | **${mean((r) => r.a2).toFixed(3)}** | | **${pct(mean((r) => r.acc))}** |`,
+  );
+  log(
+    `weakest for features: ${[...rows]
+      .sort((a, b) => a.a2 - b.a2)
+      .slice(0, 3)
+      .map((r) => `${r.name} ${r.a2.toFixed(3)}`)
+      .join(', ')}`,
+  );
 
   // 5. Picking methods under one label budget.
   await comparePicking(classifier, features, trafficClean);
 }
 
 function measureScoring(test: ImageSet, l2: DriftDetector, features: DriftDetector): void {
-  for (const [name, detector] of [['l2 (original score)', l2], ['features (ours)', features]] as const) {
-    detector.score(subset(test, Array.from({ length: 256 }, (_, i) => i))); // warm-up
+  for (const [name, detector] of [
+    ['l2 (original score)', l2],
+    ['features (ours)', features],
+  ] as const) {
+    detector.score(
+      subset(
+        test,
+        Array.from({ length: 256 }, (_, i) => i),
+      ),
+    ); // warm-up
     const rates: number[] = [];
     for (let r = 0; r < 5; r++) {
       const t0 = performance.now();
       detector.score(test);
       rates.push(test.count / ((performance.now() - t0) / 1000));
     }
-    log(`scoring throughput, ${name}: median ${median(rates).toFixed(0)} img/s over 5 runs of 10,000 images (max ${Math.max(...rates).toFixed(0)}, min ${Math.min(...rates).toFixed(0)}; goal ≥ 8,000)`);
+    log(
+      `scoring throughput, ${name}: median ${median(rates).toFixed(0)} img/s over 5 runs of 10,000 images (max ${Math.max(...rates).toFixed(0)}, min ${Math.min(...rates).toFixed(0)}; goal ≥ 8,000)`,
+    );
   }
 }
 
@@ -121,17 +171,29 @@ function measureScoring(test: ImageSet, l2: DriftDetector, features: DriftDetect
 async function comparePicking(v1: LayersModel, detector: DriftDetector, trafficClean: ImageSet): Promise<void> {
   const schedule = [{ fromBatch: 0, share: 0.5, corruptions: [...CORRUPTIONS] }];
   const half = Math.floor(trafficClean.count / 2);
-  const streamSource = subset(trafficClean, Array.from({ length: half }, (_, i) => i));
-  const heldSource = subset(trafficClean, Array.from({ length: trafficClean.count - half }, (_, i) => half + i));
+  const streamSource = subset(
+    trafficClean,
+    Array.from({ length: half }, (_, i) => i),
+  );
+  const heldSource = subset(
+    trafficClean,
+    Array.from({ length: trafficClean.count - half }, (_, i) => half + i),
+  );
   const heldStream = new DriftStream({ seed: 99, batchSize: 5000, schedule, source: heldSource }, 0);
   const held = heldStream.batch(0);
   const heldLabelled = { ...held.images, labels: heldStream.oracle.truthFor(held.images.ids ?? []) };
   const cleanHeld = { ...heldSource, ids: undefined };
   const replay = loadMnist('train');
   const before = evaluateClassifier(v1, heldLabelled).accuracy;
-  log('\n## Critical-point picking: 5 batches × 1,000 traffic images (50% corrupted, all 15 kinds), budget 50 labels per batch (250 total), 3 streams per method');
-  log(`V1 on held-out drifted traffic: ${pct(before)}; on held-out clean: ${pct(evaluateClassifier(v1, cleanHeld).accuracy)}`);
-  log('| method | picked truly corrupted | picked V1 got wrong | corruption kinds covered | V2 drifted accuracy, mean (min–max) | V2 clean accuracy, mean |');
+  log(
+    '\n## Critical-point picking: 5 batches × 1,000 traffic images (50% corrupted, all 15 kinds), budget 50 labels per batch (250 total), 3 streams per method',
+  );
+  log(
+    `V1 on held-out drifted traffic: ${pct(before)}; on held-out clean: ${pct(evaluateClassifier(v1, cleanHeld).accuracy)}`,
+  );
+  log(
+    '| method | picked truly corrupted | picked V1 got wrong | corruption kinds covered | V2 drifted accuracy, mean (min–max) | V2 clean accuracy, mean |',
+  );
   log('|---|---|---|---|---|---|');
   const weights = v1.getWeights().map((w) => w.clone());
   const SEEDS = [7, 8, 9];
@@ -151,7 +213,15 @@ async function comparePicking(v1: LayersModel, detector: DriftDetector, trafficC
         const batch = stream.next();
         const { scores, verdict } = detector.judge(batch.images);
         const { predicted, confidence } = predict(v1, batch.images);
-        const picked = pickCriticalPoints({ scores, flagged: verdict.flagged, budget: 50, method, seed: seed * 100 + b, predicted, confidence });
+        const picked = pickCriticalPoints({
+          scores,
+          flagged: verdict.flagged,
+          budget: 50,
+          method,
+          seed: seed * 100 + b,
+          predicted,
+          confidence,
+        });
         const chosen = subset(batch.images, picked);
         const labels = stream.oracle.label(chosen.ids ?? []);
         parts.push({ ...chosen, labels });

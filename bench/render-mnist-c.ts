@@ -16,7 +16,11 @@ function run(): void {
   for (let d = 0; d < test.count; d++) {
     const clean = test.pixels.slice(d * 784, (d + 1) * 784);
     tiles.push({ pixels: clean, caption: 'clean' });
-    for (const name of CORRUPTIONS) tiles.push({ pixels: corruptImage(clean, name, imageSeed(2026, name, d)), caption: name.replace('_noise', '').replace('_', ' ') });
+    for (const name of CORRUPTIONS)
+      tiles.push({
+        pixels: corruptImage(clean, name, imageSeed(2026, name, d)),
+        caption: name.replace('_noise', '').replace('_', ' '),
+      });
   }
   writeFileSync(out, renderGrid(tiles, { columns: 16, scale: 4 }));
   console.log(`wrote ${out}: ${test.count} digits × (clean + ${CORRUPTIONS.length} corruptions)`);

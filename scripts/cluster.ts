@@ -12,7 +12,10 @@ import { startControlPlane } from '../src/platform/kubernetes/control-plane/star
 
 async function run(): Promise<void> {
   const dirFlag = process.argv.indexOf('--dir');
-  const dir = dirFlag >= 0 && process.argv[dirFlag + 1] ? process.argv[dirFlag + 1]! : mkdtempSync(join(tmpdir(), 'scanflow-cluster-'));
+  const dir =
+    dirFlag >= 0 && process.argv[dirFlag + 1]
+      ? process.argv[dirFlag + 1]!
+      : mkdtempSync(join(tmpdir(), 'scanflow-cluster-'));
   const t0 = Date.now();
   const cluster = await startControlPlane({ workDir: join(dir, 'state'), logDir: join(dir, 'logs') });
   console.log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -23,10 +26,19 @@ async function run(): Promise<void> {
   const shutdown = (): void => {
     if (stopping) return;
     stopping = true;
-    cluster.stop().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1); });
+    cluster.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
 }
 
-run().catch((err: unknown) => { console.error(err); process.exit(1); });
+run().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -26,7 +26,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 function platformFrom(env: NodeJS.ProcessEnv, home: string): ScanflowConfig['platform'] {
   const kind = env.SCANFLOW_PLATFORM ?? 'local';
   if (kind === 'local') return { kind, workDir: resolve(home, 'platform') };
-  if (kind === 'kubernetes') return { kind, kubeconfig: env.KUBECONFIG, namespace: env.SCANFLOW_K8S_NAMESPACE ?? 'scanflow' };
+  if (kind === 'kubernetes')
+    return { kind, kubeconfig: env.KUBECONFIG, namespace: env.SCANFLOW_K8S_NAMESPACE ?? 'scanflow' };
   throw new Error(`SCANFLOW_PLATFORM must be 'local' or 'kubernetes', got '${kind}'`);
 }
 

@@ -14,7 +14,8 @@ async function run(): Promise<void> {
     config,
     roles,
     logLevel: (process.env.SCANFLOW_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
-    onReady: (queues) => console.log(JSON.stringify({ msg: 'scanflow worker ready', address: config.temporal.address, queues })),
+    onReady: (queues) =>
+      console.log(JSON.stringify({ msg: 'scanflow worker ready', address: config.temporal.address, queues })),
   });
 }
 

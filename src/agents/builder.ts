@@ -11,13 +11,27 @@
  *     .build();
  */
 import type {
-  Action, ActivityAction, ActivityOptions, AgentSpec, Comparison, Constraint, Json, Operand, Ref, Sensor, Strategy, TemplateName, When,
+  Action,
+  ActivityAction,
+  ActivityOptions,
+  AgentSpec,
+  Comparison,
+  Constraint,
+  Json,
+  Operand,
+  Ref,
+  Sensor,
+  Strategy,
+  TemplateName,
+  When,
 } from '../spec/agent.js';
 import { validateAgentSpec } from '../spec/validate.js';
 
 export const ref = (path: string): Ref => ({ $ref: path });
 
-const cmp = (op: Comparison) => (left: Operand, right: Operand): Constraint => ({ compare: [left, op, right] });
+const cmp =
+  (op: Comparison) =>
+  (left: Operand, right: Operand): Constraint => ({ compare: [left, op, right] });
 export const gt = cmp('>');
 export const gte = cmp('>=');
 export const lt = cmp('<');
@@ -29,19 +43,35 @@ export const and = (...all: Constraint[]): Constraint => ({ and: all });
 export const or = (...any: Constraint[]): Constraint => ({ or: any });
 export const not = (c: Constraint): Constraint => ({ not: c });
 
-export const every = (duration: string, offset?: string): When => (offset ? { every: duration, offset } : { every: duration });
-export const at = (date: string | Date): When => ({ at: typeof date === 'string' ? date : date.toISOString().replace(/\.\d{3}Z$/, 'Z') });
+export const every = (duration: string, offset?: string): When =>
+  offset ? { every: duration, offset } : { every: duration };
+export const at = (date: string | Date): When => ({
+  at: typeof date === 'string' ? date : date.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+});
 export const cron = (expression: string): When => ({ cron: expression });
 export const onCall = (name: string): When => ({ call: name });
 
-export function activity(name: string, args?: Json | Ref, options: ActivityOptions & { as?: string; remember?: boolean } = {}): ActivityAction {
+export function activity(
+  name: string,
+  args?: Json | Ref,
+  options: ActivityOptions & { as?: string; remember?: boolean } = {},
+): ActivityAction {
   return { activity: name, ...(args !== undefined ? { args } : {}), ...options };
 }
-export function callAgent(agent: string, name: string, args?: Json | Ref, options: { app?: string; wait?: boolean; as?: string } = {}): Action {
+export function callAgent(
+  agent: string,
+  name: string,
+  args?: Json | Ref,
+  options: { app?: string; wait?: boolean; as?: string } = {},
+): Action {
   const { as, ...rest } = options;
   return { call: { agent, name, ...(args !== undefined ? { args } : {}), ...rest }, ...(as ? { as } : {}) };
 }
-export function child(workflowType: string, args?: Json | Ref, options: { workflowId?: string; taskQueue?: string; timeout?: string; as?: string } = {}): Action {
+export function child(
+  workflowType: string,
+  args?: Json | Ref,
+  options: { workflowId?: string; taskQueue?: string; timeout?: string; as?: string } = {},
+): Action {
   const { as, ...rest } = options;
   return { child: { workflowType, ...(args !== undefined ? { args } : {}), ...rest }, ...(as ? { as } : {}) };
 }
@@ -82,7 +112,11 @@ export const when = (trigger: When): StrategyBuilder => new StrategyBuilder(trig
 export class AgentBuilder {
   private readonly strategies: Strategy[] = [];
   private readonly parameters: Record<string, Json> = {};
-  constructor(private readonly app: string, private readonly name: string, private readonly template: TemplateName = 'custom') {}
+  constructor(
+    private readonly app: string,
+    private readonly name: string,
+    private readonly template: TemplateName = 'custom',
+  ) {}
   param(name: string, value: Json): this {
     this.parameters[name] = value;
     return this;
@@ -93,8 +127,15 @@ export class AgentBuilder {
   }
   /** The validated spec (throws SpecError naming the bad field). */
   build(): AgentSpec {
-    return validateAgentSpec({ app: this.app, name: this.name, template: this.template, strategies: this.strategies, parameters: this.parameters });
+    return validateAgentSpec({
+      app: this.app,
+      name: this.name,
+      template: this.template,
+      strategies: this.strategies,
+      parameters: this.parameters,
+    });
   }
 }
 
-export const agent = (app: string, name: string, template: TemplateName = 'custom'): AgentBuilder => new AgentBuilder(app, name, template);
+export const agent = (app: string, name: string, template: TemplateName = 'custom'): AgentBuilder =>
+  new AgentBuilder(app, name, template);

@@ -50,11 +50,16 @@ function compare(left: Json | undefined, op: string, right: Json | undefined): b
   const l = left as number | string;
   const r = right as number | string;
   switch (op) {
-    case '>': return l > r;
-    case '>=': return l >= r;
-    case '<': return l < r;
-    case '<=': return l <= r;
-    default: return false;
+    case '>':
+      return l > r;
+    case '>=':
+      return l >= r;
+    case '<':
+      return l < r;
+    case '<=':
+      return l <= r;
+    default:
+      return false;
   }
 }
 

@@ -13,25 +13,56 @@ interface Common {
 }
 
 /** tracker: every interval, read a metric; IF it reaches `parameters.threshold` THEN act (typically call the checker). */
-export function trackerAgent(o: Common & { every: Trigger; sensor: Sensor; threshold: number; then: Action[] }): AgentSpec {
+export function trackerAgent(
+  o: Common & { every: Trigger; sensor: Sensor; threshold: number; then: Action[] },
+): AgentSpec {
   return validateAgentSpec({
-    app: o.app, name: o.name ?? 'tracker', template: 'tracker',
+    app: o.app,
+    name: o.name ?? 'tracker',
+    template: 'tracker',
     parameters: { threshold: o.threshold, ...o.parameters },
-    strategies: [{ name: 'track', when: o.every, sense: [o.sensor], if: { compare: [{ $ref: `beliefs.${o.sensor.as}` }, '>=', { $ref: 'params.threshold' }] }, then: o.then }],
+    strategies: [
+      {
+        name: 'track',
+        when: o.every,
+        sense: [o.sensor],
+        if: { compare: [{ $ref: `beliefs.${o.sensor.as}` }, '>=', { $ref: 'params.threshold' }] },
+        then: o.then,
+      },
+    ],
   });
 }
 
 /** checker: when called (`receive`), run the detection action(s) on the call's arguments, then report if the check says so. */
-export function checkerAgent(o: Common & { receive: string; check: Action[]; reportIf?: Constraint; report?: Action[] }): AgentSpec {
+export function checkerAgent(
+  o: Common & { receive: string; check: Action[]; reportIf?: Constraint; report?: Action[] },
+): AgentSpec {
   const strategies: AgentSpec['strategies'] = [{ name: o.receive, when: { call: o.receive }, then: o.check }];
-  if (o.report) strategies.push({ name: `${o.receive}-report`, when: { call: `${o.receive}-report` }, ...(o.reportIf ? { if: o.reportIf } : {}), then: o.report });
-  return validateAgentSpec({ app: o.app, name: o.name ?? 'checker', template: 'checker', parameters: o.parameters ?? {}, strategies });
+  if (o.report)
+    strategies.push({
+      name: `${o.receive}-report`,
+      when: { call: `${o.receive}-report` },
+      ...(o.reportIf ? { if: o.reportIf } : {}),
+      then: o.report,
+    });
+  return validateAgentSpec({
+    app: o.app,
+    name: o.name ?? 'checker',
+    template: 'checker',
+    parameters: o.parameters ?? {},
+    strategies,
+  });
 }
 
 /** planner: every interval, sense; IF the decision rule holds THEN plan (retrain, tune another agent, call the executor). */
-export function plannerAgent(o: Common & { every: Trigger; sense: Sensor[]; decide: Constraint; plan: Action[] }): AgentSpec {
+export function plannerAgent(
+  o: Common & { every: Trigger; sense: Sensor[]; decide: Constraint; plan: Action[] },
+): AgentSpec {
   return validateAgentSpec({
-    app: o.app, name: o.name ?? 'planner', template: 'planner', parameters: o.parameters ?? {},
+    app: o.app,
+    name: o.name ?? 'planner',
+    template: 'planner',
+    parameters: o.parameters ?? {},
     strategies: [{ name: 'plan', when: o.every, sense: o.sense, if: o.decide, then: o.plan }],
   });
 }
@@ -39,7 +70,10 @@ export function plannerAgent(o: Common & { every: Trigger; sense: Sensor[]; deci
 /** executor: when called (`receive`), apply the change (upgrade a model version, change a config). */
 export function executorAgent(o: Common & { receive: string; apply: Action[]; guard?: Constraint }): AgentSpec {
   return validateAgentSpec({
-    app: o.app, name: o.name ?? 'executor', template: 'executor', parameters: o.parameters ?? {},
+    app: o.app,
+    name: o.name ?? 'executor',
+    template: 'executor',
+    parameters: o.parameters ?? {},
     strategies: [{ name: o.receive, when: { call: o.receive }, ...(o.guard ? { if: o.guard } : {}), then: o.apply }],
   });
 }

@@ -39,7 +39,8 @@ export function dateAsCron(iso: string): string {
 }
 
 function simplePlan(t: Trigger, plan: TriggerPlan): void {
-  if ('every' in t) plan.intervals.push({ everyMs: durationMs(t.every), offsetMs: t.offset ? durationMs(t.offset) : 0 });
+  if ('every' in t)
+    plan.intervals.push({ everyMs: durationMs(t.every), offsetMs: t.offset ? durationMs(t.offset) : 0 });
   else if ('cron' in t) plan.cronExpressions.push(t.cron);
   else if ('at' in t) plan.cronExpressions.push(dateAsCron(t.at));
   else throw new Error('hybrid triggers combine simple triggers only');
@@ -76,12 +77,17 @@ export function gateAccepts(gate: Gate, epochMs: number): boolean {
   return cronMatches(parseCron(gate.cron), epochMs);
 }
 
-export interface AndVerdict { fire: boolean; reason: string }
+export interface AndVerdict {
+  fire: boolean;
+  reason: string;
+}
 
 /** The AND decision for a fire at `nominalMs` (see the module comment). */
 export function andVerdict(and: NonNullable<TriggerPlan['and']>, nominalMs: number): AndVerdict {
-  if (!gateAccepts(and.driver, nominalMs)) return { fire: true, reason: 'manual trigger (off the driver grid): AND gates bypassed' };
+  if (!gateAccepts(and.driver, nominalMs))
+    return { fire: true, reason: 'manual trigger (off the driver grid): AND gates bypassed' };
   const failed = and.gates.findIndex((g) => !gateAccepts(g, nominalMs));
-  if (failed >= 0) return { fire: false, reason: `AND member ${failed + 1} does not fire at ${new Date(nominalMs).toISOString()}` };
+  if (failed >= 0)
+    return { fire: false, reason: `AND member ${failed + 1} does not fire at ${new Date(nominalMs).toISOString()}` };
   return { fire: true, reason: 'all AND members fire at this time' };
 }

@@ -86,10 +86,14 @@ export async function runAgentCommand(argv: string[], deps: AgentCommandDeps = {
   let connection: Connection | undefined;
   try {
     const args = [...rest];
-    const taskQueue = flag(args, '--task-queue') ?? deps.taskQueue ?? process.env.SCANFLOW_AGENT_TASK_QUEUE ?? DEFAULT_AGENT_TASK_QUEUE;
+    const taskQueue =
+      flag(args, '--task-queue') ?? deps.taskQueue ?? process.env.SCANFLOW_AGENT_TASK_QUEUE ?? DEFAULT_AGENT_TASK_QUEUE;
     let client = deps.client;
     if (!client) {
-      const temporal = deps.config?.temporal ?? { address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' };
+      const temporal = deps.config?.temporal ?? {
+        address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      };
       connection = await Connection.connect({ address: temporal.address });
       client = new Client({ connection, namespace: temporal.namespace });
     }
@@ -129,7 +133,12 @@ export async function runAgentCommand(argv: string[], deps: AgentCommandDeps = {
         const wait = boolFlag(args, '--wait');
         const h = handle();
         const [, , name] = positional(args, 3, '<app> <agent> <name>');
-        const call = { name: name as string, caller: 'scanflow-cli', ...(argsJson ? { args: parseValue(argsJson) } : {}), ...(callId ? { callId } : {}) };
+        const call = {
+          name: name as string,
+          caller: 'scanflow-cli',
+          ...(argsJson ? { args: parseValue(argsJson) } : {}),
+          ...(callId ? { callId } : {}),
+        };
         if (wait) print(await h.call(call));
         else {
           await h.signalCall(call);

@@ -8,7 +8,9 @@ export async function doctor(config: ScanflowConfig): Promise<number> {
   try {
     connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
   } catch (err) {
-    console.error(`doctor: no Temporal server at ${config.temporal.address} (${(err as Error).message}); start one with 'npm run dev'`);
+    console.error(
+      `doctor: no Temporal server at ${config.temporal.address} (${(err as Error).message}); start one with 'npm run dev'`,
+    );
     return 1;
   }
   try {

@@ -33,7 +33,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const { parseRoles, runWorkers } = await import('../worker/run-workers.js');
       const config = loadConfig();
-      await runWorkers({ config, roles: parseRoles(process.env.SCANFLOW_WORKER_ROLES), onReady: (q) => console.log(`[scanflow] workers polling ${q.join(', ')}`) });
+      await runWorkers({
+        config,
+        roles: parseRoles(process.env.SCANFLOW_WORKER_ROLES),
+        onReady: (q) => console.log(`[scanflow] workers polling ${q.join(', ')}`),
+      });
       return 0;
     }
     case 'doctor': {

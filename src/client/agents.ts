@@ -5,12 +5,32 @@
 import { type Client, WorkflowIdReusePolicy, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { AgentSpec, Json, Strategy } from '../spec/agent.js';
 import { DEFAULT_AGENT_TASK_QUEUE, agentWorkflowId } from '../spec/ids.js';
-import { ScanflowAgent, ScanflowApp, ScanflowKind, ScanflowState, ScanflowTemplate } from '../spec/search-attributes.js';
+import {
+  ScanflowAgent,
+  ScanflowApp,
+  ScanflowKind,
+  ScanflowState,
+  ScanflowTemplate,
+} from '../spec/search-attributes.js';
 import { validateAgentSpec } from '../spec/validate.js';
 import {
-  type AgentCall, type AgentStateView, type AgentStatus, type CallOutcome, type Decision,
-  addStrategyUpdate, callAndWaitUpdate, callSignal, decisionsQuery, pauseUpdate, removeStrategyUpdate, replaceStrategyUpdate,
-  resumeUpdate, setParametersUpdate, stateQuery, stopUpdate, strategiesQuery,
+  type AgentCall,
+  type AgentStateView,
+  type AgentStatus,
+  type CallOutcome,
+  type Decision,
+  addStrategyUpdate,
+  callAndWaitUpdate,
+  callSignal,
+  decisionsQuery,
+  pauseUpdate,
+  removeStrategyUpdate,
+  replaceStrategyUpdate,
+  resumeUpdate,
+  setParametersUpdate,
+  stateQuery,
+  stopUpdate,
+  strategiesQuery,
 } from '../workflows/agent-messages.js';
 import type { agentWorkflow } from '../workflows/agent.js';
 
@@ -26,7 +46,10 @@ export interface AgentSummary {
 
 /** An update the agent rejected (bad strategy, unknown name, stopping): the message says what is wrong. */
 export class AgentUpdateRejected extends Error {
-  constructor(message: string, readonly type: string | undefined) {
+  constructor(
+    message: string,
+    readonly type: string | undefined,
+  ) {
     super(message);
     this.name = 'AgentUpdateRejected';
   }
@@ -54,7 +77,12 @@ export class AgentHandle {
   }
   /** Call-Receive waiting for the outcome ("IF successful_call"): an update whose id is the call id when given. */
   call(call: AgentCall): Promise<CallOutcome> {
-    return unwrap(this.workflow.executeUpdate(callAndWaitUpdate, { args: [call], ...(call.callId ? { updateId: call.callId } : {}) }));
+    return unwrap(
+      this.workflow.executeUpdate(callAndWaitUpdate, {
+        args: [call],
+        ...(call.callId ? { updateId: call.callId } : {}),
+      }),
+    );
   }
   state(): Promise<AgentStateView> {
     return this.workflow.query(stateQuery);
@@ -92,7 +120,10 @@ export class AgentHandle {
 }
 
 export class AgentClient {
-  constructor(private readonly client: Client, private readonly options: { taskQueue?: string } = {}) {}
+  constructor(
+    private readonly client: Client,
+    private readonly options: { taskQueue?: string } = {},
+  ) {}
 
   /** Validates the spec (throws SpecError naming the bad field) and starts the agent workflow. */
   async start(rawSpec: unknown, options: { taskQueue?: string } = {}): Promise<AgentHandle> {
@@ -104,8 +135,11 @@ export class AgentClient {
       // A stopped agent may be started again under the same id; a running one may not be started twice.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [
-        { key: ScanflowKind, value: 'agent' }, { key: ScanflowApp, value: spec.app }, { key: ScanflowAgent, value: spec.name },
-        { key: ScanflowTemplate, value: spec.template }, { key: ScanflowState, value: 'running' },
+        { key: ScanflowKind, value: 'agent' },
+        { key: ScanflowApp, value: spec.app },
+        { key: ScanflowAgent, value: spec.name },
+        { key: ScanflowTemplate, value: spec.template },
+        { key: ScanflowState, value: 'running' },
       ],
     });
     return new AgentHandle(handle);
@@ -125,9 +159,13 @@ export class AgentClient {
     const out: AgentSummary[] = [];
     for await (const wf of this.client.workflow.list({ query: AgentClient.listQuery(app, opts) })) {
       out.push({
-        workflowId: wf.workflowId, runId: wf.runId, status: wf.status.name,
-        app: wf.typedSearchAttributes.get(ScanflowApp) ?? '', agent: wf.typedSearchAttributes.get(ScanflowAgent) ?? '',
-        template: wf.typedSearchAttributes.get(ScanflowTemplate) ?? '', state: wf.typedSearchAttributes.get(ScanflowState) ?? '',
+        workflowId: wf.workflowId,
+        runId: wf.runId,
+        status: wf.status.name,
+        app: wf.typedSearchAttributes.get(ScanflowApp) ?? '',
+        agent: wf.typedSearchAttributes.get(ScanflowAgent) ?? '',
+        template: wf.typedSearchAttributes.get(ScanflowTemplate) ?? '',
+        state: wf.typedSearchAttributes.get(ScanflowState) ?? '',
       });
     }
     return out;

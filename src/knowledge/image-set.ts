@@ -19,18 +19,27 @@ interface Header {
 export function validateImageSet(set: ImageSet, what = 'image set'): void {
   if (!set || typeof set !== 'object') throw new KnowledgeError('InvalidInput', `${what} must be an object`);
   const { count, height, width, pixels } = set;
-  if (!Number.isInteger(count) || count < 0) throw new KnowledgeError('InvalidInput', `${what}.count must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new KnowledgeError('InvalidInput', `${what}.count must be a non-negative integer, got ${count}`);
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
     throw new KnowledgeError('InvalidInput', `${what} height/width must be positive integers, got ${height}×${width}`);
   }
   if (!(pixels instanceof Float32Array)) {
-    throw new KnowledgeError('InvalidInput', `${what}.pixels must be a Float32Array, got ${(pixels as object)?.constructor?.name ?? typeof pixels}`);
+    throw new KnowledgeError(
+      'InvalidInput',
+      `${what}.pixels must be a Float32Array, got ${(pixels as object)?.constructor?.name ?? typeof pixels}`,
+    );
   }
   if (pixels.length !== count * height * width) {
-    throw new KnowledgeError('InvalidInput', `${what}.pixels has ${pixels.length} values, expected count×height×width = ${count}×${height}×${width} = ${count * height * width}`);
+    throw new KnowledgeError(
+      'InvalidInput',
+      `${what}.pixels has ${pixels.length} values, expected count×height×width = ${count}×${height}×${width} = ${count * height * width}`,
+    );
   }
-  if (set.labels && set.labels.length !== count) throw new KnowledgeError('InvalidInput', `${what}.labels has ${set.labels.length} entries, expected ${count}`);
-  if (set.ids && set.ids.length !== count) throw new KnowledgeError('InvalidInput', `${what}.ids has ${set.ids.length} entries, expected ${count}`);
+  if (set.labels && set.labels.length !== count)
+    throw new KnowledgeError('InvalidInput', `${what}.labels has ${set.labels.length} entries, expected ${count}`);
+  if (set.ids && set.ids.length !== count)
+    throw new KnowledgeError('InvalidInput', `${what}.ids has ${set.ids.length} entries, expected ${count}`);
 }
 
 export function encodeImageSet(set: ImageSet): Uint8Array {
@@ -57,27 +66,34 @@ export function decodeImageSet(bytes: Uint8Array, source = 'image set'): ImageSe
     throw new KnowledgeError('Corrupt', `${source} is not a Scanflow image set (bad magic)`);
   }
   const headerLength = buf.readUInt32LE(MAGIC.length);
-  if (MAGIC.length + 4 + headerLength > buf.length) throw new KnowledgeError('Corrupt', `${source} is truncated inside its header`);
+  if (MAGIC.length + 4 + headerLength > buf.length)
+    throw new KnowledgeError('Corrupt', `${source} is truncated inside its header`);
   let header: Header;
   try {
     header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength).toString('utf8')) as Header;
   } catch (err) {
-    throw new KnowledgeError('Corrupt', `${source} has an unreadable header (${(err as Error).message})`, { cause: err });
+    throw new KnowledgeError('Corrupt', `${source} has an unreadable header (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   const { count, height, width } = header;
-  if (![count, height, width].every((n) => Number.isInteger(n) && n >= 0)) throw new KnowledgeError('Corrupt', `${source} header has bad count/height/width`);
+  if (![count, height, width].every((n) => Number.isInteger(n) && n >= 0))
+    throw new KnowledgeError('Corrupt', `${source} header has bad count/height/width`);
   const base = MAGIC.length + 4 + headerLength;
   const size = count * height * width;
-  if (buf.length !== base + size) throw new KnowledgeError('Corrupt', `${source} has ${buf.length - base} pixel bytes, its header needs ${size}`);
+  if (buf.length !== base + size)
+    throw new KnowledgeError('Corrupt', `${source} has ${buf.length - base} pixel bytes, its header needs ${size}`);
   const pixels = new Float32Array(size);
   for (let i = 0; i < size; i++) pixels[i] = (buf[base + i] ?? 0) / 255;
   const set: ImageSet = { count, height, width, pixels };
   if (header.labels) {
-    if (header.labels.length !== count || header.labels.some((l) => !Number.isInteger(l))) throw new KnowledgeError('Corrupt', `${source} has bad labels`);
+    if (header.labels.length !== count || header.labels.some((l) => !Number.isInteger(l)))
+      throw new KnowledgeError('Corrupt', `${source} has bad labels`);
     set.labels = Int32Array.from(header.labels);
   }
   if (header.ids) {
-    if (header.ids.length !== count) throw new KnowledgeError('Corrupt', `${source} has ${header.ids.length} ids for ${count} images`);
+    if (header.ids.length !== count)
+      throw new KnowledgeError('Corrupt', `${source} has ${header.ids.length} ids for ${count} images`);
     set.ids = header.ids;
   }
   return set;

@@ -5,7 +5,10 @@ const KEY_PATTERN = /^[A-Za-z0-9._=-]+(\/[A-Za-z0-9._=-]+)*$/;
 
 export function checkKey(key: string, what = 'key'): string {
   if (typeof key !== 'string' || key.length === 0 || key.length > 900) {
-    throw new KnowledgeError('InvalidInput', `${what} must be a non-empty string of at most 900 characters, got ${JSON.stringify(key)}`);
+    throw new KnowledgeError(
+      'InvalidInput',
+      `${what} must be a non-empty string of at most 900 characters, got ${JSON.stringify(key)}`,
+    );
   }
   if (!KEY_PATTERN.test(key) || key.split('/').some((s) => s === '.' || s === '..')) {
     throw new KnowledgeError(
@@ -27,6 +30,8 @@ export function parseJson<T>(bytes: Uint8Array, key: string, location: string): 
   try {
     return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
   } catch (err) {
-    throw new KnowledgeError('Corrupt', `${location}/${key} is not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new KnowledgeError('Corrupt', `${location}/${key} is not valid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
 }

@@ -32,7 +32,9 @@ export class LocalDirectoryStore implements KnowledgeStore {
       await rename(temp, target);
     } catch (err) {
       await rm(temp, { force: true });
-      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -44,7 +46,9 @@ export class LocalDirectoryStore implements KnowledgeStore {
         throw new KnowledgeError('NotFound', `no object ${key} in ${this.location}`, { cause: err });
       }
       if (err instanceof KnowledgeError) throw err;
-      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

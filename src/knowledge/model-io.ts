@@ -28,7 +28,9 @@ export function storeIOHandler(store: KnowledgeStore, prefix: string): io.IOHand
       if (!(artifacts.modelTopology && artifacts.weightSpecs && artifacts.weightData)) {
         throw new KnowledgeError('InvalidInput', `model to save under ${prefix} has no topology or weights`);
       }
-      const weightData = Array.isArray(artifacts.weightData) ? tf.io.concatenateArrayBuffers(artifacts.weightData) : artifacts.weightData;
+      const weightData = Array.isArray(artifacts.weightData)
+        ? tf.io.concatenateArrayBuffers(artifacts.weightData)
+        : artifacts.weightData;
       // Weights first: a model.json never points at weights that are not there yet.
       await store.putBytes(`${prefix}/${WEIGHTS_FILE}`, new Uint8Array(weightData));
       const json: ModelJson = {
@@ -46,12 +48,21 @@ export function storeIOHandler(store: KnowledgeStore, prefix: string): io.IOHand
       const json = await store.getJson<ModelJson>(`${prefix}/model.json`);
       const manifest = json?.weightsManifest?.[0];
       if (!json?.modelTopology || !manifest || !Array.isArray(manifest.weights)) {
-        throw new KnowledgeError('Corrupt', `${store.location}/${prefix}/model.json has no modelTopology or weightsManifest`);
+        throw new KnowledgeError(
+          'Corrupt',
+          `${store.location}/${prefix}/model.json has no modelTopology or weightsManifest`,
+        );
       }
       const bytes = await store.getBytes(`${prefix}/${WEIGHTS_FILE}`);
-      const expected = manifest.weights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * bytesPerElement(w.dtype), 0);
+      const expected = manifest.weights.reduce(
+        (sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * bytesPerElement(w.dtype),
+        0,
+      );
       if (bytes.byteLength !== expected) {
-        throw new KnowledgeError('Corrupt', `${store.location}/${prefix}/${WEIGHTS_FILE} has ${bytes.byteLength} bytes, the manifest needs ${expected}`);
+        throw new KnowledgeError(
+          'Corrupt',
+          `${store.location}/${prefix}/${WEIGHTS_FILE} has ${bytes.byteLength} bytes, the manifest needs ${expected}`,
+        );
       }
       return {
         modelTopology: json.modelTopology as io.ModelArtifacts['modelTopology'],
@@ -83,7 +94,8 @@ export async function saveModelToStore(store: KnowledgeStore, model: LayersModel
   const chunks: Uint8Array[] = [];
   for (const weight of model.weights) {
     const values = await weight.read().data();
-    if (weight.dtype !== 'float32' && weight.dtype !== 'int32') throw new KnowledgeError('InvalidInput', `cannot save weight ${weight.originalName} of dtype ${weight.dtype}`);
+    if (weight.dtype !== 'float32' && weight.dtype !== 'int32')
+      throw new KnowledgeError('InvalidInput', `cannot save weight ${weight.originalName} of dtype ${weight.dtype}`);
     weightSpecs.push({ name: weight.originalName, shape: weight.shape.map((d) => d ?? 0), dtype: weight.dtype });
     chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   }
@@ -108,6 +120,10 @@ export async function loadModelFromStore(store: KnowledgeStore, prefix: string):
     return await tensorflow().loadLayersModel(storeIOHandler(store, prefix));
   } catch (err) {
     if (err instanceof KnowledgeError) throw err;
-    throw new KnowledgeError('Corrupt', `model at ${store.location}/${prefix} cannot be loaded: ${(err as Error).message}`, { cause: err });
+    throw new KnowledgeError(
+      'Corrupt',
+      `model at ${store.location}/${prefix} cannot be loaded: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }

@@ -37,7 +37,10 @@ export class ModelRegistry implements ModelRegistryApi {
     readonly model: string,
   ) {
     if (!MODEL_NAME.test(model)) {
-      throw new KnowledgeError('InvalidInput', `model name must be lower-case letters, digits and '-', got ${JSON.stringify(model)}`);
+      throw new KnowledgeError(
+        'InvalidInput',
+        `model name must be lower-case letters, digits and '-', got ${JSON.stringify(model)}`,
+      );
     }
     this.key = `models/${model}/registry.json`;
   }
@@ -50,7 +53,10 @@ export class ModelRegistry implements ModelRegistryApi {
     if (!(await this.store.exists(this.key))) return { model: this.model, revision: 0, nextVersion: 1, versions: [] };
     const doc = await this.store.getJson<RegistryDocument>(this.key);
     if (!doc || doc.model !== this.model || !Array.isArray(doc.versions) || !Number.isInteger(doc.nextVersion)) {
-      throw new KnowledgeError('Corrupt', `${this.store.location}/${this.key} is not a registry document of model ${this.model}`);
+      throw new KnowledgeError(
+        'Corrupt',
+        `${this.store.location}/${this.key} is not a registry document of model ${this.model}`,
+      );
     }
     return doc;
   }
@@ -67,13 +73,19 @@ export class ModelRegistry implements ModelRegistryApi {
       await this.store.putJson(this.key, doc);
       return result;
     });
-    writeQueues.set(queueKey, run.catch(() => undefined));
+    writeQueues.set(
+      queueKey,
+      run.catch(() => undefined),
+    );
     return run;
   }
 
   private static find(doc: RegistryDocument, version: number): ModelVersionRecord {
     if (!Number.isInteger(version) || version < 1) {
-      throw new KnowledgeError('InvalidInput', `model version must be a positive integer, got ${JSON.stringify(version)}`);
+      throw new KnowledgeError(
+        'InvalidInput',
+        `model version must be a positive integer, got ${JSON.stringify(version)}`,
+      );
     }
     const record = doc.versions.find((v) => v.version === version);
     if (!record) {
@@ -89,7 +101,10 @@ export class ModelRegistry implements ModelRegistryApi {
     }
     const metrics = input.metrics ? checkMetrics(input.metrics) : {};
     if (!input.lineage || !Array.isArray(input.lineage.datasets)) {
-      throw new KnowledgeError('InvalidInput', 'register needs lineage.datasets (the store keys the model was trained on; may be empty)');
+      throw new KnowledgeError(
+        'InvalidInput',
+        'register needs lineage.datasets (the store keys the model was trained on; may be empty)',
+      );
     }
     // Reserve the number first so two registrations never share artifacts; the record is
     // written only after the artifacts are safely stored.
@@ -128,10 +143,16 @@ export class ModelRegistry implements ModelRegistryApi {
       const record = ModelRegistry.find(doc, version);
       if (record.stage === 'production') return structuredClone(record);
       if (record.stage === 'archived') {
-        throw new KnowledgeError('RegistryRule', `model ${this.model} version ${version} is archived and cannot be promoted`);
+        throw new KnowledgeError(
+          'RegistryRule',
+          `model ${this.model} version ${version} is archived and cannot be promoted`,
+        );
       }
       if (Object.keys(record.metrics).length === 0) {
-        throw new KnowledgeError('RegistryRule', `model ${this.model} version ${version} has no metrics: evaluate it (recordMetrics) before promoting`);
+        throw new KnowledgeError(
+          'RegistryRule',
+          `model ${this.model} version ${version} has no metrics: evaluate it (recordMetrics) before promoting`,
+        );
       }
       const now = new Date().toISOString();
       for (const other of doc.versions) {
@@ -150,7 +171,10 @@ export class ModelRegistry implements ModelRegistryApi {
     return this.mutate((doc) => {
       const record = ModelRegistry.find(doc, version);
       if (record.stage === 'production') {
-        throw new KnowledgeError('RegistryRule', `model ${this.model} version ${version} is in production: promote another version instead of archiving it`);
+        throw new KnowledgeError(
+          'RegistryRule',
+          `model ${this.model} version ${version} is in production: promote another version instead of archiving it`,
+        );
       }
       if (record.stage !== 'archived') {
         record.stage = 'archived';
@@ -175,7 +199,8 @@ export class ModelRegistry implements ModelRegistryApi {
   }
 
   async saveModel(model: LayersModel, version: number): Promise<void> {
-    if (!Number.isInteger(version) || version < 1) throw new KnowledgeError('InvalidInput', `model version must be a positive integer, got ${version}`);
+    if (!Number.isInteger(version) || version < 1)
+      throw new KnowledgeError('InvalidInput', `model version must be a positive integer, got ${version}`);
     await saveModelToStore(this.store, model, this.artifactPrefix(version));
   }
 

@@ -10,6 +10,9 @@ export function openKnowledgeStore(config: KnowledgeStoreConfig): KnowledgeStore
     case 's3':
       return new S3Store(config);
     default:
-      throw new KnowledgeError('InvalidInput', `knowledge store config.kind must be 'local' or 's3', got ${JSON.stringify((config as { kind?: unknown })?.kind)}`);
+      throw new KnowledgeError(
+        'InvalidInput',
+        `knowledge store config.kind must be 'local' or 's3', got ${JSON.stringify((config as { kind?: unknown })?.kind)}`,
+      );
   }
 }

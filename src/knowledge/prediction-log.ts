@@ -41,7 +41,8 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
     this.model = options.model;
     predictionLogPrefix(this.model);
     this.batchSize = options.batchSize ?? 100;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new KnowledgeError('InvalidInput', `batchSize must be a positive integer, got ${options.batchSize}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new KnowledgeError('InvalidInput', `batchSize must be a positive integer, got ${options.batchSize}`);
     this.writerId = options.writerId ?? randomBytes(4).toString('hex');
     checkKey(this.writerId, 'writerId');
     const interval = options.flushIntervalMs ?? 5000;
@@ -56,11 +57,20 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
   }
 
   append(record: PredictionRecord): void {
-    if (!record || typeof record.id !== 'string' || !Number.isInteger(record.predicted) || typeof record.confidence !== 'number') {
-      throw new KnowledgeError('InvalidInput', 'prediction record needs id (string), predicted (integer) and confidence (number)');
+    if (
+      !record ||
+      typeof record.id !== 'string' ||
+      !Number.isInteger(record.predicted) ||
+      typeof record.confidence !== 'number'
+    ) {
+      throw new KnowledgeError(
+        'InvalidInput',
+        'prediction record needs id (string), predicted (integer) and confidence (number)',
+      );
     }
     this.records.push(record);
-    if (this.records.length >= this.batchSize) void this.enqueue(this.records.splice(0, this.batchSize)).catch(() => undefined);
+    if (this.records.length >= this.batchSize)
+      void this.enqueue(this.records.splice(0, this.batchSize)).catch(() => undefined);
   }
 
   /** Writes whatever is buffered now (in batches of at most batchSize) after the writes already queued. */
@@ -74,22 +84,24 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
 
   /** Batches are written one after another, in the order they were cut. */
   private enqueue(batch: PredictionRecord[]): Promise<number> {
-    const write = this.flushing.catch(() => 0).then(async () => {
-      const now = new Date();
-      const day = now.toISOString().slice(0, 10);
-      const stamp = now.toISOString().replace(/[:.]/g, '-');
-      this.seq += 1;
-      const key = `${predictionLogPrefix(this.model)}${day}/${stamp}-${this.writerId}-${String(this.seq).padStart(6, '0')}.json`;
-      const doc: BatchDocument = { model: this.model, writerId: this.writerId, records: batch };
-      try {
-        await this.store.putJson(key, doc);
-      } catch (err) {
-        // Keep the records for the next flush: nothing logged is dropped on a store hiccup.
-        this.records = batch.concat(this.records);
-        throw err;
-      }
-      return batch.length;
-    });
+    const write = this.flushing
+      .catch(() => 0)
+      .then(async () => {
+        const now = new Date();
+        const day = now.toISOString().slice(0, 10);
+        const stamp = now.toISOString().replace(/[:.]/g, '-');
+        this.seq += 1;
+        const key = `${predictionLogPrefix(this.model)}${day}/${stamp}-${this.writerId}-${String(this.seq).padStart(6, '0')}.json`;
+        const doc: BatchDocument = { model: this.model, writerId: this.writerId, records: batch };
+        try {
+          await this.store.putJson(key, doc);
+        } catch (err) {
+          // Keep the records for the next flush: nothing logged is dropped on a store hiccup.
+          this.records = batch.concat(this.records);
+          throw err;
+        }
+        return batch.length;
+      });
     this.flushing = write;
     return write;
   }
@@ -102,14 +114,19 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
 }
 
 /** Batch objects of a model's log written after `afterKey` (keys sort by time), oldest first. */
-export async function listPredictionBatches(store: KnowledgeStore, model: string, afterKey?: string): Promise<string[]> {
+export async function listPredictionBatches(
+  store: KnowledgeStore,
+  model: string,
+  afterKey?: string,
+): Promise<string[]> {
   const keys = await store.list(predictionLogPrefix(model));
   return afterKey ? keys.filter((k) => k > afterKey) : keys;
 }
 
 export async function readPredictionBatch(store: KnowledgeStore, key: string): Promise<PredictionRecord[]> {
   const doc = await store.getJson<BatchDocument>(key);
-  if (!doc || !Array.isArray(doc.records)) throw new KnowledgeError('Corrupt', `${store.location}/${key} is not a prediction log batch`);
+  if (!doc || !Array.isArray(doc.records))
+    throw new KnowledgeError('Corrupt', `${store.location}/${key} is not a prediction log batch`);
   return doc.records;
 }
 
@@ -133,7 +150,8 @@ export function recordsToImageSet(records: PredictionRecord[], height = 28, widt
   const pixels = new Float32Array(withPixels.length * size);
   withPixels.forEach((r, i) => {
     const bytes = Buffer.from(r.pixelsBase64 ?? '', 'base64');
-    if (bytes.length !== size) throw new KnowledgeError('Corrupt', `prediction ${r.id} has ${bytes.length} pixel bytes, expected ${size}`);
+    if (bytes.length !== size)
+      throw new KnowledgeError('Corrupt', `prediction ${r.id} has ${bytes.length} pixel bytes, expected ${size}`);
     for (let j = 0; j < size; j++) pixels[i * size + j] = (bytes[j] ?? 0) / 255;
   });
   return { count: withPixels.length, height, width, pixels, ids: withPixels.map((r) => r.id) };

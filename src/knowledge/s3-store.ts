@@ -21,7 +21,8 @@ export class S3Store implements KnowledgeStore {
   constructor(options: S3StoreOptions) {
     if (!options.bucket) throw new KnowledgeError('InvalidInput', 's3 store: bucket must be a non-empty name');
     const prefix = options.prefix ?? '';
-    if (prefix && !prefix.endsWith('/')) throw new KnowledgeError('InvalidInput', `s3 store: prefix must end with '/', got ${JSON.stringify(prefix)}`);
+    if (prefix && !prefix.endsWith('/'))
+      throw new KnowledgeError('InvalidInput', `s3 store: prefix must end with '/', got ${JSON.stringify(prefix)}`);
     if (prefix) checkKey(prefix.slice(0, -1), 's3 store prefix');
     this.client = new MinioClient({
       endPoint: options.endPoint,
@@ -46,7 +47,9 @@ export class S3Store implements KnowledgeStore {
       });
     })().catch((err: unknown) => {
       this.bucketReady = undefined;
-      throw new KnowledgeError('Backend', `cannot reach bucket ${this.bucket}: ${(err as Error).message}`, { cause: err });
+      throw new KnowledgeError('Backend', `cannot reach bucket ${this.bucket}: ${(err as Error).message}`, {
+        cause: err,
+      });
     });
     return this.bucketReady;
   }
@@ -62,7 +65,9 @@ export class S3Store implements KnowledgeStore {
     try {
       await this.client.putObject(this.bucket, name, body, body.length, { 'Content-Type': contentType });
     } catch (err) {
-      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -78,7 +83,9 @@ export class S3Store implements KnowledgeStore {
       if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) {
         throw new KnowledgeError('NotFound', `no object ${key} in ${this.location}`, { cause: err });
       }
-      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -98,7 +105,9 @@ export class S3Store implements KnowledgeStore {
       return true;
     } catch (err) {
       if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return false;
-      throw new KnowledgeError('Backend', `cannot stat ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+      throw new KnowledgeError('Backend', `cannot stat ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -120,7 +129,9 @@ export class S3Store implements KnowledgeStore {
       await this.client.removeObject(this.bucket, name);
     } catch (err) {
       if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return;
-      throw new KnowledgeError('Backend', `cannot delete ${this.location}/${key}: ${(err as Error).message}`, { cause: err });
+      throw new KnowledgeError('Backend', `cannot delete ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 }

@@ -14,11 +14,22 @@ import { tensorflow } from './tf.js';
 export function buildAutoencoder(seed: number, learningRate = 1.0): Sequential {
   const tf = tensorflow();
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
-  const conv = (filters: number, k: number, padding: 'same' | 'valid' = 'same', activation: 'relu' | 'sigmoid' = 'relu') =>
-    tf.layers.conv2d({ filters, kernelSize: 3, padding, activation, kernelInitializer: init(k) });
+  const conv = (
+    filters: number,
+    k: number,
+    padding: 'same' | 'valid' = 'same',
+    activation: 'relu' | 'sigmoid' = 'relu',
+  ) => tf.layers.conv2d({ filters, kernelSize: 3, padding, activation, kernelInitializer: init(k) });
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 16,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: init(1),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
       conv(8, 2),
       tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
@@ -46,7 +57,11 @@ export interface AutoencoderTrainOptions {
   onProgress?: () => void;
 }
 
-export async function trainAutoencoder(model: LayersModel, clean: ImageSet, options: AutoencoderTrainOptions): Promise<{ finalLoss: number; seconds: number; imagesPerSecond: number }> {
+export async function trainAutoencoder(
+  model: LayersModel,
+  clean: ImageSet,
+  options: AutoencoderTrainOptions,
+): Promise<{ finalLoss: number; seconds: number; imagesPerSecond: number }> {
   const rng = new Rng(options.seed);
   const started = performance.now();
   let finalLoss = NaN;
@@ -54,7 +69,13 @@ export async function trainAutoencoder(model: LayersModel, clean: ImageSet, opti
     const shuffled = subset(clean, rng.shuffled(Array.from({ length: clean.count }, (_, i) => i)));
     const xs = imagesToTensor(shuffled, 'autoencoder training data');
     try {
-      const h = await model.fit(xs, xs, { epochs: 1, batchSize: options.batchSize ?? 128, shuffle: false, verbose: 0, callbacks: progressCallbacks(options.onProgress) });
+      const h = await model.fit(xs, xs, {
+        epochs: 1,
+        batchSize: options.batchSize ?? 128,
+        shuffle: false,
+        verbose: 0,
+        callbacks: progressCallbacks(options.onProgress),
+      });
       finalLoss = Number(h.history.loss?.[0] ?? NaN);
     } finally {
       xs.dispose();

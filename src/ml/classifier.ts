@@ -18,7 +18,13 @@ export function buildClassifier(seed: number): Sequential {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 32,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(1),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
@@ -34,7 +40,11 @@ export function buildClassifier(seed: number): Sequential {
 
 export function compileClassifier(model: LayersModel, learningRate: number): void {
   const tf = tensorflow();
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({
+    optimizer: tf.train.adam(learningRate),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
 }
 
 export interface TrainOptions {
@@ -59,7 +69,8 @@ export interface TrainResult {
 export async function trainClassifier(model: LayersModel, data: ImageSet, options: TrainOptions): Promise<TrainResult> {
   const tf = tensorflow();
   const labels = requireLabels(data, 'training data');
-  if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new InvalidInputError(`epochs must be a positive integer, got ${options.epochs}`);
+  if (!Number.isInteger(options.epochs) || options.epochs < 1)
+    throw new InvalidInputError(`epochs must be a positive integer, got ${options.epochs}`);
   const rng = new Rng(options.seed);
   const started = performance.now();
   let finalLoss = NaN;
@@ -69,7 +80,13 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
     const xs = imagesToTensor(shuffled, 'training data');
     const ys = tf.tensor1d(shuffled.labels ?? new Int32Array(), 'float32');
     try {
-      const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize ?? 32, shuffle: false, verbose: 0, callbacks: progressCallbacks(options.onProgress) });
+      const history = await model.fit(xs, ys, {
+        epochs: 1,
+        batchSize: options.batchSize ?? 32,
+        shuffle: false,
+        verbose: 0,
+        callbacks: progressCallbacks(options.onProgress),
+      });
       finalLoss = Number(history.history.loss?.[0] ?? NaN);
     } finally {
       xs.dispose();
@@ -78,7 +95,13 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
     await options.onEpoch?.(epoch, finalLoss);
   }
   const seconds = (performance.now() - started) / 1000;
-  return { epochs: options.epochs, samples: data.count, finalLoss, seconds, imagesPerSecond: (data.count * options.epochs) / seconds };
+  return {
+    epochs: options.epochs,
+    samples: data.count,
+    finalLoss,
+    seconds,
+    imagesPerSecond: (data.count * options.epochs) / seconds,
+  };
 }
 
 export interface Predictions {
@@ -152,20 +175,36 @@ export interface FineTuneOptions {
  * lower learning rate, on the newly labelled samples plus a seeded replay sample of the original
  * training data. Modifies `model` in place.
  */
-export async function fineTuneClassifier(model: LayersModel, newlyLabelled: ImageSet, original: ImageSet, options: FineTuneOptions): Promise<TrainResult> {
+export async function fineTuneClassifier(
+  model: LayersModel,
+  newlyLabelled: ImageSet,
+  original: ImageSet,
+  options: FineTuneOptions,
+): Promise<TrainResult> {
   requireLabels(newlyLabelled, 'newly labelled samples');
   requireLabels(original, 'replay data');
   if (newlyLabelled.count < 1) throw new InvalidInputError('fine-tuning needs at least one newly labelled sample');
   const rng = new Rng(options.seed);
   const replayCount = Math.min(original.count, Math.round((options.replayRatio ?? 2) * newlyLabelled.count));
   const replay = subset(original, rng.sampleIndices(original.count, replayCount));
-  const mixed = concatImageSets([{ ...newlyLabelled, ids: undefined }, { ...replay, ids: undefined }]);
+  const mixed = concatImageSets([
+    { ...newlyLabelled, ids: undefined },
+    { ...replay, ids: undefined },
+  ]);
   compileClassifier(model, options.learningRate ?? 3e-4);
-  return trainClassifier(model, mixed, { epochs: options.epochs ?? 5, batchSize: 32, seed: rng.nextUint32(), onEpoch: options.onEpoch, onProgress: options.onProgress });
+  return trainClassifier(model, mixed, {
+    epochs: options.epochs ?? 5,
+    batchSize: 32,
+    seed: rng.nextUint32(),
+    onEpoch: options.onEpoch,
+    onProgress: options.onProgress,
+  });
 }
 
 /** fit() callbacks that call `onProgress` every 50 batches (nothing when there is no listener). */
-export function progressCallbacks(onProgress: (() => void) | undefined): { onBatchEnd: (batch: number) => void } | undefined {
+export function progressCallbacks(
+  onProgress: (() => void) | undefined,
+): { onBatchEnd: (batch: number) => void } | undefined {
   if (!onProgress) return undefined;
   return {
     onBatchEnd: (batch: number) => {

@@ -166,14 +166,20 @@ export function plasmaFractal(size: number, wibbleDecay: number, rng: Rng): Floa
     // Squares: centre of each cell = mean of its 4 corners + noise.
     for (let r = 0; r < size; r += step) {
       for (let c = 0; c < size; c += step) {
-        m[(r + half) * size + (c + half)] = wibbled(at(r, c) + at(r + step, c) + at(r, c + step) + at(r + step, c + step));
+        m[(r + half) * size + (c + half)] = wibbled(
+          at(r, c) + at(r + step, c) + at(r, c + step) + at(r + step, c + step),
+        );
       }
     }
     // Diamonds: edge midpoints = mean of the 2 corners and the 2 neighbouring centres + noise.
     for (let r = 0; r < size; r += step) {
       for (let c = 0; c < size; c += step) {
-        m[r * size + (c + half)] = wibbled(at(r, c) + at(r, c + step) + at(r + half, c + half) + at(r - half, c + half));
-        m[(r + half) * size + c] = wibbled(at(r, c) + at(r + step, c) + at(r + half, c + half) + at(r + half, c - half));
+        m[r * size + (c + half)] = wibbled(
+          at(r, c) + at(r, c + step) + at(r + half, c + half) + at(r - half, c + half),
+        );
+        m[(r + half) * size + c] = wibbled(
+          at(r, c) + at(r + step, c) + at(r + half, c + half) + at(r + half, c - half),
+        );
       }
     }
     step = half;
@@ -246,7 +252,10 @@ const zigzag: Corruption = (img, rng) => {
   // The reference ends with a short segment whose height is ri / (2·(d − maxC)); bounded here so a
   // tiny remainder cannot throw the end point off the image.
   if (d !== maxC) points.push([d, Math.max(-b, Math.min(b, ri / (2 * (d - maxC))))]);
-  const rotated = points.map(([c, r]) => [c0 + Math.cos(theta) * c - Math.sin(theta) * r, r0 + Math.sin(theta) * c + Math.cos(theta) * r] as const);
+  const rotated = points.map(
+    ([c, r]) =>
+      [c0 + Math.cos(theta) * c - Math.sin(theta) * r, r0 + Math.sin(theta) * c + Math.cos(theta) * r] as const,
+  );
   const px = Float32Array.from(img.px);
   for (let i = 1; i < rotated.length; i++) {
     const [pc, pr] = rotated[i - 1] ?? [0, 0];
@@ -263,14 +272,17 @@ const cannyEdges: Corruption = (img) => ({ h: img.h, w: img.w, px: canny(img, 1,
 export function canny(img: Gray, sigma: number, low: number, high: number): Float32Array {
   const { h, w } = img;
   const s = gaussianBlur(img, sigma).px;
-  const at = (y: number, x: number): number => s[Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))] ?? 0;
+  const at = (y: number, x: number): number =>
+    s[Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))] ?? 0;
   const gx = new Float32Array(h * w);
   const gy = new Float32Array(h * w);
   const mag = new Float32Array(h * w);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const jx = at(y - 1, x + 1) + 2 * at(y, x + 1) + at(y + 1, x + 1) - at(y - 1, x - 1) - 2 * at(y, x - 1) - at(y + 1, x - 1);
-      const iy = at(y + 1, x - 1) + 2 * at(y + 1, x) + at(y + 1, x + 1) - at(y - 1, x - 1) - 2 * at(y - 1, x) - at(y - 1, x + 1);
+      const jx =
+        at(y - 1, x + 1) + 2 * at(y, x + 1) + at(y + 1, x + 1) - at(y - 1, x - 1) - 2 * at(y, x - 1) - at(y + 1, x - 1);
+      const iy =
+        at(y + 1, x - 1) + 2 * at(y + 1, x) + at(y + 1, x + 1) - at(y - 1, x - 1) - 2 * at(y - 1, x) - at(y - 1, x + 1);
       gx[y * w + x] = jx;
       gy[y * w + x] = iy;
       mag[y * w + x] = Math.hypot(jx, iy);
@@ -340,9 +352,14 @@ export function isCorruptionName(name: string): name is CorruptionName {
 
 /** Corrupts one 28×28 image (784 floats in [0,1]); the same (image, name, seed) gives the same output. */
 export function corruptImage(pixels: Float32Array, name: CorruptionName, seed: number): Float32Array {
-  if (!isCorruptionName(name)) throw new InvalidInputError(`unknown corruption ${JSON.stringify(name)}: expected one of ${CORRUPTIONS.join(', ')}`);
+  if (!isCorruptionName(name))
+    throw new InvalidInputError(
+      `unknown corruption ${JSON.stringify(name)}: expected one of ${CORRUPTIONS.join(', ')}`,
+    );
   if (!(pixels instanceof Float32Array) || pixels.length !== SIDE * SIDE) {
-    throw new InvalidInputError(`corruption ${name} needs a 28×28 image as a Float32Array of 784 values, got ${(pixels as object)?.constructor?.name} of length ${(pixels as { length?: number })?.length}`);
+    throw new InvalidInputError(
+      `corruption ${name} needs a 28×28 image as a Float32Array of 784 values, got ${(pixels as object)?.constructor?.name} of length ${(pixels as { length?: number })?.length}`,
+    );
   }
   const impl = IMPLEMENTATIONS[name];
   return impl({ h: SIDE, w: SIDE, px: pixels }, new Rng(seed)).px;

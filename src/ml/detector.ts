@@ -36,9 +36,12 @@ export interface BatchVerdict {
 }
 
 export function calibrate(referenceScores: ArrayLike<number>, thresholdPercentile = 95): DetectorCalibration {
-  if (referenceScores.length < 20) throw new InvalidInputError(`calibration needs at least 20 clean reference scores, got ${referenceScores.length}`);
-  if (!(thresholdPercentile > 0 && thresholdPercentile < 100)) throw new InvalidInputError(`thresholdPercentile must be in (0, 100), got ${thresholdPercentile}`);
-  for (const s of Array.from(referenceScores)) if (!Number.isFinite(s)) throw new InvalidInputError('reference scores must be finite numbers');
+  if (referenceScores.length < 20)
+    throw new InvalidInputError(`calibration needs at least 20 clean reference scores, got ${referenceScores.length}`);
+  if (!(thresholdPercentile > 0 && thresholdPercentile < 100))
+    throw new InvalidInputError(`thresholdPercentile must be in (0, 100), got ${thresholdPercentile}`);
+  for (const s of Array.from(referenceScores))
+    if (!Number.isFinite(s)) throw new InvalidInputError('reference scores must be finite numbers');
   const sorted = Array.from(referenceScores).sort((a, b) => a - b);
   const step = Math.max(1, Math.floor(sorted.length / 5000));
   return {
@@ -49,7 +52,11 @@ export function calibrate(referenceScores: ArrayLike<number>, thresholdPercentil
   };
 }
 
-export function judgeBatch(scores: ArrayLike<number>, calibration: DetectorCalibration, pValueThreshold = 0.05): BatchVerdict {
+export function judgeBatch(
+  scores: ArrayLike<number>,
+  calibration: DetectorCalibration,
+  pValueThreshold = 0.05,
+): BatchVerdict {
   if (scores.length === 0) throw new InvalidInputError('cannot judge an empty batch: it has no scores');
   const flagged: number[] = [];
   for (let i = 0; i < scores.length; i++) if ((scores[i] ?? 0) > calibration.threshold) flagged.push(i);

@@ -34,7 +34,8 @@ export class DriftDetector {
     readonly autoencoder: LayersModel,
     readonly state: DetectorState,
   ) {
-    if (state.mode === 'features' && !(state.featureModel && state.scales)) throw new InvalidInputError("detector state with mode 'features' needs featureModel and scales");
+    if (state.mode === 'features' && !(state.featureModel && state.scales))
+      throw new InvalidInputError("detector state with mode 'features' needs featureModel and scales");
   }
 
   /**
@@ -42,12 +43,20 @@ export class DriftDetector {
    * reference is split in two halves: one fits the feature model, the other calibrates the
    * threshold, so the threshold is not measured on the data the model was fitted to.
    */
-  static calibrate(autoencoder: LayersModel, reference: ImageSet, options: { mode: ScoreMode; thresholdPercentile?: number }): DriftDetector {
+  static calibrate(
+    autoencoder: LayersModel,
+    reference: ImageSet,
+    options: { mode: ScoreMode; thresholdPercentile?: number },
+  ): DriftDetector {
     checkImageSet(reference, 'reference images');
     if (options.mode === 'l2') {
-      return new DriftDetector(autoencoder, { mode: 'l2', calibration: calibrate(reconstructionScores(autoencoder, reference), options.thresholdPercentile) });
+      return new DriftDetector(autoencoder, {
+        mode: 'l2',
+        calibration: calibrate(reconstructionScores(autoencoder, reference), options.thresholdPercentile),
+      });
     }
-    if (options.mode !== 'features') throw new InvalidInputError(`score mode must be 'l2' or 'features', got ${JSON.stringify(options.mode)}`);
+    if (options.mode !== 'features')
+      throw new InvalidInputError(`score mode must be 'l2' or 'features', got ${JSON.stringify(options.mode)}`);
     const errors = reconstructionScores(autoencoder, reference);
     const features = imageFeatures(reference, errors);
     const half = Math.floor(reference.count / 2);
@@ -58,7 +67,12 @@ export class DriftDetector {
       l295: percentile(errors.slice(0, half), 95),
     };
     const held = combine(mahalanobisScores(features.slice(half * D), featureModel), errors.slice(half), scales);
-    return new DriftDetector(autoencoder, { mode: 'features', featureModel, scales, calibration: calibrate(held, options.thresholdPercentile) });
+    return new DriftDetector(autoencoder, {
+      mode: 'features',
+      featureModel,
+      scales,
+      calibration: calibrate(held, options.thresholdPercentile),
+    });
   }
 
   score(images: ImageSet): Float32Array {
@@ -75,6 +89,10 @@ export class DriftDetector {
   }
 }
 
-function combine(distances: Float32Array, errors: Float32Array, scales: NonNullable<DetectorState['scales']>): Float32Array {
+function combine(
+  distances: Float32Array,
+  errors: Float32Array,
+  scales: NonNullable<DetectorState['scales']>,
+): Float32Array {
   return distances.map((d, i) => Math.max(d / scales.mahalanobis95, (errors[i] ?? 0) / scales.l295));
 }

@@ -17,7 +17,17 @@
 import type { ImageSet } from '../knowledge/types.js';
 import { InvalidInputError } from './errors.js';
 
-export const FEATURE_NAMES = ['logError', 'logInk', 'greyShare', 'rowCentroid', 'colCentroid', 'rowSpread', 'colSpread', 'covariance', 'peak'] as const;
+export const FEATURE_NAMES = [
+  'logError',
+  'logInk',
+  'greyShare',
+  'rowCentroid',
+  'colCentroid',
+  'rowSpread',
+  'colSpread',
+  'covariance',
+  'peak',
+] as const;
 const D = FEATURE_NAMES.length;
 
 export interface FeatureModel {
@@ -27,7 +37,8 @@ export interface FeatureModel {
 }
 
 export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>): Float64Array {
-  if (reconErrors.length !== images.count) throw new InvalidInputError(`need one reconstruction error per image: ${reconErrors.length} for ${images.count}`);
+  if (reconErrors.length !== images.count)
+    throw new InvalidInputError(`need one reconstruction error per image: ${reconErrors.length} for ${images.count}`);
   const out = new Float64Array(images.count * D);
   const size = images.height * images.width;
   const { width, height, pixels } = images;
@@ -66,7 +77,17 @@ export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>):
         rc += v * dr * dc;
       }
     }
-    const f = [Math.log((reconErrors[n] ?? 0) + 1e-3), Math.log(ink + 1), grey / size, r, c, Math.sqrt(rr / m), Math.sqrt(cc / m), rc / m, peak];
+    const f = [
+      Math.log((reconErrors[n] ?? 0) + 1e-3),
+      Math.log(ink + 1),
+      grey / size,
+      r,
+      c,
+      Math.sqrt(rr / m),
+      Math.sqrt(cc / m),
+      rc / m,
+      peak,
+    ];
     out.set(f, n * D);
   }
   return out;
@@ -74,14 +95,16 @@ export function imageFeatures(images: ImageSet, reconErrors: ArrayLike<number>):
 
 export function fitFeatureModel(features: Float64Array): FeatureModel {
   const n = features.length / D;
-  if (n < 2 * D) throw new InvalidInputError(`fitting the feature model needs at least ${2 * D} reference images, got ${n}`);
+  if (n < 2 * D)
+    throw new InvalidInputError(`fitting the feature model needs at least ${2 * D} reference images, got ${n}`);
   const mean = new Array<number>(D).fill(0);
   for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) mean[j] = (mean[j] ?? 0) + (features[i * D + j] ?? 0) / n;
   const cov = new Array<number>(D * D).fill(0);
   for (let i = 0; i < n; i++) {
     for (let a = 0; a < D; a++) {
       const da = (features[i * D + a] ?? 0) - (mean[a] ?? 0);
-      for (let b = 0; b < D; b++) cov[a * D + b] = (cov[a * D + b] ?? 0) + (da * ((features[i * D + b] ?? 0) - (mean[b] ?? 0))) / (n - 1);
+      for (let b = 0; b < D; b++)
+        cov[a * D + b] = (cov[a * D + b] ?? 0) + (da * ((features[i * D + b] ?? 0) - (mean[b] ?? 0))) / (n - 1);
     }
   }
   // A little ridge keeps the inverse stable when a feature barely varies (e.g. peak ≈ 1).
@@ -113,7 +136,8 @@ function invert(m: number[], n: number): number[] {
   for (let col = 0; col < n; col++) {
     let pivot = col;
     for (let r = col + 1; r < n; r++) if (Math.abs(a[r * n + col] ?? 0) > Math.abs(a[pivot * n + col] ?? 0)) pivot = r;
-    if (Math.abs(a[pivot * n + col] ?? 0) < 1e-12) throw new InvalidInputError('feature covariance is singular: reference images are too uniform');
+    if (Math.abs(a[pivot * n + col] ?? 0) < 1e-12)
+      throw new InvalidInputError('feature covariance is singular: reference images are too uniform');
     for (let k = 0; k < n; k++) {
       [a[col * n + k], a[pivot * n + k]] = [a[pivot * n + k] ?? 0, a[col * n + k] ?? 0];
       [inv[col * n + k], inv[pivot * n + k]] = [inv[pivot * n + k] ?? 0, inv[col * n + k] ?? 0];

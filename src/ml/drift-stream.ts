@@ -40,7 +40,8 @@ export class LabelOracle {
   private usedCount = 0;
 
   constructor(readonly budget: number) {
-    if (!Number.isInteger(budget) || budget < 0) throw new InvalidInputError(`label budget must be a non-negative integer, got ${budget}`);
+    if (!Number.isInteger(budget) || budget < 0)
+      throw new InvalidInputError(`label budget must be a non-negative integer, got ${budget}`);
   }
 
   get used(): number {
@@ -63,7 +64,8 @@ export class LabelOracle {
   truthFor(ids: readonly string[]): Int32Array {
     return Int32Array.from(ids, (id) => {
       const label = this.truth.get(id);
-      if (label === undefined) throw new InvalidInputError(`the oracle never saw image ${id}: only images the stream emitted can be labelled`);
+      if (label === undefined)
+        throw new InvalidInputError(`the oracle never saw image ${id}: only images the stream emitted can be labelled`);
       return label;
     });
   }
@@ -71,11 +73,14 @@ export class LabelOracle {
   /** True labels of `ids`; costs one unit of budget per id; refuses the whole request if over budget. */
   label(ids: readonly string[]): Int32Array {
     if (ids.length > this.remaining) {
-      throw new InvalidInputError(`label budget exceeded: asked for ${ids.length} labels, ${this.remaining} of ${this.budget} left`);
+      throw new InvalidInputError(
+        `label budget exceeded: asked for ${ids.length} labels, ${this.remaining} of ${this.budget} left`,
+      );
     }
     const labels = Int32Array.from(ids, (id) => {
       const label = this.truth.get(id);
-      if (label === undefined) throw new InvalidInputError(`the oracle never saw image ${id}: only images the stream emitted can be labelled`);
+      if (label === undefined)
+        throw new InvalidInputError(`the oracle never saw image ${id}: only images the stream emitted can be labelled`);
       return label;
     });
     this.usedCount += ids.length;
@@ -84,12 +89,20 @@ export class LabelOracle {
 }
 
 export function validateSchedule(schedule: readonly DriftPhase[]): void {
-  if (!Array.isArray(schedule) || schedule.length === 0) throw new InvalidInputError('drift schedule needs at least one phase');
+  if (!Array.isArray(schedule) || schedule.length === 0)
+    throw new InvalidInputError('drift schedule needs at least one phase');
   schedule.forEach((p, i) => {
-    if (!Number.isInteger(p.fromBatch) || p.fromBatch < 0) throw new InvalidInputError(`schedule[${i}].fromBatch must be a non-negative integer, got ${p.fromBatch}`);
-    if (!(p.share >= 0 && p.share <= 1)) throw new InvalidInputError(`schedule[${i}].share must be in [0, 1], got ${p.share}`);
-    if (p.share > 0 && (!Array.isArray(p.corruptions) || p.corruptions.length === 0)) throw new InvalidInputError(`schedule[${i}].corruptions must name at least one corruption when share > 0`);
-    for (const c of p.corruptions ?? []) if (!isCorruptionName(c)) throw new InvalidInputError(`schedule[${i}].corruptions: unknown corruption ${JSON.stringify(c)} (known: ${CORRUPTIONS.join(', ')})`);
+    if (!Number.isInteger(p.fromBatch) || p.fromBatch < 0)
+      throw new InvalidInputError(`schedule[${i}].fromBatch must be a non-negative integer, got ${p.fromBatch}`);
+    if (!(p.share >= 0 && p.share <= 1))
+      throw new InvalidInputError(`schedule[${i}].share must be in [0, 1], got ${p.share}`);
+    if (p.share > 0 && (!Array.isArray(p.corruptions) || p.corruptions.length === 0))
+      throw new InvalidInputError(`schedule[${i}].corruptions must name at least one corruption when share > 0`);
+    for (const c of p.corruptions ?? [])
+      if (!isCorruptionName(c))
+        throw new InvalidInputError(
+          `schedule[${i}].corruptions: unknown corruption ${JSON.stringify(c)} (known: ${CORRUPTIONS.join(', ')})`,
+        );
   });
 }
 
@@ -103,8 +116,10 @@ export class DriftStream {
     labelBudget: number,
   ) {
     validateSchedule(options.schedule);
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new InvalidInputError(`batchSize must be a positive integer, got ${options.batchSize}`);
-    if (!options.source?.labels || options.source.count === 0) throw new InvalidInputError('drift stream source must be a non-empty labelled image set');
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
+      throw new InvalidInputError(`batchSize must be a positive integer, got ${options.batchSize}`);
+    if (!options.source?.labels || options.source.count === 0)
+      throw new InvalidInputError('drift stream source must be a non-empty labelled image set');
     this.schedule = [...options.schedule].sort((a, b) => a.fromBatch - b.fromBatch);
     this.oracle = new LabelOracle(labelBudget);
   }

@@ -11,7 +11,10 @@ export interface IdxArray {
 const UNSIGNED_BYTE = 0x08;
 
 export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
-  if (bytes.length < 4) throw new InvalidInputError(`${source}: truncated: ${bytes.length} bytes, an IDX file has at least a 4-byte magic number`);
+  if (bytes.length < 4)
+    throw new InvalidInputError(
+      `${source}: truncated: ${bytes.length} bytes, an IDX file has at least a 4-byte magic number`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   const type = bytes[2] ?? 0;
@@ -22,15 +25,20 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
     );
   }
   const headerLength = 4 + 4 * rank;
-  if (bytes.length < headerLength) throw new InvalidInputError(`${source}: truncated inside the header (${bytes.length} of ${headerLength} bytes)`);
+  if (bytes.length < headerLength)
+    throw new InvalidInputError(`${source}: truncated inside the header (${bytes.length} of ${headerLength} bytes)`);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length < headerLength + size) {
-    throw new InvalidInputError(`${source}: truncated: dimensions ${dims.join('×')} need ${size} data bytes, the file has ${bytes.length - headerLength}`);
+    throw new InvalidInputError(
+      `${source}: truncated: dimensions ${dims.join('×')} need ${size} data bytes, the file has ${bytes.length - headerLength}`,
+    );
   }
   if (bytes.length > headerLength + size) {
-    throw new InvalidInputError(`${source}: ${bytes.length - headerLength - size} unexpected bytes after the ${dims.join('×')} data`);
+    throw new InvalidInputError(
+      `${source}: ${bytes.length - headerLength - size} unexpected bytes after the ${dims.join('×')} data`,
+    );
   }
   return { dims, data: bytes.subarray(headerLength, headerLength + size) };
 }

@@ -63,7 +63,10 @@ export function sampleBilinear(img: Gray, x: number, y: number): number {
   const fy = y - y0;
   const at = (xx: number, yy: number): number => (xx < 0 || yy < 0 || xx >= w || yy >= h ? 0 : (px[yy * w + xx] ?? 0));
   return (
-    at(x0, y0) * (1 - fx) * (1 - fy) + at(x0 + 1, y0) * fx * (1 - fy) + at(x0, y0 + 1) * (1 - fx) * fy + at(x0 + 1, y0 + 1) * fx * fy
+    at(x0, y0) * (1 - fx) * (1 - fy) +
+    at(x0 + 1, y0) * fx * (1 - fy) +
+    at(x0, y0 + 1) * (1 - fx) * fy +
+    at(x0 + 1, y0 + 1) * fx * fy
   );
 }
 
@@ -71,7 +74,12 @@ export function sampleBilinear(img: Gray, x: number, y: number): number {
  * Warps with an inverse map: output pixel (x, y) takes the input at
  * centre + M·((x, y) − centre) + t, as skimage.transform.warp(image, inverse_map) does.
  */
-export function warpAffine(img: Gray, m: [number, number, number, number], t: [number, number] = [0, 0], centre = [13.5, 13.5]): Gray {
+export function warpAffine(
+  img: Gray,
+  m: [number, number, number, number],
+  t: [number, number] = [0, 0],
+  centre = [13.5, 13.5],
+): Gray {
   const { h, w } = img;
   const out = new Float32Array(h * w);
   const [cx = 0, cy = 0] = centre;

@@ -3,10 +3,25 @@ export { tensorflow, libtensorflowVersion } from './tf.js';
 export { InvalidInputError } from './errors.js';
 export { Rng } from './random.js';
 export { parseIdx, type IdxArray } from './idx.js';
-export { loadMnist, subset, concatImageSets, referenceAndTraffic, referenceAndTrafficIndices, mnistDataDirectory, type MnistSplit } from './mnist.js';
+export {
+  loadMnist,
+  subset,
+  concatImageSets,
+  referenceAndTraffic,
+  referenceAndTrafficIndices,
+  mnistDataDirectory,
+  type MnistSplit,
+} from './mnist.js';
 export { CORRUPTIONS, corruptImage, isCorruptionName, type CorruptionName } from './corruptions.js';
 export { corruptImageSet, imageSeed } from './mnist-c.js';
-export { DriftStream, LabelOracle, validateSchedule, type DriftPhase, type DriftStreamOptions, type StreamBatch } from './drift-stream.js';
+export {
+  DriftStream,
+  LabelOracle,
+  validateSchedule,
+  type DriftPhase,
+  type DriftStreamOptions,
+  type StreamBatch,
+} from './drift-stream.js';
 export { imagesToTensor, checkImageSet } from './tensors.js';
 export {
   buildClassifier,

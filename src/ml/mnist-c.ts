@@ -21,7 +21,8 @@ export function imageSeed(seed: number, name: CorruptionName, index: number): nu
 }
 
 export function corruptImageSet(set: ImageSet, name: CorruptionName, seed: number): ImageSet {
-  if (set.height !== 28 || set.width !== 28) throw new InvalidInputError(`MNIST-C corruptions need 28×28 images, got ${set.height}×${set.width}`);
+  if (set.height !== 28 || set.width !== 28)
+    throw new InvalidInputError(`MNIST-C corruptions need 28×28 images, got ${set.height}×${set.width}`);
   const size = 28 * 28;
   const pixels = new Float32Array(set.pixels.length);
   for (let i = 0; i < set.count; i++) {

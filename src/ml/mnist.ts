@@ -35,7 +35,9 @@ export function loadMnist(split: MnistSplit, limit?: number): ImageSet {
     const labels = parseIdx(new Uint8Array(readFileSync(labelsPath)), labelsPath);
     const [count = 0, height = 0, width = 0] = images.dims;
     if (images.dims.length !== 3 || labels.dims.length !== 1 || labels.dims[0] !== count) {
-      throw new InvalidInputError(`MNIST ${split}: images ${images.dims.join('×')} and labels ${labels.dims.join('×')} do not match`);
+      throw new InvalidInputError(
+        `MNIST ${split}: images ${images.dims.join('×')} and labels ${labels.dims.join('×')} do not match`,
+      );
     }
     const pixels = new Float32Array(images.data.length);
     for (let i = 0; i < pixels.length; i++) pixels[i] = (images.data[i] ?? 0) / 255;
@@ -43,8 +45,12 @@ export function loadMnist(split: MnistSplit, limit?: number): ImageSet {
     cache.set(split, set);
   }
   if (limit === undefined || limit >= set.count) return set;
-  if (!Number.isInteger(limit) || limit < 0) throw new InvalidInputError(`MNIST limit must be a non-negative integer, got ${limit}`);
-  return subset(set, Array.from({ length: limit }, (_, i) => i));
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new InvalidInputError(`MNIST limit must be a non-negative integer, got ${limit}`);
+  return subset(
+    set,
+    Array.from({ length: limit }, (_, i) => i),
+  );
 }
 
 /** The images at `indices`, in that order (labels and ids follow). */
@@ -52,7 +58,8 @@ export function subset(set: ImageSet, indices: readonly number[]): ImageSet {
   const size = set.height * set.width;
   const pixels = new Float32Array(indices.length * size);
   indices.forEach((idx, i) => {
-    if (!Number.isInteger(idx) || idx < 0 || idx >= set.count) throw new InvalidInputError(`index ${idx} is outside the image set (0..${set.count - 1})`);
+    if (!Number.isInteger(idx) || idx < 0 || idx >= set.count)
+      throw new InvalidInputError(`index ${idx} is outside the image set (0..${set.count - 1})`);
     pixels.set(set.pixels.subarray(idx * size, (idx + 1) * size), i * size);
   });
   const out: ImageSet = { count: indices.length, height: set.height, width: set.width, pixels };
@@ -70,7 +77,10 @@ export function concatImageSets(parts: readonly ImageSet[]): ImageSet {
   const pixels = new Float32Array(count * size);
   let offset = 0;
   for (const p of parts) {
-    if (p.height !== first.height || p.width !== first.width) throw new InvalidInputError(`cannot concatenate ${p.height}×${p.width} images with ${first.height}×${first.width}`);
+    if (p.height !== first.height || p.width !== first.width)
+      throw new InvalidInputError(
+        `cannot concatenate ${p.height}×${p.width} images with ${first.height}×${first.width}`,
+      );
     pixels.set(p.pixels, offset * size);
     offset += p.count;
   }
@@ -93,7 +103,10 @@ export function referenceAndTraffic(seed: number, referenceCount = 3000): { refe
 }
 
 /** The test-split indices behind referenceAndTraffic (benchmarks reuse them on corrupted copies). */
-export function referenceAndTrafficIndices(seed: number, referenceCount = 3000): { reference: number[]; traffic: number[] } {
+export function referenceAndTrafficIndices(
+  seed: number,
+  referenceCount = 3000,
+): { reference: number[]; traffic: number[] } {
   const count = 10000;
   if (!Number.isInteger(referenceCount) || referenceCount < 20 || referenceCount >= count) {
     throw new InvalidInputError(`referenceCount must be an integer in 20..${count - 1}, got ${referenceCount}`);

@@ -29,9 +29,15 @@ export interface PickInput {
 
 export function pickCriticalPoints(input: PickInput): number[] {
   const { scores, flagged, method } = input;
-  if (!Number.isInteger(input.budget) || input.budget < 0) throw new InvalidInputError(`label budget must be a non-negative integer, got ${input.budget}`);
-  if (!(PICK_METHODS as readonly string[]).includes(method)) throw new InvalidInputError(`unknown pick method ${JSON.stringify(method)}: expected one of ${PICK_METHODS.join(', ')}`);
-  for (const i of flagged) if (!Number.isInteger(i) || i < 0 || i >= scores.length) throw new InvalidInputError(`flagged index ${i} is outside the batch (0..${scores.length - 1})`);
+  if (!Number.isInteger(input.budget) || input.budget < 0)
+    throw new InvalidInputError(`label budget must be a non-negative integer, got ${input.budget}`);
+  if (!(PICK_METHODS as readonly string[]).includes(method))
+    throw new InvalidInputError(
+      `unknown pick method ${JSON.stringify(method)}: expected one of ${PICK_METHODS.join(', ')}`,
+    );
+  for (const i of flagged)
+    if (!Number.isInteger(i) || i < 0 || i >= scores.length)
+      throw new InvalidInputError(`flagged index ${i} is outside the batch (0..${scores.length - 1})`);
   const k = Math.min(input.budget, flagged.length);
   if (k === 0) return [];
   const rng = new Rng(input.seed);
@@ -46,13 +52,18 @@ export function pickCriticalPoints(input: PickInput): number[] {
     }
     case 'least-confidence': {
       const confidence = requireArray(input.confidence, scores.length, 'confidence');
-      return [...flagged].sort((a, b) => (confidence[a] ?? 0) - (confidence[b] ?? 0) || (scores[b] ?? 0) - (scores[a] ?? 0)).slice(0, k);
+      return [...flagged]
+        .sort((a, b) => (confidence[a] ?? 0) - (confidence[b] ?? 0) || (scores[b] ?? 0) - (scores[a] ?? 0))
+        .slice(0, k);
     }
   }
 }
 
 function requireArray(values: ArrayLike<number> | undefined, length: number, name: string): ArrayLike<number> {
-  if (!values || values.length !== length) throw new InvalidInputError(`this pick method needs ${name} for every sample of the batch (${length}), got ${values?.length ?? 'none'}`);
+  if (!values || values.length !== length)
+    throw new InvalidInputError(
+      `this pick method needs ${name} for every sample of the batch (${length}), got ${values?.length ?? 'none'}`,
+    );
   return values;
 }
 
@@ -64,10 +75,18 @@ function kdeWeighted(scores: ArrayLike<number>, flagged: readonly number[], k: n
   const density = values.map((v) => values.reduce((s, u) => s + Math.exp(-0.5 * ((v - u) / bandwidth) ** 2), 0));
   // Weighted sampling without replacement (Efraimidis–Spirakis keys u^(1/w)).
   const keyed = flagged.map((idx, j) => ({ idx, key: Math.log(rng.next() || 1e-12) / (density[j] || 1e-12) }));
-  return keyed.sort((a, b) => b.key - a.key).slice(0, k).map((e) => e.idx);
+  return keyed
+    .sort((a, b) => b.key - a.key)
+    .slice(0, k)
+    .map((e) => e.idx);
 }
 
-function topScoreDiverse(scores: ArrayLike<number>, flagged: readonly number[], k: number, predicted: ArrayLike<number>): number[] {
+function topScoreDiverse(
+  scores: ArrayLike<number>,
+  flagged: readonly number[],
+  k: number,
+  predicted: ArrayLike<number>,
+): number[] {
   const byClass = new Map<number, number[]>();
   for (const i of [...flagged].sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0))) {
     const c = predicted[i] ?? -1;

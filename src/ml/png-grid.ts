@@ -10,7 +10,10 @@ export interface GridTile {
   caption?: string;
 }
 
-export function renderGrid(tiles: readonly GridTile[], options: { columns: number; size?: number; scale?: number }): Buffer {
+export function renderGrid(
+  tiles: readonly GridTile[],
+  options: { columns: number; size?: number; scale?: number },
+): Buffer {
   const size = options.size ?? 28;
   const scale = options.scale ?? 4;
   const columns = options.columns;
@@ -43,7 +46,14 @@ export function renderGrid(tiles: readonly GridTile[], options: { columns: numbe
   return PNG.sync.write(png);
 }
 
-function drawText(text: string, x0: number, y0: number, scale: number, maxWidth: number, put: (x: number, y: number, g: number) => void): void {
+function drawText(
+  text: string,
+  x0: number,
+  y0: number,
+  scale: number,
+  maxWidth: number,
+  put: (x: number, y: number, g: number) => void,
+): void {
   let x = x0;
   for (const ch of text.toUpperCase()) {
     const glyph = FONT_3X5[ch] ?? FONT_3X5['?'] ?? [];
@@ -51,7 +61,8 @@ function drawText(text: string, x0: number, y0: number, scale: number, maxWidth:
     glyph.forEach((row, gy) => {
       for (let gx = 0; gx < 3; gx++) {
         if (row & (4 >> gx)) {
-          for (let sy = 0; sy < scale; sy++) for (let sx = 0; sx < scale; sx++) put(x + gx * scale + sx, y0 + gy * scale + sy, 0);
+          for (let sy = 0; sy < scale; sy++)
+            for (let sx = 0; sx < scale; sx++) put(x + gx * scale + sx, y0 + gy * scale + sy, 0);
         }
       }
     });

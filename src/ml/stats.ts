@@ -54,7 +54,8 @@ export function binomialUpperTail(k: number, n: number, p: number): number {
 
 const logFactorialCache: number[] = [0];
 function logFactorial(n: number): number {
-  for (let i = logFactorialCache.length; i <= n; i++) logFactorialCache[i] = (logFactorialCache[i - 1] ?? 0) + Math.log(i);
+  for (let i = logFactorialCache.length; i <= n; i++)
+    logFactorialCache[i] = (logFactorialCache[i - 1] ?? 0) + Math.log(i);
   return logFactorialCache[n] ?? 0;
 }
 
@@ -65,7 +66,7 @@ export function auroc(negatives: ArrayLike<number>, positives: ArrayLike<number>
     ...Array.from(positives, (v) => ({ v, pos: true })),
   ].sort((a, b) => a.v - b.v);
   let rankSumPos = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j < all.length && all[j]?.v === all[i]?.v) j++;
     const avgRank = (i + 1 + j) / 2;

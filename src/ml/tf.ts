@@ -25,7 +25,9 @@ export function tensorflow(): Tf {
     );
   }
   if (tf.getBackend() !== 'tensorflow') {
-    throw new Error(`TensorFlow.js backend is '${tf.getBackend()}', expected the native 'tensorflow' backend: run 'npm run provision'`);
+    throw new Error(
+      `TensorFlow.js backend is '${tf.getBackend()}', expected the native 'tensorflow' backend: run 'npm run provision'`,
+    );
   }
   loaded = tf;
   return tf;

@@ -151,8 +151,7 @@ export interface ServiceSpec extends ContainerSpec {
  * all of it to one service (`active`), or split by weights (an Istio VirtualService).
  */
 export type TrafficSpec =
-  | { active: string; weights?: undefined }
-  | { weights: Record<string, number>; active?: undefined };
+  { active: string; weights?: undefined } | { weights: Record<string, number>; active?: undefined };
 
 export interface OnlineWorkflowSpec extends WorkflowRef {
   services: ServiceSpec[];

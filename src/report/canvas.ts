@@ -10,7 +10,11 @@ export type Rgb = readonly [number, number, number];
 export class Canvas {
   private readonly data: Buffer;
 
-  constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    background: Rgb = [255, 255, 255],
+  ) {
     this.data = Buffer.alloc(width * height * 4);
     this.fillRect(0, 0, width, height, background);
   }
@@ -28,7 +32,8 @@ export class Canvas {
 
   fillRect(x: number, y: number, w: number, h: number, color: Rgb): void {
     for (let yy = Math.max(0, Math.floor(y)); yy < Math.min(this.height, Math.ceil(y + h)); yy++) {
-      for (let xx = Math.max(0, Math.floor(x)); xx < Math.min(this.width, Math.ceil(x + w)); xx++) this.setPixel(xx, yy, color);
+      for (let xx = Math.max(0, Math.floor(x)); xx < Math.min(this.width, Math.ceil(x + w)); xx++)
+        this.setPixel(xx, yy, color);
     }
   }
 

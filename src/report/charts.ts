@@ -59,7 +59,13 @@ function formatTick(v: number): string {
   return Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}K` : String(Number(v.toPrecision(3)));
 }
 
-function drawAxes(c: Canvas, f: Frame, spec: { title: string; xLabel: string; yLabel: string }, yTicks: number[], yToPx: (v: number) => number): void {
+function drawAxes(
+  c: Canvas,
+  f: Frame,
+  spec: { title: string; xLabel: string; yLabel: string },
+  yTicks: number[],
+  yToPx: (v: number) => number,
+): void {
   c.text(f.left, 12, spec.title, ink, 3);
   for (const t of yTicks) {
     const y = yToPx(t);
@@ -138,7 +144,8 @@ export function barChart(spec: BarChartSpec): Buffer {
   const ticks = niceTicks(0, max);
   const step = (ticks[1] ?? max) - (ticks[0] ?? 0);
   // Extend the axis to the first tick at or above the tallest bar, so it carries a label.
-  while ((ticks[ticks.length - 1] ?? 0) < max) ticks.push(Number(((ticks[ticks.length - 1] ?? 0) + step).toPrecision(10)));
+  while ((ticks[ticks.length - 1] ?? 0) < max)
+    ticks.push(Number(((ticks[ticks.length - 1] ?? 0) + step).toPrecision(10)));
   const top = ticks[ticks.length - 1] ?? max;
   const yToPx = (y: number) => f.bottom - (y / top) * (f.bottom - f.top);
   drawAxes(c, f, spec, ticks, yToPx);

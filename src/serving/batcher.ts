@@ -59,7 +59,10 @@ export class DynamicBatcher<Meta, Out> {
   private arriving = 0;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly options: BatchingOptions, private readonly run: BatchRunner<Meta, Out>) {
+  constructor(
+    private readonly options: BatchingOptions,
+    private readonly run: BatchRunner<Meta, Out>,
+  ) {
     if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
       throw new Error(`batching.maxBatchSize must be an integer >= 1, got ${options.maxBatchSize}`);
     }
@@ -179,7 +182,8 @@ export class DynamicBatcher<Meta, Out> {
       const results = await this.run({ images, count, parts });
       taken.forEach((p, i) => {
         const r = results[i];
-        if (r === undefined) p.reject(new Error(`batch runner returned ${results.length} results for ${taken.length} requests`));
+        if (r === undefined)
+          p.reject(new Error(`batch runner returned ${results.length} results for ${taken.length} requests`));
         else if (r instanceof Error) p.reject(r);
         else p.resolve(r);
       });

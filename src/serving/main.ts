@@ -28,7 +28,8 @@ import { parseStoreArgument } from './store-config.js';
 function positiveInt(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -40,7 +41,8 @@ function batchWait(value: string | undefined): BatchWaitPolicy {
 function parseVersion(value: string): number | 'production' | 'none' {
   if (value === 'production' || value === 'none') return value;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--version must be a positive integer, "production" or "none", got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--version must be a positive integer, "production" or "none", got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -66,7 +68,8 @@ async function run(): Promise<void> {
     },
     strict: true,
   });
-  if (!values.store) throw new Error('--store is required (or SCANFLOW_STORE): a directory, s3://bucket/prefix or a JSON store config');
+  if (!values.store)
+    throw new Error('--store is required (or SCANFLOW_STORE): a directory, s3://bucket/prefix or a JSON store config');
   if (!values.model) throw new Error('--model is required (or SCANFLOW_MODEL): the registry model name, e.g. mnist');
   const store = openKnowledgeStore(parseStoreArgument(values.store));
   const registry = new ModelRegistry(store, values.model);
@@ -83,13 +86,28 @@ async function run(): Promise<void> {
     source: registryModelSource(registry),
     predictionLog,
     logPixels: !values['no-log-pixels'],
-    batching: values['no-batching'] ? false : { maxBatchSize: positiveInt('max-batch', values['max-batch'], 256), maxWaitMs: positiveInt('max-wait-ms', values['max-wait-ms'], 2, 0), wait: batchWait(values['batch-wait']) },
+    batching: values['no-batching']
+      ? false
+      : {
+          maxBatchSize: positiveInt('max-batch', values['max-batch'], 256),
+          maxWaitMs: positiveInt('max-wait-ms', values['max-wait-ms'], 2, 0),
+          wait: batchWait(values['batch-wait']),
+        },
     initialVersion: parseVersion(values.version),
     pollProductionMs: positiveInt('poll-ms', values['poll-ms'], 0, 0),
     log: (line) => console.error(`[serving ${values.model}] ${line}`),
   });
   const port = await server.listen(positiveInt('port', values.port, 8080, 0), values.host);
-  console.log(JSON.stringify({ event: 'listening', port, host: values.host, model: values.model, version: server.slot.version ?? null, store: store.location }));
+  console.log(
+    JSON.stringify({
+      event: 'listening',
+      port,
+      host: values.host,
+      model: values.model,
+      version: server.slot.version ?? null,
+      store: store.location,
+    }),
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -9,11 +9,26 @@ export class ServingMetrics {
   readonly registry = new Registry();
 
   /** Infer requests answered, by HTTP status code. */
-  readonly requests = new Counter({ name: 'scanflow_inference_requests_total', help: 'Infer requests answered, by model and HTTP status code', labelNames: ['model', 'code'] as const, registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'scanflow_inference_requests_total',
+    help: 'Infer requests answered, by model and HTTP status code',
+    labelNames: ['model', 'code'] as const,
+    registers: [this.registry],
+  });
   /** Failed infer requests, by reason (bad_request, unknown_model, model_error, not_ready). */
-  readonly errors = new Counter({ name: 'scanflow_inference_errors_total', help: 'Infer requests that failed, by reason', labelNames: ['model', 'reason'] as const, registers: [this.registry] });
+  readonly errors = new Counter({
+    name: 'scanflow_inference_errors_total',
+    help: 'Infer requests that failed, by reason',
+    labelNames: ['model', 'reason'] as const,
+    registers: [this.registry],
+  });
   /** Images classified, by the version that classified them: the tracker's prediction count. */
-  readonly predictions = new Counter({ name: 'scanflow_predictions_total', help: 'Images classified, by model version', labelNames: ['model', 'version'] as const, registers: [this.registry] });
+  readonly predictions = new Counter({
+    name: 'scanflow_predictions_total',
+    help: 'Images classified, by model version',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: 'scanflow_inference_request_duration_seconds',
     help: 'Infer request latency from the request arriving to the response written',
@@ -36,17 +51,41 @@ export class ServingMetrics {
     registers: [this.registry],
   });
   /** 1 for the version being served (the label carries the version string). */
-  readonly versionInfo = new Gauge({ name: 'scanflow_model_version_info', help: 'Model version being served (value 1)', labelNames: ['model', 'version'] as const, registers: [this.registry] });
+  readonly versionInfo = new Gauge({
+    name: 'scanflow_model_version_info',
+    help: 'Model version being served (value 1)',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
   /** The served version as a number when it is numeric (registry versions are), for graphs and alerts. */
-  readonly version = new Gauge({ name: 'scanflow_model_version', help: 'Numeric model version being served (-1 when none or not numeric)', labelNames: ['model'] as const, registers: [this.registry] });
-  readonly switches = new Counter({ name: 'scanflow_model_switches_total', help: 'Model version switches', labelNames: ['model'] as const, registers: [this.registry] });
+  readonly version = new Gauge({
+    name: 'scanflow_model_version',
+    help: 'Numeric model version being served (-1 when none or not numeric)',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly switches = new Counter({
+    name: 'scanflow_model_switches_total',
+    help: 'Model version switches',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
   /** Prediction records the prediction-log writer holds in memory, not yet in the store. */
   readonly logPending: Gauge;
   /** Read at scrape time: records the writer still buffers. */
   pendingLogRecords: () => number = () => 0;
   /** Prediction records handed to the prediction-log writer. */
-  readonly logAppended = new Counter({ name: 'scanflow_prediction_log_appended_total', help: 'Prediction records handed to the prediction-log writer', registers: [this.registry] });
-  readonly modelLoadFailures = new Counter({ name: 'scanflow_model_load_failures_total', help: 'Model versions that failed to load (the previous version kept serving)', labelNames: ['model'] as const, registers: [this.registry] });
+  readonly logAppended = new Counter({
+    name: 'scanflow_prediction_log_appended_total',
+    help: 'Prediction records handed to the prediction-log writer',
+    registers: [this.registry],
+  });
+  readonly modelLoadFailures = new Counter({
+    name: 'scanflow_model_load_failures_total',
+    help: 'Model versions that failed to load (the previous version kept serving)',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
 
   constructor(defaultMetrics = true) {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -55,7 +94,9 @@ export class ServingMetrics {
       name: 'scanflow_prediction_log_pending',
       help: 'Prediction records buffered by the prediction-log writer, not yet written to the store',
       registers: [this.registry],
-      collect() { this.set(self.pendingLogRecords()); },
+      collect() {
+        this.set(self.pendingLogRecords());
+      },
     });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

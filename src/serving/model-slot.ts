@@ -37,7 +37,9 @@ export class ModelSlot {
 
   /** Leases held per version in memory (requests being answered or pinned to it). */
   get leases(): Record<string, number> {
-    return Object.fromEntries([...(this.current ? [this.current] : []), ...this.retiring].map((e) => [e.model.version, e.leases]));
+    return Object.fromEntries(
+      [...(this.current ? [this.current] : []), ...this.retiring].map((e) => [e.model.version, e.leases]),
+    );
   }
 
   acquire(): Lease {

@@ -16,7 +16,10 @@ export const MAX_IMAGES_PER_REQUEST = 4096;
 
 /** A client error: the HTTP status and a message naming what is wrong. */
 export class ProtocolError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'ProtocolError';
   }
@@ -66,13 +69,17 @@ export function parseInferRequest(body: string): InferRequest {
   }
   if (!isRecord(json)) throw new ProtocolError(400, 'request body must be a JSON object with an "inputs" array');
   const { id, inputs, parameters, outputs } = json;
-  if (id !== undefined && typeof id !== 'string') throw new ProtocolError(400, `"id" must be a string, got ${typeof id}`);
+  if (id !== undefined && typeof id !== 'string')
+    throw new ProtocolError(400, `"id" must be a string, got ${typeof id}`);
   if (!Array.isArray(inputs)) throw new ProtocolError(400, '"inputs" must be an array with one tensor named "images"');
-  if (inputs.length !== 1) throw new ProtocolError(400, `"inputs" must hold exactly 1 tensor ("${INPUT_NAME}"), got ${inputs.length}`);
+  if (inputs.length !== 1)
+    throw new ProtocolError(400, `"inputs" must hold exactly 1 tensor ("${INPUT_NAME}"), got ${inputs.length}`);
   const input: unknown = inputs[0];
   if (!isRecord(input)) throw new ProtocolError(400, 'inputs[0] must be an object { name, shape, datatype, data }');
-  if (input.name !== INPUT_NAME) throw new ProtocolError(400, `inputs[0].name must be "${INPUT_NAME}", got ${JSON.stringify(input.name)}`);
-  if (input.datatype !== 'FP32') throw new ProtocolError(400, `inputs[0].datatype must be "FP32", got ${JSON.stringify(input.datatype)}`);
+  if (input.name !== INPUT_NAME)
+    throw new ProtocolError(400, `inputs[0].name must be "${INPUT_NAME}", got ${JSON.stringify(input.name)}`);
+  if (input.datatype !== 'FP32')
+    throw new ProtocolError(400, `inputs[0].datatype must be "FP32", got ${JSON.stringify(input.datatype)}`);
   const count = imageCount(input.shape);
   const images = flattenData(input.data, count * IMAGE_SIZE);
   const request: InferRequest = { images, count };
@@ -88,14 +95,21 @@ export function parseInferRequest(body: string): InferRequest {
 /** Accepts [n, 28, 28, 1] and [n, 784]; returns n. */
 function imageCount(shape: unknown): number {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
-    throw new ProtocolError(400, `inputs[0].shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new ProtocolError(
+      400,
+      `inputs[0].shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
   }
   const dims = shape as number[];
-  const ok = (dims.length === 4 && dims[1] === 28 && dims[2] === 28 && dims[3] === 1) || (dims.length === 2 && dims[1] === IMAGE_SIZE);
-  if (!ok) throw new ProtocolError(400, `inputs[0].shape must be [n, 28, 28, 1] or [n, 784], got ${JSON.stringify(dims)}`);
+  const ok =
+    (dims.length === 4 && dims[1] === 28 && dims[2] === 28 && dims[3] === 1) ||
+    (dims.length === 2 && dims[1] === IMAGE_SIZE);
+  if (!ok)
+    throw new ProtocolError(400, `inputs[0].shape must be [n, 28, 28, 1] or [n, 784], got ${JSON.stringify(dims)}`);
   const n = dims[0] ?? 0;
   if (n < 1) throw new ProtocolError(400, 'inputs[0].shape[0] (the number of images) must be at least 1');
-  if (n > MAX_IMAGES_PER_REQUEST) throw new ProtocolError(400, `inputs[0].shape[0] is ${n}: at most ${MAX_IMAGES_PER_REQUEST} images per request`);
+  if (n > MAX_IMAGES_PER_REQUEST)
+    throw new ProtocolError(400, `inputs[0].shape[0] is ${n}: at most ${MAX_IMAGES_PER_REQUEST} images per request`);
   return n;
 }
 
@@ -122,10 +136,14 @@ function flattenData(data: unknown, expected: number): Float32Array {
 }
 
 function parseSampleIds(value: unknown, count: number): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
+  if (
+    !Array.isArray(value) ||
+    !value.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))
+  ) {
     throw new ProtocolError(400, 'parameters.sample_ids must be an array of strings or numbers');
   }
-  if (value.length !== count) throw new ProtocolError(400, `parameters.sample_ids has ${value.length} ids for ${count} images`);
+  if (value.length !== count)
+    throw new ProtocolError(400, `parameters.sample_ids has ${value.length} ids for ${count} images`);
   return value.map(String);
 }
 
@@ -135,20 +153,40 @@ function parseRequestedOutputs(value: unknown): Set<string> {
   for (const [i, o] of value.entries()) {
     const name = isRecord(o) ? o.name : undefined;
     if (name !== PROBABILITIES_OUTPUT && name !== LABEL_OUTPUT) {
-      throw new ProtocolError(400, `outputs[${i}].name must be "${PROBABILITIES_OUTPUT}" or "${LABEL_OUTPUT}", got ${JSON.stringify(name)}`);
+      throw new ProtocolError(
+        400,
+        `outputs[${i}].name must be "${PROBABILITIES_OUTPUT}" or "${LABEL_OUTPUT}", got ${JSON.stringify(name)}`,
+      );
     }
     names.add(name);
   }
   return names;
 }
 
-export function buildInferResponse(args: { modelName: string; version: string; id: string; count: number; prediction: Prediction; outputs?: Set<string> }): InferResponse {
+export function buildInferResponse(args: {
+  modelName: string;
+  version: string;
+  id: string;
+  count: number;
+  prediction: Prediction;
+  outputs?: Set<string>;
+}): InferResponse {
   const { modelName, version, id, count, prediction, outputs } = args;
   const all: InferResponse['outputs'] = [
-    { name: PROBABILITIES_OUTPUT, shape: [count, CLASS_COUNT], datatype: 'FP32', data: Array.from(prediction.probabilities) },
+    {
+      name: PROBABILITIES_OUTPUT,
+      shape: [count, CLASS_COUNT],
+      datatype: 'FP32',
+      data: Array.from(prediction.probabilities),
+    },
     { name: LABEL_OUTPUT, shape: [count], datatype: 'INT64', data: Array.from(prediction.labels) },
   ];
-  return { model_name: modelName, model_version: version, id, outputs: outputs ? all.filter((o) => outputs.has(o.name)) : all };
+  return {
+    model_name: modelName,
+    model_version: version,
+    id,
+    outputs: outputs ? all.filter((o) => outputs.has(o.name)) : all,
+  };
 }
 
 /** GET /v2/models/{name}[/versions/{v}] */

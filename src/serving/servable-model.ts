@@ -20,7 +20,9 @@ export function servableFromLayersModel(model: TF.LayersModel, version: string):
   const flat = inputShape.length === 2;
   const outputShape = model.outputs[0]?.shape ?? [];
   if (!(inputShape.length === 4 || (flat && inputShape[1] === IMAGE_SIZE))) {
-    throw new Error(`model version ${version}: input shape ${JSON.stringify(inputShape)} is neither [n, 28, 28, 1] nor [n, 784]`);
+    throw new Error(
+      `model version ${version}: input shape ${JSON.stringify(inputShape)} is neither [n, 28, 28, 1] nor [n, 784]`,
+    );
   }
   if (outputShape.length !== 2 || outputShape[1] !== CLASS_COUNT) {
     throw new Error(`model version ${version}: output shape ${JSON.stringify(outputShape)} is not [n, ${CLASS_COUNT}]`);

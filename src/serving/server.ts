@@ -24,7 +24,16 @@ import { ServingMetrics } from './metrics.js';
 import { ModelSlot, type Lease } from './model-slot.js';
 import type { ModelSource } from './model-source.js';
 import type { ServableModel } from './servable-model.js';
-import { CLASS_COUNT, ProtocolError, buildInferResponse, modelMetadata, parseInferRequest, serverMetadata, type InferRequest, type Prediction } from './protocol.js';
+import {
+  CLASS_COUNT,
+  ProtocolError,
+  buildInferResponse,
+  modelMetadata,
+  parseInferRequest,
+  serverMetadata,
+  type InferRequest,
+  type Prediction,
+} from './protocol.js';
 import { predictionRecords } from './prediction-records.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -74,12 +83,16 @@ export class ModelServer {
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: ModelServerOptions) {
-    if (!/^[A-Za-z0-9._-]+$/.test(options.modelName)) throw new Error(`modelName must be letters, digits and ._- only, got ${JSON.stringify(options.modelName)}`);
+    if (!/^[A-Za-z0-9._-]+$/.test(options.modelName))
+      throw new Error(`modelName must be letters, digits and ._- only, got ${JSON.stringify(options.modelName)}`);
     this.log = options.log ?? ((line) => console.log(line));
     this.metrics = new ServingMetrics(options.processMetrics ?? true);
     this.slot = new ModelSlot((version, previous) => this.metrics.setVersion(options.modelName, version, previous));
     this.metrics.setVersion(options.modelName, undefined, undefined);
-    const batching = options.batching === false ? { maxBatchSize: 1, maxWaitMs: 0 } : (options.batching ?? { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' });
+    const batching =
+      options.batching === false
+        ? { maxBatchSize: 1, maxWaitMs: 0 }
+        : (options.batching ?? { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' });
     this.batcher = new DynamicBatcher(batching, (batch) => this.runBatch(batch));
     const logWriter = options.predictionLog;
     if (logWriter) this.metrics.pendingLogRecords = () => logWriter.buffered;
@@ -94,7 +107,10 @@ export class ModelServer {
     const initial = this.options.initialVersion ?? 'production';
     if (initial !== 'none') {
       const version = initial === 'production' ? await this.options.source.productionVersion() : initial;
-      if (version === undefined) this.log(`model ${this.options.modelName}: no production version in the registry yet; serving nothing until one is loaded`);
+      if (version === undefined)
+        this.log(
+          `model ${this.options.modelName}: no production version in the registry yet; serving nothing until one is loaded`,
+        );
       else await this.switchTo(version);
     }
     await new Promise<void>((resolve, reject) => {
@@ -113,7 +129,8 @@ export class ModelServer {
   switchTo(version: number | 'production'): Promise<{ version: string; previous: string | undefined }> {
     const next = this.switching.then(async () => {
       const target = version === 'production' ? await this.options.source.productionVersion() : version;
-      if (target === undefined) throw new ProtocolError(409, `model ${this.options.modelName} has no production version in the registry`);
+      if (target === undefined)
+        throw new ProtocolError(409, `model ${this.options.modelName} has no production version in the registry`);
       const previous = this.slot.version;
       if (previous === String(target)) return { version: previous, previous };
       let model;
@@ -121,7 +138,9 @@ export class ModelServer {
         model = await this.options.source.load(target);
       } catch (err) {
         this.metrics.modelLoadFailures.inc({ model: this.options.modelName });
-        throw new Error(`cannot load model ${this.options.modelName} version ${target}: ${(err as Error).message}`, { cause: err });
+        throw new Error(`cannot load model ${this.options.modelName} version ${target}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       this.slot.swap(model);
       this.log(`model ${this.options.modelName}: now serving version ${model.version} (was ${previous ?? 'none'})`);
@@ -151,9 +170,12 @@ export class ModelServer {
 
   private startPolling(everyMs: number): void {
     this.pollTimer = setInterval(() => {
-      void this.options.source.productionVersion().then(
-        (v) => (v !== undefined && String(v) !== this.slot.version ? this.switchTo(v) : undefined),
-      ).catch((err: unknown) => this.log(`model ${this.options.modelName}: registry poll failed: ${(err as Error).message}`));
+      void this.options.source
+        .productionVersion()
+        .then((v) => (v !== undefined && String(v) !== this.slot.version ? this.switchTo(v) : undefined))
+        .catch((err: unknown) =>
+          this.log(`model ${this.options.modelName}: registry poll failed: ${(err as Error).message}`),
+        );
     }, everyMs);
     this.pollTimer.unref();
   }
@@ -224,7 +246,12 @@ export class ModelServer {
       const infer = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/.exec(path);
       if (infer) {
         allow(req, 'POST');
-        await this.infer(req, res, decodeURIComponent(infer[1]!), infer[2] === undefined ? undefined : decodeURIComponent(infer[2]));
+        await this.infer(
+          req,
+          res,
+          decodeURIComponent(infer[1]!),
+          infer[2] === undefined ? undefined : decodeURIComponent(infer[2]),
+        );
         return;
       }
       if (path === '/v2/health/live') {
@@ -249,7 +276,11 @@ export class ModelServer {
           return send(res, ready ? 200 : 503, { name: this.options.modelName, ready });
         }
         this.requireModel(decodeURIComponent(model[1]!), version);
-        return send(res, 200, modelMetadata(this.options.modelName, this.slot.version === undefined ? [] : [this.slot.version]));
+        return send(
+          res,
+          200,
+          modelMetadata(this.options.modelName, this.slot.version === undefined ? [] : [this.slot.version]),
+        );
       }
       if (path === '/metrics') {
         allow(req, 'GET');
@@ -271,13 +302,25 @@ export class ModelServer {
   }
 
   private requireModel(name: string, version: string | undefined): void {
-    if (name !== this.options.modelName) throw new ProtocolError(400, `unknown model ${JSON.stringify(name)}: this server serves "${this.options.modelName}"`);
+    if (name !== this.options.modelName)
+      throw new ProtocolError(
+        400,
+        `unknown model ${JSON.stringify(name)}: this server serves "${this.options.modelName}"`,
+      );
     if (version !== undefined && version !== this.slot.version) {
-      throw new ProtocolError(400, `unknown version ${JSON.stringify(version)} of model "${name}": serving ${this.slot.version === undefined ? 'no version yet' : `version ${this.slot.version}`}`);
+      throw new ProtocolError(
+        400,
+        `unknown version ${JSON.stringify(version)} of model "${name}": serving ${this.slot.version === undefined ? 'no version yet' : `version ${this.slot.version}`}`,
+      );
     }
   }
 
-  private async infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined): Promise<void> {
+  private async infer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    version: string | undefined,
+  ): Promise<void> {
     const started = process.hrtime.bigint();
     const model = this.options.modelName;
     let status = 200;
@@ -304,12 +347,28 @@ export class ModelServer {
       const requestId = request.id ?? randomUUID();
       let result: RowResult;
       try {
-        result = await this.batcher.submit(request.images, request.count, { requestId, pinned, sampleIds: request.sampleIds, images: request.images });
+        result = await this.batcher.submit(request.images, request.count, {
+          requestId,
+          pinned,
+          sampleIds: request.sampleIds,
+          images: request.images,
+        });
       } catch (err) {
         this.metrics.errors.inc({ model, reason: 'model_error' });
         throw err;
       }
-      send(res, 200, buildInferResponse({ modelName: model, version: result.version, id: requestId, count: request.count, prediction: result.prediction, outputs: request.outputs }));
+      send(
+        res,
+        200,
+        buildInferResponse({
+          modelName: model,
+          version: result.version,
+          id: requestId,
+          count: request.count,
+          prediction: result.prediction,
+          outputs: request.outputs,
+        }),
+      );
     } catch (err) {
       status = err instanceof ProtocolError ? err.status : 500;
       throw err;
@@ -322,7 +381,13 @@ export class ModelServer {
 
   private async admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === 'GET') {
-      return send(res, 200, { model: this.options.modelName, version: this.slot.version ?? null, loaded: this.slot.loadedVersions, leases: this.slot.leases, pending: this.batcher.pending });
+      return send(res, 200, {
+        model: this.options.modelName,
+        version: this.slot.version ?? null,
+        loaded: this.slot.loadedVersions,
+        leases: this.slot.leases,
+        pending: this.batcher.pending,
+      });
     }
     allow(req, 'POST');
     let body: unknown;
@@ -333,7 +398,10 @@ export class ModelServer {
     }
     const version = (body as { version?: unknown } | null)?.version;
     if (!(version === 'production' || (Number.isInteger(version) && (version as number) >= 1))) {
-      throw new ProtocolError(400, `"version" must be a positive integer or "production", got ${JSON.stringify(version)}`);
+      throw new ProtocolError(
+        400,
+        `"version" must be a positive integer or "production", got ${JSON.stringify(version)}`,
+      );
     }
     try {
       const switched = await this.switchTo(version as number | 'production');
@@ -371,9 +439,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ProtocolError(413, `request body is larger than ${MAX_BODY_BYTES} bytes: split the images over several requests`);
+    if (size > MAX_BODY_BYTES)
+      throw new ProtocolError(
+        413,
+        `request body is larger than ${MAX_BODY_BYTES} bytes: split the images over several requests`,
+      );
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
-

@@ -12,7 +12,8 @@ import type { KnowledgeStoreConfig } from '../knowledge/types.js';
 
 export function parseStoreArgument(value: string, env: NodeJS.ProcessEnv = process.env): KnowledgeStoreConfig {
   const text = value.trim();
-  if (text === '') throw new Error('--store is empty: give a directory, file:///dir, s3://bucket/prefix or a JSON store config');
+  if (text === '')
+    throw new Error('--store is empty: give a directory, file:///dir, s3://bucket/prefix or a JSON store config');
   if (text.startsWith('{')) {
     let config: unknown;
     try {
@@ -21,7 +22,8 @@ export function parseStoreArgument(value: string, env: NodeJS.ProcessEnv = proce
       throw new Error(`--store looks like JSON but does not parse: ${(err as Error).message}`);
     }
     const kind = (config as { kind?: unknown } | null)?.kind;
-    if (kind !== 'local' && kind !== 's3') throw new Error(`--store JSON needs "kind": "local" or "s3", got ${JSON.stringify(kind)}`);
+    if (kind !== 'local' && kind !== 's3')
+      throw new Error(`--store JSON needs "kind": "local" or "s3", got ${JSON.stringify(kind)}`);
     return config as KnowledgeStoreConfig;
   }
   if (text.startsWith('s3://')) {
@@ -32,7 +34,9 @@ export function parseStoreArgument(value: string, env: NodeJS.ProcessEnv = proce
     const accessKey = env.SCANFLOW_S3_ACCESS_KEY;
     const secretKey = env.SCANFLOW_S3_SECRET_KEY;
     if (!endpoint || !accessKey || !secretKey) {
-      throw new Error(`--store ${text} needs SCANFLOW_S3_ENDPOINT, SCANFLOW_S3_ACCESS_KEY and SCANFLOW_S3_SECRET_KEY in the environment`);
+      throw new Error(
+        `--store ${text} needs SCANFLOW_S3_ENDPOINT, SCANFLOW_S3_ACCESS_KEY and SCANFLOW_S3_SECRET_KEY in the environment`,
+      );
     }
     let url: URL;
     try {
@@ -41,7 +45,15 @@ export function parseStoreArgument(value: string, env: NodeJS.ProcessEnv = proce
       throw new Error(`SCANFLOW_S3_ENDPOINT must be a URL like http://127.0.0.1:9000, got ${JSON.stringify(endpoint)}`);
     }
     const useSSL = url.protocol === 'https:';
-    const config: KnowledgeStoreConfig = { kind: 's3', endPoint: url.hostname, port: url.port ? Number(url.port) : useSSL ? 443 : 80, useSSL, accessKey, secretKey, bucket };
+    const config: KnowledgeStoreConfig = {
+      kind: 's3',
+      endPoint: url.hostname,
+      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey,
+      secretKey,
+      bucket,
+    };
     const joined = prefix.filter(Boolean).join('/');
     if (joined) config.prefix = `${joined}/`;
     return config;
@@ -57,6 +69,10 @@ export function storeArgument(config: KnowledgeStoreConfig): { arg: string; env:
   const prefix = config.prefix ? `/${config.prefix.replace(/\/+$/, '')}` : '';
   return {
     arg: `s3://${config.bucket}${prefix}`,
-    env: { SCANFLOW_S3_ENDPOINT: `${scheme}://${config.endPoint}:${port}`, SCANFLOW_S3_ACCESS_KEY: config.accessKey, SCANFLOW_S3_SECRET_KEY: config.secretKey },
+    env: {
+      SCANFLOW_S3_ENDPOINT: `${scheme}://${config.endPoint}:${port}`,
+      SCANFLOW_S3_ACCESS_KEY: config.accessKey,
+      SCANFLOW_S3_SECRET_KEY: config.secretKey,
+    },
   };
 }

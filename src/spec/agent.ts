@@ -19,14 +19,12 @@ export const REF_ROOTS = ['beliefs', 'params', 'event', 'results'] as const;
 
 /** Table III triggers plus the hybrid AND / OR of them. Durations like "10s", dates ISO 8601, cron 5–7 fields. */
 export type Trigger =
-  | { every: string; offset?: string }
-  | { at: string }
-  | { cron: string }
-  | { or: Trigger[] }
-  | { and: Trigger[] };
+  { every: string; offset?: string } | { at: string } | { cron: string } | { or: Trigger[] } | { and: Trigger[] };
 
 /** Call-Receive: the strategy runs when another agent (or a person) calls `call` on this agent. */
-export interface CallReceive { call: string }
+export interface CallReceive {
+  call: string;
+}
 
 export type When = Trigger | CallReceive;
 
@@ -108,7 +106,13 @@ export interface AgentSpec {
 }
 
 export function isRef(value: unknown): value is Ref {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Ref).$ref === 'string' && Object.keys(value).length === 1;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as Ref).$ref === 'string' &&
+    Object.keys(value).length === 1
+  );
 }
 
 export function isCallReceive(when: When): when is CallReceive {

@@ -6,7 +6,11 @@
  *   6 fields:         minute hour day_of_month month day_of_week year
  *   7 fields: second  minute hour day_of_month month day_of_week year
  */
-interface FieldRange { name: string; min: number; max: number }
+interface FieldRange {
+  name: string;
+  min: number;
+  max: number;
+}
 const SECOND: FieldRange = { name: 'second', min: 0, max: 59 };
 const MINUTE: FieldRange = { name: 'minute', min: 0, max: 59 };
 const HOUR: FieldRange = { name: 'hour', min: 0, max: 23 };
@@ -16,7 +20,12 @@ const WEEKDAY: FieldRange = { name: 'day_of_week', min: 0, max: 7 };
 const YEAR: FieldRange = { name: 'year', min: 1970, max: 2200 };
 
 const SHORTHANDS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0', '@daily': '0 0 * * *', '@hourly': '0 * * * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@hourly': '0 * * * *',
 };
 
 /** A parsed cron: for each field, the set of allowed values (undefined = any). */
@@ -81,7 +90,14 @@ const has = (set: Set<number> | undefined, v: number) => set === undefined || se
 /** Whether a UTC instant (whole seconds) matches the pattern. */
 export function cronMatches(pattern: CronPattern, epochMs: number): boolean {
   const d = new Date(epochMs);
-  return d.getUTCMilliseconds() === 0 && has(pattern.second, d.getUTCSeconds()) && has(pattern.minute, d.getUTCMinutes()) &&
-    has(pattern.hour, d.getUTCHours()) && has(pattern.dayOfMonth, d.getUTCDate()) && has(pattern.month, d.getUTCMonth() + 1) &&
-    has(pattern.dayOfWeek, d.getUTCDay()) && has(pattern.year, d.getUTCFullYear());
+  return (
+    d.getUTCMilliseconds() === 0 &&
+    has(pattern.second, d.getUTCSeconds()) &&
+    has(pattern.minute, d.getUTCMinutes()) &&
+    has(pattern.hour, d.getUTCHours()) &&
+    has(pattern.dayOfMonth, d.getUTCDate()) &&
+    has(pattern.month, d.getUTCMonth() + 1) &&
+    has(pattern.dayOfWeek, d.getUTCDay()) &&
+    has(pattern.year, d.getUTCFullYear())
+  );
 }

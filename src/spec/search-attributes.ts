@@ -12,7 +12,13 @@ export const ScanflowState = defineSearchAttributeKey('ScanflowState', SearchAtt
 /** What kind of Scanflow workflow this is: agent, trigger, batch, training, detector, loadgen. */
 export const ScanflowKind = defineSearchAttributeKey('ScanflowKind', SearchAttributeType.KEYWORD);
 
-export const scanflowSearchAttributes = [ScanflowApp, ScanflowAgent, ScanflowTemplate, ScanflowState, ScanflowKind] as const;
+export const scanflowSearchAttributes = [
+  ScanflowApp,
+  ScanflowAgent,
+  ScanflowTemplate,
+  ScanflowState,
+  ScanflowKind,
+] as const;
 
 /** `--search-attribute Name=Keyword` flags for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {

@@ -40,7 +40,10 @@ class Checker {
   }
   name(value: unknown, path: string): void {
     if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
-      this.fail(path, `expected a name of lower-case letters, digits, '_' or '-' (like "tracker"), got ${describe(value)}`);
+      this.fail(
+        path,
+        `expected a name of lower-case letters, digits, '_' or '-' (like "tracker"), got ${describe(value)}`,
+      );
     }
   }
   /** Belief and result keys: identifiers, so `{"$ref": "beliefs.newPredictions.count"}` reads naturally. */
@@ -82,7 +85,8 @@ class Checker {
   duration(value: unknown, path: string, wholeSeconds = false): void {
     const ms = parseDuration(value);
     if (ms === undefined || ms <= 0) return this.fail(path, `expected a duration like "10s", got ${describe(value)}`);
-    if (wholeSeconds && ms % 1000 !== 0) this.fail(path, `expected a whole number of seconds (schedules fire on whole seconds), got ${describe(value)}`);
+    if (wholeSeconds && ms % 1000 !== 0)
+      this.fail(path, `expected a whole number of seconds (schedules fire on whole seconds), got ${describe(value)}`);
   }
 }
 
@@ -99,7 +103,12 @@ function describe(value: unknown): string {
 function oneKey(c: Checker, obj: Obj, keys: string[], path: string): string | undefined {
   const present = keys.filter((k) => k in obj);
   if (present.length === 1) return present[0];
-  c.fail(path, present.length === 0 ? `expected one of ${keys.map((k) => `"${k}"`).join(', ')}` : `expected only one of ${present.join(', ')}`);
+  c.fail(
+    path,
+    present.length === 0
+      ? `expected one of ${keys.map((k) => `"${k}"`).join(', ')}`
+      : `expected only one of ${present.join(', ')}`,
+  );
   return undefined;
 }
 
@@ -115,8 +124,15 @@ function checkTrigger(c: Checker, value: unknown, path: string): void {
       return;
     case 'at':
       c.onlyKeys(t, ['at'], path);
-      if (typeof t.at !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.0+)?(Z|[+-]\d{2}:\d{2})$/.test(t.at) || Number.isNaN(Date.parse(t.at))) {
-        c.fail(`${path}.at`, `expected an ISO 8601 date-time with seconds and zone like "2026-01-31T12:00:00Z", got ${describe(t.at)}`);
+      if (
+        typeof t.at !== 'string' ||
+        !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.0+)?(Z|[+-]\d{2}:\d{2})$/.test(t.at) ||
+        Number.isNaN(Date.parse(t.at))
+      ) {
+        c.fail(
+          `${path}.at`,
+          `expected an ISO 8601 date-time with seconds and zone like "2026-01-31T12:00:00Z", got ${describe(t.at)}`,
+        );
       }
       return;
     case 'cron':
@@ -145,11 +161,18 @@ function checkTrigger(c: Checker, value: unknown, path: string): void {
  */
 function checkHybridShape(c: Checker, kind: 'and' | 'or', members: unknown[], path: string): void {
   members.forEach((m, i) => {
-    if (typeof m === 'object' && m !== null && ('and' in m || 'or' in m)) c.fail(`${path}[${i}]`, `${kind.toUpperCase()} members must be simple triggers (every, at or cron), not nested and/or`);
+    if (typeof m === 'object' && m !== null && ('and' in m || 'or' in m))
+      c.fail(
+        `${path}[${i}]`,
+        `${kind.toUpperCase()} members must be simple triggers (every, at or cron), not nested and/or`,
+      );
   });
   const first = members[0];
   if (kind === 'and' && typeof first === 'object' && first !== null && 'at' in first) {
-    c.fail(`${path}[0]`, 'the first AND member drives the schedule: use "every" or "cron" there and put "at" later (it means "from this date on")');
+    c.fail(
+      `${path}[0]`,
+      'the first AND member drives the schedule: use "every" or "cron" there and put "at" later (it means "from this date on")',
+    );
   }
 }
 
@@ -181,9 +204,11 @@ function checkConstraint(c: Checker, value: unknown, path: string): void {
     case 'compare': {
       const parts = c.array(k.compare, at);
       if (!parts) return;
-      if (parts.length !== 3) return c.fail(at, 'expected [left, operator, right] like [{"$ref": "beliefs.count"}, ">=", 1000]');
+      if (parts.length !== 3)
+        return c.fail(at, 'expected [left, operator, right] like [{"$ref": "beliefs.count"}, ">=", 1000]');
       checkOperand(c, parts[0], `${at}[0]`);
-      if (typeof parts[1] !== 'string' || !COMPARISONS.includes(parts[1])) c.fail(`${at}[1]`, `expected one of ${COMPARISONS.join(' ')}, got ${describe(parts[1])}`);
+      if (typeof parts[1] !== 'string' || !COMPARISONS.includes(parts[1]))
+        c.fail(`${at}[1]`, `expected one of ${COMPARISONS.join(' ')}, got ${describe(parts[1])}`);
       checkOperand(c, parts[2], `${at}[2]`);
       return;
     }
@@ -202,7 +227,10 @@ function checkConstraint(c: Checker, value: unknown, path: string): void {
 function checkActivityOptions(c: Checker, a: Obj, path: string): void {
   if (a.timeout !== undefined) c.duration(a.timeout, `${path}.timeout`);
   if (a.heartbeat !== undefined) c.duration(a.heartbeat, `${path}.heartbeat`);
-  if (a.attempts !== undefined && (!Number.isInteger(a.attempts) || (a.attempts as number) < 1 || (a.attempts as number) > 100)) {
+  if (
+    a.attempts !== undefined &&
+    (!Number.isInteger(a.attempts) || (a.attempts as number) < 1 || (a.attempts as number) > 100)
+  ) {
     c.fail(`${path}.attempts`, `expected an integer in 1..100, got ${describe(a.attempts)}`);
   }
   if (a.taskQueue !== undefined) c.string(a.taskQueue, `${path}.taskQueue`);
@@ -231,7 +259,8 @@ function checkAction(c: Checker, value: unknown, path: string): void {
       if (call.app !== undefined) c.name(call.app, `${path}.call.app`);
       c.name(call.name, `${path}.call.name`);
       if (call.args !== undefined) c.json(call.args, `${path}.call.args`);
-      if (call.wait !== undefined && typeof call.wait !== 'boolean') c.fail(`${path}.call.wait`, `expected true or false, got ${describe(call.wait)}`);
+      if (call.wait !== undefined && typeof call.wait !== 'boolean')
+        c.fail(`${path}.call.wait`, `expected true or false, got ${describe(call.wait)}`);
       return;
     }
     case 'child': {
@@ -313,7 +342,12 @@ export function validateAgentSpec(raw: unknown): AgentSpec {
     const params = c.object(spec.parameters, 'parameters');
     if (params) c.json(params, 'parameters');
   }
-  if (spec.decisionLogSize !== undefined && (!Number.isInteger(spec.decisionLogSize) || (spec.decisionLogSize as number) < 1 || (spec.decisionLogSize as number) > 1000)) {
+  if (
+    spec.decisionLogSize !== undefined &&
+    (!Number.isInteger(spec.decisionLogSize) ||
+      (spec.decisionLogSize as number) < 1 ||
+      (spec.decisionLogSize as number) > 1000)
+  ) {
     c.fail('decisionLogSize', `expected an integer in 1..1000, got ${describe(spec.decisionLogSize)}`);
   }
   if (c.issues.length > 0) throw new SpecError(c.issues);

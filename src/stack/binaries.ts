@@ -28,6 +28,8 @@ export function binaryPath(name: string): string {
     return execFileSync('which', [name], { encoding: 'utf8' }).trim();
   } catch {
     const step = provisionStep[name] ?? name;
-    throw new Error(`'${name}' is not provisioned (looked in ${join(cacheDir(), 'bin')} and on PATH): run 'npm run provision' (or 'bash scripts/provision ${step}')`);
+    throw new Error(
+      `'${name}' is not provisioned (looked in ${join(cacheDir(), 'bin')} and on PATH): run 'npm run provision' (or 'bash scripts/provision ${step}')`,
+    );
   }
 }

@@ -21,7 +21,10 @@ export class ManagedProcess {
   private exited = false;
   private exitCode: number | null = null;
 
-  private constructor(readonly spec: ProcessSpec, private readonly child: ChildProcess) {
+  private constructor(
+    readonly spec: ProcessSpec,
+    private readonly child: ChildProcess,
+  ) {
     child.on('exit', (code) => {
       this.exited = true;
       this.exitCode = code;
@@ -35,7 +38,10 @@ export class ManagedProcess {
   static async start(spec: ProcessSpec): Promise<ManagedProcess> {
     mkdirSync(dirname(spec.logFile), { recursive: true });
     const log = createWriteStream(spec.logFile, { flags: 'a' });
-    await new Promise<void>((resolve, reject) => { log.once('open', () => resolve()); log.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      log.once('open', () => resolve());
+      log.once('error', reject);
+    });
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env },
@@ -50,13 +56,17 @@ export class ManagedProcess {
     const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
       if (proc.exited) {
-        throw new Error(`${spec.name} exited with code ${proc.exitCode} before it was ready; its log (${spec.logFile}) ends with:\n${tail(spec.logFile)}`);
+        throw new Error(
+          `${spec.name} exited with code ${proc.exitCode} before it was ready; its log (${spec.logFile}) ends with:\n${tail(spec.logFile)}`,
+        );
       }
       if (await spec.ready().catch(() => false)) return proc;
       await sleep(200);
     }
     await proc.stop();
-    throw new Error(`${spec.name} was not ready after ${spec.readyTimeoutMs ?? 60_000} ms; its log (${spec.logFile}) ends with:\n${tail(spec.logFile)}`);
+    throw new Error(
+      `${spec.name} was not ready after ${spec.readyTimeoutMs ?? 60_000} ms; its log (${spec.logFile}) ends with:\n${tail(spec.logFile)}`,
+    );
   }
 
   /** SIGTERM the process group, then SIGKILL after graceMs. */

@@ -26,7 +26,16 @@ export async function startS3Server(opts: S3ServerOptions): Promise<RunningS3> {
   const proc = await ManagedProcess.start({
     name: 'versitygw',
     command: binaryPath('versitygw'),
-    args: ['--access', opts.accessKey, '--secret', opts.secretKey, '--port', `127.0.0.1:${opts.port}`, 'posix', opts.dataDir],
+    args: [
+      '--access',
+      opts.accessKey,
+      '--secret',
+      opts.secretKey,
+      '--port',
+      `127.0.0.1:${opts.port}`,
+      'posix',
+      opts.dataDir,
+    ],
     logFile: join(opts.logDir, 'versitygw.log'),
     // Any HTTP answer (even 403 to an anonymous request) means the gateway serves.
     ready: async () => {
@@ -40,5 +49,11 @@ export async function startS3Server(opts: S3ServerOptions): Promise<RunningS3> {
     },
     readyTimeoutMs: 30_000,
   });
-  return { endpoint: `http://127.0.0.1:${opts.port}`, port: opts.port, accessKey: opts.accessKey, secretKey: opts.secretKey, process: proc };
+  return {
+    endpoint: `http://127.0.0.1:${opts.port}`,
+    port: opts.port,
+    accessKey: opts.accessKey,
+    secretKey: opts.secretKey,
+    process: proc,
+  };
 }

@@ -23,7 +23,9 @@ export async function up(opts: UpOptions): Promise<void> {
   mkdirSync(config.home, { recursive: true });
   const [host, portText] = config.temporal.address.split(':');
   if (host !== '127.0.0.1' && host !== 'localhost') {
-    throw new Error(`scanflow up runs a local server: TEMPORAL_ADDRESS must be 127.0.0.1:<port> or localhost:<port>, got '${config.temporal.address}'`);
+    throw new Error(
+      `scanflow up runs a local server: TEMPORAL_ADDRESS must be 127.0.0.1:<port> or localhost:<port>, got '${config.temporal.address}'`,
+    );
   }
   const dbFile = join(config.home, 'temporal.db');
   log(`[scanflow] starting the Temporal dev server (database ${dbFile})`);
@@ -35,7 +37,9 @@ export async function up(opts: UpOptions): Promise<void> {
     logDir: join(config.home, 'logs'),
   });
   log(`[scanflow] Temporal ${server.address} · Web UI ${server.uiUrl}/namespaces/${server.namespace}/workflows`);
-  log(`[scanflow] knowledge base: ${config.knowledge.kind === 'local' ? config.knowledge.directory : `s3://${config.knowledge.bucket}`}`);
+  log(
+    `[scanflow] knowledge base: ${config.knowledge.kind === 'local' ? config.knowledge.directory : `s3://${config.knowledge.bucket}`}`,
+  );
   const stopServer = async () => {
     log('[scanflow] stopping the Temporal dev server');
     await server.process.stop();

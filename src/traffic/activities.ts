@@ -38,7 +38,10 @@ export function createTrafficActivities(deps: { store: KnowledgeStore }) {
     async replayTraffic(input: ReplayTrafficInput): Promise<TrafficReport> {
       return asActivity('replayTraffic', async () => {
         if (!Array.isArray(input?.datasetKeys) || input.datasetKeys.length === 0) {
-          throw ApplicationFailure.nonRetryable('replayTraffic: datasetKeys must be a non-empty list of image-set keys', 'InvalidInput');
+          throw ApplicationFailure.nonRetryable(
+            'replayTraffic: datasetKeys must be a non-empty list of image-set keys',
+            'InvalidInput',
+          );
         }
         let answered = 0;
         let failed = 0;
@@ -60,7 +63,8 @@ export function createTrafficActivities(deps: { store: KnowledgeStore }) {
           });
         } catch (err) {
           // Options that make no sense cannot succeed on a retry.
-          if (err instanceof Error && err.message.startsWith('traffic.')) throw ApplicationFailure.nonRetryable(`replayTraffic: ${err.message}`, 'InvalidInput');
+          if (err instanceof Error && err.message.startsWith('traffic.'))
+            throw ApplicationFailure.nonRetryable(`replayTraffic: ${err.message}`, 'InvalidInput');
           throw err;
         }
       });

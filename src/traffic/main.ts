@@ -24,11 +24,24 @@ function num(name: string, value: string | undefined): number | undefined {
 function driftSource(spec: string, seed: number): ImageSource {
   const [shareText = '', names = ''] = spec.split(':');
   const share = Number(shareText);
-  if (!(share >= 0 && share <= 1)) throw new Error(`--drift share must be in 0..1, got ${JSON.stringify(shareText)} (format share:corruption,corruption)`);
+  if (!(share >= 0 && share <= 1))
+    throw new Error(
+      `--drift share must be in 0..1, got ${JSON.stringify(shareText)} (format share:corruption,corruption)`,
+    );
   const corruptions = names.split(',').filter(Boolean);
-  for (const c of corruptions) if (!isCorruptionName(c)) throw new Error(`--drift: unknown corruption ${JSON.stringify(c)} (known: ${CORRUPTIONS.join(', ')})`);
+  for (const c of corruptions)
+    if (!isCorruptionName(c))
+      throw new Error(`--drift: unknown corruption ${JSON.stringify(c)} (known: ${CORRUPTIONS.join(', ')})`);
   if (share > 0 && corruptions.length === 0) throw new Error('--drift needs at least one corruption after the colon');
-  const stream = new DriftStream({ seed, batchSize: 100, source: loadMnist('test'), schedule: [{ fromBatch: 0, share, corruptions: corruptions.filter(isCorruptionName) }] }, 0);
+  const stream = new DriftStream(
+    {
+      seed,
+      batchSize: 100,
+      source: loadMnist('test'),
+      schedule: [{ fromBatch: 0, share, corruptions: corruptions.filter(isCorruptionName) }],
+    },
+    0,
+  );
   return driftStreamSource(stream);
 }
 

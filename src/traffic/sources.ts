@@ -26,7 +26,11 @@ export function loopingSource(set: ImageSet, rounds = Infinity): ImageSource {
 }
 
 /** Batches of the drifting stream, `batches` of them (or forever); `onBatch` sees each (e.g. to count per interval). */
-export function driftStreamSource(stream: DriftStream, batches = Infinity, onBatch?: (batch: StreamBatch) => void): ImageSource {
+export function driftStreamSource(
+  stream: DriftStream,
+  batches = Infinity,
+  onBatch?: (batch: StreamBatch) => void,
+): ImageSource {
   let sent = 0;
   return {
     next() {

@@ -72,16 +72,20 @@ export function validateTrafficOptions(o: TrafficOptions): void {
   } catch {
     // reported below
   }
-  if (!/^https?:$/.test(protocol)) throw new Error(`traffic.url must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(o.url)}`);
+  if (!/^https?:$/.test(protocol))
+    throw new Error(`traffic.url must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(o.url)}`);
   if (!o.model) throw new Error('traffic.model is required');
   const positiveInt = (name: string, v: number | undefined) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`traffic.${name} must be an integer >= 1, got ${v}`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new Error(`traffic.${name} must be an integer >= 1, got ${v}`);
   };
   positiveInt('imagesPerRequest', o.imagesPerRequest);
   positiveInt('concurrency', o.concurrency);
   positiveInt('maxRequests', o.maxRequests);
-  if (o.ratePerSecond !== undefined && !(o.ratePerSecond >= 0)) throw new Error(`traffic.ratePerSecond must be >= 0, got ${o.ratePerSecond}`);
-  if (o.durationMs !== undefined && !(o.durationMs > 0)) throw new Error(`traffic.durationMs must be > 0, got ${o.durationMs}`);
+  if (o.ratePerSecond !== undefined && !(o.ratePerSecond >= 0))
+    throw new Error(`traffic.ratePerSecond must be >= 0, got ${o.ratePerSecond}`);
+  if (o.durationMs !== undefined && !(o.durationMs > 0))
+    throw new Error(`traffic.durationMs must be > 0, got ${o.durationMs}`);
   if (o.maxRequests === undefined && o.durationMs === undefined && o.signal === undefined) {
     // A looping source would otherwise run forever.
     throw new Error('traffic needs a stop condition: maxRequests, durationMs or signal');
@@ -101,7 +105,10 @@ class Chunker {
   private done = false;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly source: ImageSource, private readonly perRequest: number) {}
+  constructor(
+    private readonly source: ImageSource,
+    private readonly perRequest: number,
+  ) {}
 
   /** Serialised: concurrent senders must not both pull a new image set from the source. */
   next(): Promise<Chunk | undefined> {
@@ -118,7 +125,8 @@ class Chunker {
         this.done = true;
         return undefined;
       }
-      if (set.height * set.width !== 784) throw new Error(`traffic source gave ${set.height}x${set.width} images; the model takes 28x28`);
+      if (set.height * set.width !== 784)
+        throw new Error(`traffic source gave ${set.height}x${set.width} images; the model takes 28x28`);
       this.pending = set;
       this.offset = 0;
     }
@@ -135,16 +143,28 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficReport
   validateTrafficOptions(options);
   const concurrency = options.concurrency ?? 4;
   const rate = options.ratePerSecond ?? 0;
-  const path = options.version ? `/v2/models/${encodeURIComponent(options.model)}/versions/${encodeURIComponent(options.version)}/infer` : `/v2/models/${encodeURIComponent(options.model)}/infer`;
+  const path = options.version
+    ? `/v2/models/${encodeURIComponent(options.model)}/versions/${encodeURIComponent(options.version)}/infer`
+    : `/v2/models/${encodeURIComponent(options.model)}/infer`;
   const endpoint = new URL(path, options.url).toString();
   const chunker = new Chunker(options.source, options.imagesPerRequest ?? 1);
   const latencies: number[] = [];
-  const report = { requests: 0, ok: 0, failed: 0, images: 0, errors: {} as Record<string, number>, versions: {} as Record<string, number> };
+  const report = {
+    requests: 0,
+    ok: 0,
+    failed: 0,
+    images: 0,
+    errors: {} as Record<string, number>,
+    versions: {} as Record<string, number>,
+  };
   const start = performance.now();
   const deadline = options.durationMs !== undefined ? start + options.durationMs : Infinity;
   let issued = 0;
 
-  const stopped = () => options.signal?.aborted === true || performance.now() >= deadline || (options.maxRequests !== undefined && issued >= options.maxRequests);
+  const stopped = () =>
+    options.signal?.aborted === true ||
+    performance.now() >= deadline ||
+    (options.maxRequests !== undefined && issued >= options.maxRequests);
 
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -193,14 +213,46 @@ async function send(endpoint: string, chunk: Chunk, options: TrafficOptions): Pr
   });
   const started = performance.now();
   try {
-    const res = await fetch(endpoint, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
-    const json = (await res.json().catch(() => ({}))) as { model_version?: string; error?: string; outputs?: Array<{ name: string; data: number[] }> };
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
+    const json = (await res.json().catch(() => ({}))) as {
+      model_version?: string;
+      error?: string;
+      outputs?: Array<{ name: string; data: number[] }>;
+    };
     const latencyMs = performance.now() - started;
-    if (!res.ok) return { ok: false, status: res.status, images: chunk.count, latencyMs, error: json.error ?? res.statusText, sampleIds: chunk.ids };
+    if (!res.ok)
+      return {
+        ok: false,
+        status: res.status,
+        images: chunk.count,
+        latencyMs,
+        error: json.error ?? res.statusText,
+        sampleIds: chunk.ids,
+      };
     const labels = json.outputs?.find((o) => o.name === 'label')?.data;
-    return { ok: true, status: res.status, version: json.model_version, images: chunk.count, latencyMs, labels, sampleIds: chunk.ids };
+    return {
+      ok: true,
+      status: res.status,
+      version: json.model_version,
+      images: chunk.count,
+      latencyMs,
+      labels,
+      sampleIds: chunk.ids,
+    };
   } catch (err) {
-    return { ok: false, status: 0, images: chunk.count, latencyMs: performance.now() - started, error: (err as Error).message, sampleIds: chunk.ids };
+    return {
+      ok: false,
+      status: 0,
+      images: chunk.count,
+      latencyMs: performance.now() - started,
+      error: (err as Error).message,
+      sampleIds: chunk.ids,
+    };
   }
 }
 
@@ -219,8 +271,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** One line per figure, for logs and the demo. */
 export function formatReport(r: TrafficReport): string {
   const l = r.latencyMs;
-  const versions = Object.entries(r.versions).map(([v, n]) => `v${v}: ${n}`).join(', ') || 'none';
-  const errors = Object.entries(r.errors).map(([e, n]) => `${n}x ${e}`).join('; ');
+  const versions =
+    Object.entries(r.versions)
+      .map(([v, n]) => `v${v}: ${n}`)
+      .join(', ') || 'none';
+  const errors = Object.entries(r.errors)
+    .map(([e, n]) => `${n}x ${e}`)
+    .join('; ');
   return [
     `requests ${r.requests} (ok ${r.ok}, failed ${r.failed}), images ${r.images}, ${r.durationMs.toFixed(0)} ms`,
     `throughput ${r.requestsPerSecond.toFixed(1)} req/s, ${r.imagesPerSecond.toFixed(1)} img/s`,

@@ -27,7 +27,11 @@ export interface WorkerResources {
   close(): Promise<void>;
 }
 
-export function createWorkerResources(config: ScanflowConfig, client: Client, userActivities: NamedActivities = {}): WorkerResources {
+export function createWorkerResources(
+  config: ScanflowConfig,
+  client: Client,
+  userActivities: NamedActivities = {},
+): WorkerResources {
   const store = openKnowledgeStore(config.knowledge);
   const { platform } = config;
   const localPlatform = platform.kind === 'local' ? new LocalPlatform({ workDir: platform.workDir }) : undefined;
@@ -42,7 +46,12 @@ export function createWorkerResources(config: ScanflowConfig, client: Client, us
           // The agent runtime's own activities (schedules, calls) plus the user's sensors and actions.
           return createAgentActivities({ client, extra: [userActivities] });
         case 'ml':
-          return { ...createMlActivities({ store }), ...createKnowledgeActivities({ store }), ...createTrafficActivities({ store }), ...createMnistAppActivities({ store }) };
+          return {
+            ...createMlActivities({ store }),
+            ...createKnowledgeActivities({ store }),
+            ...createTrafficActivities({ store }),
+            ...createMnistAppActivities({ store }),
+          };
         case 'kubernetes':
           return platform.kind === 'kubernetes'
             ? createKubernetesActivities({ kubeconfigPath: platform.kubeconfig, namespace: platform.namespace })

@@ -6,17 +6,31 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+} from '@temporalio/worker';
 import type { ScanflowConfig } from '../config.js';
 import { TaskQueues, taskQueueRoles, type TaskQueueRole } from '../spec/task-queues.js';
 import { createWorkerResources, type WorkerResources } from './activities.js';
 
 /** The workflows' entry module: the .ts source in a checkout, the compiled .js in a built image. */
-export const workflowsPath = [fileURLToPath(new URL('../workflows/index.ts', import.meta.url)), fileURLToPath(new URL('../workflows/index.js', import.meta.url))].find((p) => existsSync(p)) ?? fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const workflowsPath =
+  [
+    fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+    fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+  ].find((p) => existsSync(p)) ?? fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export function parseRoles(raw: string | undefined): TaskQueueRole[] {
   if (!raw || raw === 'all') return [...taskQueueRoles];
-  const roles = raw.split(',').map((r) => r.trim()).filter(Boolean);
+  const roles = raw
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   for (const r of roles) {
     if (!taskQueueRoles.includes(r as TaskQueueRole)) {
       throw new Error(`SCANFLOW_WORKER_ROLES: unknown role '${r}' (known: ${taskQueueRoles.join(', ')}, or 'all')`);

@@ -26,8 +26,7 @@ export interface AgentCall {
 }
 
 export type AgentEvent =
-  | ({ kind: 'trigger'; seq: number } & TriggerFired)
-  | ({ kind: 'call'; seq: number; callId: string } & AgentCall);
+  ({ kind: 'trigger'; seq: number } & TriggerFired) | ({ kind: 'call'; seq: number; callId: string } & AgentCall);
 
 export interface ActionRecord {
   action: string;

@@ -25,16 +25,33 @@ export function agentOps(state: AgentState, workflowId: string, taskQueue: strin
     }
   };
   return {
-    syncSchedules: () => exclusive(async () => {
-      const triggers = state.spec.strategies.flatMap((s) => (isCallReceive(s.when) ? [] : [{ strategy: s.name, trigger: s.when as Trigger }]));
-      state.scheduleIds = await runtime.syncAgentSchedules({
-        app: state.spec.app, agent: state.spec.name, agentWorkflowId: workflowId, taskQueue, triggers, previous: state.scheduleIds, paused: state.status === 'paused',
-      });
-      state.schedulesSynced = true;
-    }),
-    pauseSchedules: (paused: boolean) => exclusive(() => runtime.pauseAgentSchedules({ scheduleIds: state.scheduleIds, paused, note: `agent ${workflowId} ${paused ? 'paused' : 'resumed'}` })),
-    deleteSchedules: () => exclusive(async () => {
-      await runtime.deleteAgentSchedules({ scheduleIds: state.scheduleIds });
-    }),
+    syncSchedules: () =>
+      exclusive(async () => {
+        const triggers = state.spec.strategies.flatMap((s) =>
+          isCallReceive(s.when) ? [] : [{ strategy: s.name, trigger: s.when as Trigger }],
+        );
+        state.scheduleIds = await runtime.syncAgentSchedules({
+          app: state.spec.app,
+          agent: state.spec.name,
+          agentWorkflowId: workflowId,
+          taskQueue,
+          triggers,
+          previous: state.scheduleIds,
+          paused: state.status === 'paused',
+        });
+        state.schedulesSynced = true;
+      }),
+    pauseSchedules: (paused: boolean) =>
+      exclusive(() =>
+        runtime.pauseAgentSchedules({
+          scheduleIds: state.scheduleIds,
+          paused,
+          note: `agent ${workflowId} ${paused ? 'paused' : 'resumed'}`,
+        }),
+      ),
+    deleteSchedules: () =>
+      exclusive(async () => {
+        await runtime.deleteAgentSchedules({ scheduleIds: state.scheduleIds });
+      }),
   };
 }

@@ -4,7 +4,12 @@
  * from history instead of running them again. A failing step ends the run with outcome 'failed'
  * (recorded in the decision log); the agent itself keeps going.
  */
-import { executeChild, getExternalWorkflowHandle, proxyActivities, type ActivityOptions as TemporalActivityOptions } from '@temporalio/workflow';
+import {
+  executeChild,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  type ActivityOptions as TemporalActivityOptions,
+} from '@temporalio/workflow';
 import type { Action, ActivityOptions, AgentSpec, Json, Strategy } from '../spec/agent.js';
 import { agentWorkflowId } from '../spec/ids.js';
 import { evaluateConstraint, resolveRefs, type RunContext } from '../agents/refs.js';
@@ -21,7 +26,12 @@ const runtime = proxyActivities<ReturnType<typeof createAgentRuntimeActivities>>
 function activityProxy(options: ActivityOptions, name: string): NamedActivity {
   const opts: TemporalActivityOptions = {
     startToCloseTimeout: options.timeout ?? '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: options.attempts ?? 5 },
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: options.attempts ?? 5,
+    },
   };
   if (options.heartbeat) opts.heartbeatTimeout = options.heartbeat;
   if (options.taskQueue) opts.taskQueue = options.taskQueue;
@@ -36,7 +46,8 @@ function errorText(err: unknown): string {
 
 function actionLabel(action: Action): string {
   if ('activity' in action) return `activity ${action.activity}`;
-  if ('call' in action) return `call ${action.call.app ? `${action.call.app}.` : ''}${action.call.agent}.${action.call.name}${action.call.wait ? ' (wait)' : ''}`;
+  if ('call' in action)
+    return `call ${action.call.app ? `${action.call.app}.` : ''}${action.call.agent}.${action.call.name}${action.call.wait ? ' (wait)' : ''}`;
   if ('child' in action) return `child ${action.child.workflowType}`;
   return `tune ${action.tune.agent ?? 'self'}`;
 }
@@ -45,7 +56,16 @@ function eventView(event: AgentEvent): Record<string, Json> {
   return JSON.parse(JSON.stringify(event)) as Record<string, Json>;
 }
 
-async function runAction(action: Action, ctx: RunContext, spec: AgentSpec, state: AgentState, selfId: string, strategy: string, event: AgentEvent, index: number): Promise<Json> {
+async function runAction(
+  action: Action,
+  ctx: RunContext,
+  spec: AgentSpec,
+  state: AgentState,
+  selfId: string,
+  strategy: string,
+  event: AgentEvent,
+  index: number,
+): Promise<Json> {
   // Stable per (agent, event, action): a retried or replayed call is de-duplicated by the callee.
   const callId = `${selfId}/${event.seq}/${strategy}/${index}`;
   if ('activity' in action) {
@@ -64,12 +84,14 @@ async function runAction(action: Action, ctx: RunContext, spec: AgentSpec, state
   }
   if ('child' in action) {
     const args = action.child.args === undefined ? [] : [resolveRefs(action.child.args, ctx)];
-    return (await executeChild(action.child.workflowType, {
-      args,
-      workflowId: action.child.workflowId ?? `${selfId}.${strategy}.${event.seq}.${index}`,
-      ...(action.child.taskQueue ? { taskQueue: action.child.taskQueue } : {}),
-      ...(action.child.timeout ? { workflowExecutionTimeout: action.child.timeout } : {}),
-    })) as Json ?? null;
+    return (
+      ((await executeChild(action.child.workflowType, {
+        args,
+        workflowId: action.child.workflowId ?? `${selfId}.${strategy}.${event.seq}.${index}`,
+        ...(action.child.taskQueue ? { taskQueue: action.child.taskQueue } : {}),
+        ...(action.child.timeout ? { workflowExecutionTimeout: action.child.timeout } : {}),
+      })) as Json) ?? null
+    );
   }
   const parameters = resolveRefs(action.tune.parameters, ctx) as Record<string, Json>;
   const target = agentWorkflowId(action.tune.app ?? spec.app, action.tune.agent ?? spec.name);
@@ -80,11 +102,25 @@ async function runAction(action: Action, ctx: RunContext, spec: AgentSpec, state
   return await runtime.tuneAgent({ workflowId: target, parameters });
 }
 
-export async function runStrategy(strategy: Strategy, event: AgentEvent, state: AgentState, selfId: string): Promise<{ decision: Decision; results: Record<string, Json> }> {
+export async function runStrategy(
+  strategy: Strategy,
+  event: AgentEvent,
+  state: AgentState,
+  selfId: string,
+): Promise<{ decision: Decision; results: Record<string, Json> }> {
   const results: Record<string, Json> = {};
   const observed: Record<string, Json> = {};
   const ctx: RunContext = { beliefs: state.beliefs, params: state.spec.parameters, event: eventView(event), results };
-  const decision: Decision = { seq: event.seq, at: new Date().toISOString(), event, strategy: strategy.name, observed, constraint: null, actions: [], outcome: 'acted' };
+  const decision: Decision = {
+    seq: event.seq,
+    at: new Date().toISOString(),
+    event,
+    strategy: strategy.name,
+    observed,
+    constraint: null,
+    actions: [],
+    outcome: 'acted',
+  };
   try {
     for (const sensor of strategy.sense ?? []) {
       const fn = activityProxy(sensor, sensor.activity);
@@ -113,9 +149,11 @@ export async function runStrategy(strategy: Strategy, event: AgentEvent, state: 
     } catch (err) {
       record.ok = false;
       record.error = errorText(err);
-      return { decision: { ...decision, outcome: 'failed', error: `${record.action} failed: ${record.error}` }, results };
+      return {
+        decision: { ...decision, outcome: 'failed', error: `${record.action} failed: ${record.error}` },
+        results,
+      };
     }
   }
   return { decision, results };
 }
-

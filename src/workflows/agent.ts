@@ -7,16 +7,45 @@
  * continue-as-new together with the events still queued.
  */
 import {
-  ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler, upsertSearchAttributes, uuid4, workflowInfo,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentSpec, Json, Strategy } from '../spec/agent.js';
 import { isCallReceive } from '../spec/agent.js';
 import { validateAgentSpec, strategyIssues, SpecError } from '../spec/validate.js';
-import { ScanflowAgent, ScanflowApp, ScanflowKind, ScanflowState, ScanflowTemplate } from '../spec/search-attributes.js';
 import {
-  type AgentCarry, type AgentEvent, type AgentState, type AgentStateView, type CallOutcome, type Decision,
-  addStrategyUpdate, callAndWaitUpdate, callSignal, decisionsQuery, pauseUpdate, removeStrategyUpdate, replaceStrategyUpdate,
-  resumeUpdate, setParametersUpdate, stateQuery, stopUpdate, strategiesQuery, triggerSignal,
+  ScanflowAgent,
+  ScanflowApp,
+  ScanflowKind,
+  ScanflowState,
+  ScanflowTemplate,
+} from '../spec/search-attributes.js';
+import {
+  type AgentCarry,
+  type AgentEvent,
+  type AgentState,
+  type AgentStateView,
+  type CallOutcome,
+  type Decision,
+  addStrategyUpdate,
+  callAndWaitUpdate,
+  callSignal,
+  decisionsQuery,
+  pauseUpdate,
+  removeStrategyUpdate,
+  replaceStrategyUpdate,
+  resumeUpdate,
+  setParametersUpdate,
+  stateQuery,
+  stopUpdate,
+  strategiesQuery,
+  triggerSignal,
 } from './agent-messages.js';
 import { runStrategy } from './agent-run.js';
 import { agentOps } from './agent-ops.js';
@@ -26,7 +55,16 @@ const RECENT_CALLS = 500;
 
 function initialState(spec: AgentSpec): AgentState {
   return {
-    spec, status: 'running', beliefs: {}, decisions: [], seq: 0, processed: 0, recentCalls: [], scheduleIds: [], schedulesSynced: false, generations: 0,
+    spec,
+    status: 'running',
+    beliefs: {},
+    decisions: [],
+    seq: 0,
+    processed: 0,
+    recentCalls: [],
+    scheduleIds: [],
+    schedulesSynced: false,
+    generations: 0,
   };
 }
 
@@ -44,7 +82,9 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
     rejectSpec(err);
   }
   const info = workflowInfo();
-  const state: AgentState = carried ? { ...carried.state, spec, generations: carried.state.generations + 1 } : initialState(spec);
+  const state: AgentState = carried
+    ? { ...carried.state, spec, generations: carried.state.generations + 1 }
+    : initialState(spec);
   const queue: AgentEvent[] = carried ? [...carried.pending] : [];
   const ops = agentOps(state, info.workflowId, info.taskQueue);
   let stopRequested = false;
@@ -61,12 +101,18 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
 
   const publishState = () => upsertSearchAttributes([{ key: ScanflowState, value: state.status }]);
   upsertSearchAttributes([
-    { key: ScanflowKind, value: 'agent' }, { key: ScanflowApp, value: spec.app }, { key: ScanflowAgent, value: spec.name },
-    { key: ScanflowTemplate, value: spec.template }, { key: ScanflowState, value: state.status },
+    { key: ScanflowKind, value: 'agent' },
+    { key: ScanflowApp, value: spec.app },
+    { key: ScanflowAgent, value: spec.name },
+    { key: ScanflowTemplate, value: spec.template },
+    { key: ScanflowState, value: state.status },
   ]);
 
   /** Accepts a call into the queue unless its id was seen; returns the remembered entry for duplicates. */
-  const enqueueCall = (call: AgentEvent & { kind: 'call' } | Omit<AgentEvent & { kind: 'call' }, 'seq' | 'callId'> & { callId?: string }) => {
+  const enqueueCall = (
+    call:
+      (AgentEvent & { kind: 'call' }) | (Omit<AgentEvent & { kind: 'call' }, 'seq' | 'callId'> & { callId?: string }),
+  ) => {
     const callId = call.callId ?? uuid4();
     const seen = outcomes.get(callId);
     if (seen) return { entry: seen, duplicate: true };
@@ -81,48 +127,80 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
   setHandler(callSignal, (call) => {
     enqueueCall({ kind: 'call', ...call });
   });
-  setHandler(callAndWaitUpdate, async (call) => {
-    const { entry, duplicate } = enqueueCall({ kind: 'call', ...call });
-    await condition(() => entry.outcome !== null);
-    return { ...entry.outcome!, duplicate };
-  }, {
-    validator: (call) => {
-      if (typeof call?.name !== 'string' || call.name.length === 0) throw ApplicationFailure.nonRetryable('call.name: expected the name of a Call-Receive strategy', 'InvalidCall');
-      if (stopRequested) throw ApplicationFailure.nonRetryable(`agent ${info.workflowId} is stopping`, 'AgentStopping');
+  setHandler(
+    callAndWaitUpdate,
+    async (call) => {
+      const { entry, duplicate } = enqueueCall({ kind: 'call', ...call });
+      await condition(() => entry.outcome !== null);
+      return { ...entry.outcome!, duplicate };
     },
-  });
+    {
+      validator: (call) => {
+        if (typeof call?.name !== 'string' || call.name.length === 0)
+          throw ApplicationFailure.nonRetryable(
+            'call.name: expected the name of a Call-Receive strategy',
+            'InvalidCall',
+          );
+        if (stopRequested)
+          throw ApplicationFailure.nonRetryable(`agent ${info.workflowId} is stopping`, 'AgentStopping');
+      },
+    },
+  );
 
   const strategyValidator = (strategy: Strategy) => {
     const issues = strategyIssues(strategy);
-    if (issues.length > 0) throw ApplicationFailure.nonRetryable(`invalid strategy: ${issues.join('; ')}`, 'InvalidAgentSpec');
+    if (issues.length > 0)
+      throw ApplicationFailure.nonRetryable(`invalid strategy: ${issues.join('; ')}`, 'InvalidAgentSpec');
   };
   const names = () => state.spec.strategies.map((s) => s.name);
-  setHandler(addStrategyUpdate, async (strategy) => {
-    if (state.spec.strategies.some((s) => s.name === strategy.name)) throw ApplicationFailure.nonRetryable(`strategy.name: "${strategy.name}" already exists (use replaceStrategy)`, 'InvalidAgentSpec');
-    state.spec.strategies = [...state.spec.strategies, strategy];
-    await ops.syncSchedules();
-    return names();
-  }, { validator: strategyValidator });
-  setHandler(replaceStrategyUpdate, async (strategy) => {
-    if (!state.spec.strategies.some((s) => s.name === strategy.name)) throw ApplicationFailure.nonRetryable(`strategy.name: no strategy "${strategy.name}" to replace`, 'UnknownStrategy');
-    state.spec.strategies = state.spec.strategies.map((s) => (s.name === strategy.name ? strategy : s));
-    await ops.syncSchedules();
-    return names();
-  }, { validator: strategyValidator });
+  setHandler(
+    addStrategyUpdate,
+    async (strategy) => {
+      if (state.spec.strategies.some((s) => s.name === strategy.name))
+        throw ApplicationFailure.nonRetryable(
+          `strategy.name: "${strategy.name}" already exists (use replaceStrategy)`,
+          'InvalidAgentSpec',
+        );
+      state.spec.strategies = [...state.spec.strategies, strategy];
+      await ops.syncSchedules();
+      return names();
+    },
+    { validator: strategyValidator },
+  );
+  setHandler(
+    replaceStrategyUpdate,
+    async (strategy) => {
+      if (!state.spec.strategies.some((s) => s.name === strategy.name))
+        throw ApplicationFailure.nonRetryable(
+          `strategy.name: no strategy "${strategy.name}" to replace`,
+          'UnknownStrategy',
+        );
+      state.spec.strategies = state.spec.strategies.map((s) => (s.name === strategy.name ? strategy : s));
+      await ops.syncSchedules();
+      return names();
+    },
+    { validator: strategyValidator },
+  );
   setHandler(removeStrategyUpdate, async (name) => {
-    if (!state.spec.strategies.some((s) => s.name === name)) throw ApplicationFailure.nonRetryable(`no strategy "${name}" to remove`, 'UnknownStrategy');
+    if (!state.spec.strategies.some((s) => s.name === name))
+      throw ApplicationFailure.nonRetryable(`no strategy "${name}" to remove`, 'UnknownStrategy');
     state.spec.strategies = state.spec.strategies.filter((s) => s.name !== name);
     await ops.syncSchedules();
     return names();
   });
-  setHandler(setParametersUpdate, (parameters) => {
-    state.spec.parameters = { ...state.spec.parameters, ...parameters };
-    return state.spec.parameters;
-  }, {
-    validator: (parameters) => {
-      if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) throw ApplicationFailure.nonRetryable('parameters: expected an object of name → value', 'InvalidAgentSpec');
+  setHandler(
+    setParametersUpdate,
+    (parameters) => {
+      state.spec.parameters = { ...state.spec.parameters, ...parameters };
+      return state.spec.parameters;
     },
-  });
+    {
+      validator: (parameters) => {
+        if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters))
+          throw ApplicationFailure.nonRetryable('parameters: expected an object of name → value', 'InvalidAgentSpec');
+      },
+    },
+  );
   setHandler(pauseUpdate, async () => {
     if (state.status === 'running') {
       state.status = 'paused';
@@ -146,9 +224,17 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
     return state.scheduleIds;
   });
   setHandler(stateQuery, () => ({
-    workflowId: info.workflowId, app: state.spec.app, agent: state.spec.name, template: state.spec.template, status: state.status,
-    beliefs: state.beliefs, parameters: state.spec.parameters, pending: queue.length, processed: state.processed,
-    generations: state.generations, scheduleIds: state.scheduleIds,
+    workflowId: info.workflowId,
+    app: state.spec.app,
+    agent: state.spec.name,
+    template: state.spec.template,
+    status: state.status,
+    beliefs: state.beliefs,
+    parameters: state.spec.parameters,
+    pending: queue.length,
+    processed: state.processed,
+    generations: state.generations,
+    scheduleIds: state.scheduleIds,
   }));
   setHandler(strategiesQuery, () => state.spec.strategies);
   setHandler(decisionsQuery, (last) => (last ? state.decisions.slice(-last) : state.decisions));
@@ -162,10 +248,22 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
   /** Runs every strategy the event selects, records the decisions and answers a waiting caller. */
   const handleEvent = async (event: AgentEvent) => {
     const selected = state.spec.strategies.filter((s) =>
-      event.kind === 'trigger' ? s.name === event.strategy && !isCallReceive(s.when) : isCallReceive(s.when) && s.when.call === event.name);
+      event.kind === 'trigger'
+        ? s.name === event.strategy && !isCallReceive(s.when)
+        : isCallReceive(s.when) && s.when.call === event.name,
+    );
     const runs: CallOutcome['runs'] = [];
     if (selected.length === 0) {
-      const decision: Decision = { seq: event.seq, at: new Date().toISOString(), event, strategy: null, observed: {}, constraint: null, actions: [], outcome: 'no-strategy' };
+      const decision: Decision = {
+        seq: event.seq,
+        at: new Date().toISOString(),
+        event,
+        strategy: null,
+        observed: {},
+        constraint: null,
+        actions: [],
+        outcome: 'no-strategy',
+      };
       record(decision);
       runs.push({ strategy: null, outcome: 'no-strategy', results: {} });
     }
@@ -177,7 +275,10 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
     state.processed += 1;
     if (event.kind === 'call') {
       const entry = outcomes.get(event.callId);
-      const ok = runs.length > 0 && runs.every((r) => r.outcome === 'acted' || r.outcome === 'constraint-false') && runs.some((r) => r.strategy !== null);
+      const ok =
+        runs.length > 0 &&
+        runs.every((r) => r.outcome === 'acted' || r.outcome === 'constraint-false') &&
+        runs.some((r) => r.strategy !== null);
       if (entry) entry.outcome = { callId: event.callId, duplicate: false, ok, runs };
     }
   };
@@ -202,18 +303,43 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
   // Stop: remove the triggers, answer callers still waiting, then finish.
   await ops.deleteSchedules();
   for (const event of queue.splice(0)) {
-    record({ seq: event.seq, at: new Date().toISOString(), event, strategy: null, observed: {}, constraint: null, actions: [], outcome: 'dropped', error: `agent stopped: ${stopReason}` });
+    record({
+      seq: event.seq,
+      at: new Date().toISOString(),
+      event,
+      strategy: null,
+      observed: {},
+      constraint: null,
+      actions: [],
+      outcome: 'dropped',
+      error: `agent stopped: ${stopReason}`,
+    });
     if (event.kind === 'call') {
       const entry = outcomes.get(event.callId);
-      if (entry) entry.outcome = { callId: event.callId, duplicate: false, ok: false, runs: [{ strategy: null, outcome: 'dropped', results: {} }] };
+      if (entry)
+        entry.outcome = {
+          callId: event.callId,
+          duplicate: false,
+          ok: false,
+          runs: [{ strategy: null, outcome: 'dropped', results: {} }],
+        };
     }
   }
   state.status = 'stopped';
   publishState();
   await condition(allHandlersFinished);
   return {
-    workflowId: info.workflowId, app: state.spec.app, agent: state.spec.name, template: state.spec.template, status: state.status,
-    beliefs: state.beliefs, parameters: state.spec.parameters, pending: 0, processed: state.processed, generations: state.generations, scheduleIds: state.scheduleIds,
+    workflowId: info.workflowId,
+    app: state.spec.app,
+    agent: state.spec.name,
+    template: state.spec.template,
+    status: state.status,
+    beliefs: state.beliefs,
+    parameters: state.spec.parameters,
+    pending: 0,
+    processed: state.processed,
+    generations: state.generations,
+    scheduleIds: state.scheduleIds,
   } satisfies AgentStateView;
 }
 

@@ -27,11 +27,22 @@ export interface DetectorWorkflowResult {
 }
 
 export async function detectorWorkflow(input: DetectorWorkflowInput): Promise<DetectorWorkflowResult> {
-  if (!input?.data) throw ApplicationFailure.nonRetryable('detector workflow input.data must name the dataset to check', 'InvalidInput');
+  if (!input?.data)
+    throw ApplicationFailure.nonRetryable(
+      'detector workflow input.data must name the dataset to check',
+      'InvalidInput',
+    );
   if (!input.pick || !Number.isInteger(input.pick.budget) || input.pick.budget < 0) {
-    throw ApplicationFailure.nonRetryable(`detector workflow input.pick.budget must be a non-negative integer, got ${JSON.stringify(input.pick?.budget)}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      `detector workflow input.pick.budget must be a non-negative integer, got ${JSON.stringify(input.pick?.budget)}`,
+      'InvalidInput',
+    );
   }
-  const detection = await ml.detectDrift({ data: input.data, detectorVersion: input.detectorVersion, pValueThreshold: input.pValueThreshold });
+  const detection = await ml.detectDrift({
+    data: input.data,
+    detectorVersion: input.detectorVersion,
+    pValueThreshold: input.pValueThreshold,
+  });
   if (detection.flaggedCount === 0 || input.pick.budget === 0) return { detection };
 
   const { ids: _ids, ...picked } = await ml.pickSamples({

@@ -39,12 +39,32 @@ export async function mnistBootstrapWorkflow(input: MnistBootstrapInput): Promis
   let classifier: MnistBootstrapResult['classifier'];
   const production = await quick.getProductionModel({ model: CLASSIFIER_MODEL });
   if (production) {
-    classifier = { version: production.version, accuracy: production.metrics.accuracy, heldOutAccuracy: production.metrics[HELD_OUT_METRIC], trained: false };
+    classifier = {
+      version: production.version,
+      accuracy: production.metrics.accuracy,
+      heldOutAccuracy: production.metrics[HELD_OUT_METRIC],
+      trained: false,
+    };
   } else {
-    const v1 = await training.trainClassifier({ trainData: input.trainData ?? 'mnist:train', evalData: 'mnist:test', epochs: input.classifierEpochs, seed: input.seed, notes: 'baseline V1' });
-    const drifted = await training.evaluateClassifier({ version: v1.version, data: HELD_OUT_KEY, recordAs: HELD_OUT_METRIC });
+    const v1 = await training.trainClassifier({
+      trainData: input.trainData ?? 'mnist:train',
+      evalData: 'mnist:test',
+      epochs: input.classifierEpochs,
+      seed: input.seed,
+      notes: 'baseline V1',
+    });
+    const drifted = await training.evaluateClassifier({
+      version: v1.version,
+      data: HELD_OUT_KEY,
+      recordAs: HELD_OUT_METRIC,
+    });
     await quick.promoteModel({ model: CLASSIFIER_MODEL, version: v1.version });
-    classifier = { version: v1.version, accuracy: v1.metrics.accuracy, heldOutAccuracy: drifted.accuracy, trained: true };
+    classifier = {
+      version: v1.version,
+      accuracy: v1.metrics.accuracy,
+      heldOutAccuracy: drifted.accuracy,
+      trained: true,
+    };
   }
 
   let detector: MnistBootstrapResult['detector'];
@@ -52,7 +72,12 @@ export async function mnistBootstrapWorkflow(input: MnistBootstrapInput): Promis
   if (productionDetector) {
     detector = { version: productionDetector.version, trained: false };
   } else {
-    const d = await training.trainDetector({ trainData: input.detectorTrainData ?? input.trainData ?? 'mnist:train', referenceData: 'case-study:reference', epochs: input.detectorEpochs, seed: input.seed });
+    const d = await training.trainDetector({
+      trainData: input.detectorTrainData ?? input.trainData ?? 'mnist:train',
+      referenceData: 'case-study:reference',
+      epochs: input.detectorEpochs,
+      seed: input.seed,
+    });
     await quick.promoteModel({ model: DETECTOR_MODEL, version: d.version });
     detector = { version: d.version, trained: true };
   }

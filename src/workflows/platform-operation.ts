@@ -10,11 +10,30 @@ import { TaskQueues } from '../spec/task-queues.js';
 
 /** Every primitive the platform activities offer (Table IV plus the observation sensors). */
 export const PLATFORM_PRIMITIVES = [
-  'deployWorkflow', 'deleteWorkflow', 'upgradeOnlineWorkflow', 'updateOnlineWorkflowAffinity', 'updateOnlineWorkflowResource',
-  'updateWorkflowReplica', 'updateWorkflowTraffic', 'applyWorkflowInstance', 'deleteWorkflowInstance', 'duplicateWorkflowInstance',
-  'applyBatchWorkflow', 'runWorkflow', 'stopWorkflow', 'upgradeBatchWorkflow', 'updateBatchWorkflowAffinity', 'updateBatchWorkflowResource',
-  'runExecutor', 'stopExecutor', 'upgradeExecutor', 'updateExecutorAffinity', 'updateExecutorResource',
-  'readyReplicas', 'podPlacement', 'jobStatus',
+  'deployWorkflow',
+  'deleteWorkflow',
+  'upgradeOnlineWorkflow',
+  'updateOnlineWorkflowAffinity',
+  'updateOnlineWorkflowResource',
+  'updateWorkflowReplica',
+  'updateWorkflowTraffic',
+  'applyWorkflowInstance',
+  'deleteWorkflowInstance',
+  'duplicateWorkflowInstance',
+  'applyBatchWorkflow',
+  'runWorkflow',
+  'stopWorkflow',
+  'upgradeBatchWorkflow',
+  'updateBatchWorkflowAffinity',
+  'updateBatchWorkflowResource',
+  'runExecutor',
+  'stopExecutor',
+  'upgradeExecutor',
+  'updateExecutorAffinity',
+  'updateExecutorResource',
+  'readyReplicas',
+  'podPlacement',
+  'jobStatus',
 ] as const satisfies ReadonlyArray<keyof PlatformActivities>;
 
 export interface PlatformOperationInput {
@@ -31,7 +50,10 @@ const platform = proxyActivities<Record<string, (args: unknown) => Promise<unkno
 
 export async function platformOperationWorkflow(input: PlatformOperationInput): Promise<unknown> {
   if (!input || !(PLATFORM_PRIMITIVES as readonly string[]).includes(input.primitive)) {
-    throw ApplicationFailure.nonRetryable(`input.primitive must be one of ${PLATFORM_PRIMITIVES.join(', ')}; got ${JSON.stringify(input?.primitive)}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      `input.primitive must be one of ${PLATFORM_PRIMITIVES.join(', ')}; got ${JSON.stringify(input?.primitive)}`,
+      'InvalidInput',
+    );
   }
   const run = platform[input.primitive] as (args: unknown) => Promise<unknown>;
   return (await run(input.args)) ?? null;

@@ -31,11 +31,20 @@ export interface TrainingWorkflowResult {
 
 export async function trainingWorkflow(input: TrainingWorkflowInput): Promise<TrainingWorkflowResult> {
   if (Boolean(input.train) === Boolean(input.retrain)) {
-    throw ApplicationFailure.nonRetryable('training workflow input needs exactly one of train or retrain', 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      'training workflow input needs exactly one of train or retrain',
+      'InvalidInput',
+    );
   }
-  if (!Array.isArray(input.evaluations)) throw ApplicationFailure.nonRetryable('training workflow input.evaluations must be a list (may be empty)', 'InvalidInput');
+  if (!Array.isArray(input.evaluations))
+    throw ApplicationFailure.nonRetryable(
+      'training workflow input.evaluations must be a list (may be empty)',
+      'InvalidInput',
+    );
 
-  const trained = input.train ? await training.trainClassifier(input.train) : await training.retrainClassifier(input.retrain as RetrainClassifierInput);
+  const trained = input.train
+    ? await training.trainClassifier(input.train)
+    : await training.retrainClassifier(input.retrain as RetrainClassifierInput);
   const parentVersion = 'parentVersion' in trained ? (trained.parentVersion as number) : undefined;
 
   const metrics: Record<string, number> = { ...trained.metrics };
@@ -48,7 +57,12 @@ export async function trainingWorkflow(input: TrainingWorkflowInput): Promise<Tr
     const baseline = parentVersion ?? productionVersion;
     const current = await evaluation.evaluateClassifier({ version: baseline, data, recordAs }).catch((err: unknown) => {
       // Nothing in production yet: nothing to compare with.
-      if (baseline === undefined && err instanceof Error && /no production version/.test(err.cause instanceof Error ? err.cause.message : err.message)) return undefined;
+      if (
+        baseline === undefined &&
+        err instanceof Error &&
+        /no production version/.test(err.cause instanceof Error ? err.cause.message : err.message)
+      )
+        return undefined;
       throw err;
     });
     if (current) {
@@ -61,6 +75,7 @@ export async function trainingWorkflow(input: TrainingWorkflowInput): Promise<Tr
     version: trained.version,
     parentVersion,
     metrics,
-    production: productionVersion === undefined ? undefined : { version: productionVersion, metrics: productionMetrics },
+    production:
+      productionVersion === undefined ? undefined : { version: productionVersion, metrics: productionMetrics },
   };
 }

@@ -29,7 +29,9 @@ export async function agentTriggerWorkflow(input: TriggerFireInput): Promise<str
   }
   try {
     await getExternalWorkflowHandle(input.agentWorkflowId).signal(triggerSignal, {
-      strategy: input.strategy, firedAt: new Date(nominal).toISOString(), ...(reason ? { reason } : {}),
+      strategy: input.strategy,
+      firedAt: new Date(nominal).toISOString(),
+      ...(reason ? { reason } : {}),
     });
   } catch (err) {
     // The agent was stopped or never started: nothing to trigger; the fire stays visible as this result.

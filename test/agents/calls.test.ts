@@ -23,34 +23,85 @@ describe('Call-Receive, constraints and run-time changes', () => {
     const app = uniqueApp('calls');
     await worker.runUntil(async () => {
       const checker = await client.start({
-        app, name: 'checker', template: 'checker',
-        strategies: [{ name: 'check', when: { call: 'check_predictions' }, then: [{ activity: 'note', args: { tag: 'checked', batch: { $ref: 'event.args.batch' }, caller: { $ref: 'event.caller' } }, as: 'report' }] }],
+        app,
+        name: 'checker',
+        template: 'checker',
+        strategies: [
+          {
+            name: 'check',
+            when: { call: 'check_predictions' },
+            then: [
+              {
+                activity: 'note',
+                args: { tag: 'checked', batch: { $ref: 'event.args.batch' }, caller: { $ref: 'event.caller' } },
+                as: 'report',
+              },
+            ],
+          },
+        ],
       });
       const tracker = await client.start({
-        app, name: 'tracker', template: 'tracker',
+        app,
+        name: 'tracker',
+        template: 'tracker',
         strategies: [
-          { name: 'tell', when: { call: 'tell' }, then: [{ call: { agent: 'checker', name: 'check_predictions', args: { batch: { $ref: 'event.args.batch' } } } }] },
           {
-            name: 'ask', when: { call: 'ask' },
+            name: 'tell',
+            when: { call: 'tell' },
             then: [
-              { call: { agent: 'checker', name: 'check_predictions', args: { batch: { $ref: 'event.args.batch' } }, wait: true }, as: 'reply' },
-              { activity: 'note', args: { tag: 'reply', ok: { $ref: 'results.reply.ok' }, report: { $ref: 'results.reply.runs.0.results.report' } } },
+              { call: { agent: 'checker', name: 'check_predictions', args: { batch: { $ref: 'event.args.batch' } } } },
+            ],
+          },
+          {
+            name: 'ask',
+            when: { call: 'ask' },
+            then: [
+              {
+                call: {
+                  agent: 'checker',
+                  name: 'check_predictions',
+                  args: { batch: { $ref: 'event.args.batch' } },
+                  wait: true,
+                },
+                as: 'reply',
+              },
+              {
+                activity: 'note',
+                args: {
+                  tag: 'reply',
+                  ok: { $ref: 'results.reply.ok' },
+                  report: { $ref: 'results.reply.runs.0.results.report' },
+                },
+              },
             ],
           },
         ],
       });
       await tracker.signalCall({ name: 'tell', args: { batch: 'b1' }, caller: 'test' });
       await eventually(() => (rec.noted('checked').length === 1 ? true : undefined), 'the signalled call');
-      expect(rec.noted('checked')[0]?.args).toEqual({ tag: 'checked', batch: 'b1', caller: agentWorkflowId(app, 'tracker') });
+      expect(rec.noted('checked')[0]?.args).toEqual({
+        tag: 'checked',
+        batch: 'b1',
+        caller: agentWorkflowId(app, 'tracker'),
+      });
 
       const outcome = await tracker.call({ name: 'ask', args: { batch: 'b2' }, callId: 'ask-1' });
       expect(outcome.ok).toBe(true);
-      expect(rec.noted('reply')[0]?.args).toEqual({ tag: 'reply', ok: true, report: { noted: { tag: 'checked', batch: 'b2', caller: agentWorkflowId(app, 'tracker') } } });
+      expect(rec.noted('reply')[0]?.args).toEqual({
+        tag: 'reply',
+        ok: true,
+        report: { noted: { tag: 'checked', batch: 'b2', caller: agentWorkflowId(app, 'tracker') } },
+      });
 
       // The same call id twice, by signal and by update: one run.
       await checker.signalCall({ name: 'check_predictions', args: { batch: 'dup' }, callId: 'dup-1', caller: 'test' });
       await checker.signalCall({ name: 'check_predictions', args: { batch: 'dup' }, callId: 'dup-1', caller: 'test' });
-      const again = await checker.call({ name: 'check_predictions', args: { batch: 'dup' }, callId: 'dup-1', caller: 'test' });
+      const again = await checker.call({
+        name: 'check_predictions',
+        args: { batch: 'dup' },
+        callId: 'dup-1',
+        caller: 'test',
+      });
       expect(again.duplicate).toBe(true);
       expect(again.ok).toBe(true);
       await sleep(500);
@@ -58,9 +109,17 @@ describe('Call-Receive, constraints and run-time changes', () => {
 
       // Both sides of the signal are in the histories (the Temporal UI shows them).
       const callerHistory = await t.client.workflow.getHandle(agentWorkflowId(app, 'tracker')).fetchHistory();
-      expect(callerHistory.events?.some((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId === agentWorkflowId(app, 'checker'))).toBe(true);
+      expect(
+        callerHistory.events?.some(
+          (e) =>
+            e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId ===
+            agentWorkflowId(app, 'checker'),
+        ),
+      ).toBe(true);
       const calleeHistory = await t.client.workflow.getHandle(agentWorkflowId(app, 'checker')).fetchHistory();
-      expect(calleeHistory.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'call')).toBe(true);
+      expect(calleeHistory.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'call')).toBe(
+        true,
+      );
       await tracker.stop();
       await checker.stop();
     });
@@ -79,20 +138,32 @@ describe('Call-Receive, constraints and run-time changes', () => {
     const app = uniqueApp('rules');
     await worker.runUntil(async () => {
       const planner = await client.start({
-        app, name: 'planner', template: 'planner', parameters: { minSamples: 100 },
-        strategies: [{
-          name: 'retrain', when: { call: 'samples' },
-          sense: [{ activity: 'readValue', args: { key: 'picked' }, as: 'picked' }],
-          if: { compare: [{ $ref: 'beliefs.picked' }, '>=', { $ref: 'params.minSamples' }] },
-          then: [{ activity: 'note', args: { tag: 'v1', picked: { $ref: 'beliefs.picked' } } }],
-        }],
+        app,
+        name: 'planner',
+        template: 'planner',
+        parameters: { minSamples: 100 },
+        strategies: [
+          {
+            name: 'retrain',
+            when: { call: 'samples' },
+            sense: [{ activity: 'readValue', args: { key: 'picked' }, as: 'picked' }],
+            if: { compare: [{ $ref: 'beliefs.picked' }, '>=', { $ref: 'params.minSamples' }] },
+            then: [{ activity: 'note', args: { tag: 'v1', picked: { $ref: 'beliefs.picked' } } }],
+          },
+        ],
       });
       rec.values.set('picked', 40);
       const low = await planner.call({ name: 'samples' });
       expect(low.runs).toEqual([{ strategy: 'retrain', outcome: 'constraint-false', results: { picked: 40 } }]);
       expect(rec.noted()).toHaveLength(0);
       const [decision] = await planner.decisions(1);
-      expect(decision).toMatchObject({ strategy: 'retrain', observed: { picked: 40 }, constraint: false, actions: [], outcome: 'constraint-false' });
+      expect(decision).toMatchObject({
+        strategy: 'retrain',
+        observed: { picked: 40 },
+        constraint: false,
+        actions: [],
+        outcome: 'constraint-false',
+      });
 
       // A planner tuning the threshold: the very next event uses it.
       await planner.setParameters({ minSamples: 30 });
@@ -107,7 +178,9 @@ describe('Call-Receive, constraints and run-time changes', () => {
       expect(rec.noted('v2')).toHaveLength(1);
 
       // An invalid strategy is rejected by the update's validator and changes nothing.
-      await expect(planner.addStrategy({ name: 'bad', when: { every: 'soon' }, then: [] })).rejects.toThrow(/strategy\.when\.every: expected a duration like "10s"/);
+      await expect(planner.addStrategy({ name: 'bad', when: { every: 'soon' }, then: [] })).rejects.toThrow(
+        /strategy\.when\.every: expected a duration like "10s"/,
+      );
       expect((await planner.strategies()).map((s) => s.name)).toEqual(['retrain']);
       await planner.stop();
     });
@@ -121,19 +194,32 @@ describe('Call-Receive, constraints and run-time changes', () => {
     const app = uniqueApp('tune');
     await worker.runUntil(async () => {
       const tracker = await client.start({
-        app, name: 'tracker', parameters: { threshold: 1000 },
+        app,
+        name: 'tracker',
+        parameters: { threshold: 1000 },
         strategies: [{ name: 'tick', when: { every: '1h' }, then: [] }],
       });
       const planner = await client.start({
-        app, name: 'planner',
-        strategies: [{ name: 'retune', when: { call: 'retune' }, then: [{ tune: { agent: 'tracker', parameters: { threshold: { $ref: 'event.args.threshold' } } } }] }],
+        app,
+        name: 'planner',
+        strategies: [
+          {
+            name: 'retune',
+            when: { call: 'retune' },
+            then: [{ tune: { agent: 'tracker', parameters: { threshold: { $ref: 'event.args.threshold' } } } }],
+          },
+        ],
       });
       const outcome = await planner.call({ name: 'retune', args: { threshold: 250 } });
       expect(outcome.ok).toBe(true);
       expect((await tracker.state()).parameters).toEqual({ threshold: 250 });
 
       // a child workflow action (batch workflows, the detector) returns its result to the strategy
-      await planner.addStrategy({ name: 'spawn', when: { call: 'spawn' }, then: [{ child: { workflowType: 'echoChildWorkflow', args: { $ref: 'event.args' } }, as: 'child' }] });
+      await planner.addStrategy({
+        name: 'spawn',
+        when: { call: 'spawn' },
+        then: [{ child: { workflowType: 'echoChildWorkflow', args: { $ref: 'event.args' } }, as: 'child' }],
+      });
       const spawned = await planner.call({ name: 'spawn', args: { batch: 7 } });
       expect(spawned.runs[0]?.results).toEqual({ child: { echo: { batch: 7 } } });
 
@@ -146,13 +232,22 @@ describe('Call-Receive, constraints and run-time changes', () => {
       expect((await tracker.state()).pending).toBe(1);
       expect(await tracker.resume()).toBe('running');
       expect((await t.client.schedule.getHandle(scheduleId).describe()).state.paused).toBe(false);
-      await eventually(async () => ((await tracker.state()).pending === 0 ? true : undefined), 'the queued call to run');
+      await eventually(
+        async () => ((await tracker.state()).pending === 0 ? true : undefined),
+        'the queued call to run',
+      );
       // replacing a time-triggered strategy updates its schedule in place
       await tracker.replaceStrategy({ name: 'tick', when: { cron: '0 0 1 1 *' }, then: [] });
       const updated = await t.client.schedule.getHandle(scheduleId).describe();
       expect(updated.spec.intervals).toEqual([]);
-      expect(updated.spec.calendars?.[0]).toMatchObject({ month: [{ start: 'JANUARY', end: 'JANUARY', step: 1 }], dayOfMonth: [{ start: 1, end: 1, step: 1 }] });
-      expect((await tracker.decisions(1))[0]).toMatchObject({ outcome: 'no-strategy', event: { kind: 'call', name: 'nothing-listens' } });
+      expect(updated.spec.calendars?.[0]).toMatchObject({
+        month: [{ start: 'JANUARY', end: 'JANUARY', step: 1 }],
+        dayOfMonth: [{ start: 1, end: 1, step: 1 }],
+      });
+      expect((await tracker.decisions(1))[0]).toMatchObject({
+        outcome: 'no-strategy',
+        event: { kind: 'call', name: 'nothing-listens' },
+      });
       await tracker.stop();
       await planner.stop();
     });
@@ -166,7 +261,8 @@ describe('Call-Receive, constraints and run-time changes', () => {
     const app = uniqueApp('stop');
     await worker.runUntil(async () => {
       const handle = await client.start({
-        app, name: 'ticker',
+        app,
+        name: 'ticker',
         strategies: [
           { name: 'tick', when: { every: '1s' }, then: [{ activity: 'note', args: { tag: 'tick' } }] },
           { name: 'tock', when: { cron: '*/2 * * * * * *' }, then: [{ activity: 'note', args: { tag: 'tock' } }] },
@@ -174,8 +270,12 @@ describe('Call-Receive, constraints and run-time changes', () => {
       });
       await eventually(() => (rec.noted('tick').length >= 2 ? true : undefined), 'ticks');
       const removed = await handle.stop('test');
-      expect(removed.sort()).toEqual([triggerScheduleId(app, 'ticker', 'tick'), triggerScheduleId(app, 'ticker', 'tock')]);
-      for (const id of removed) await expect(t.client.schedule.getHandle(id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+      expect(removed.sort()).toEqual([
+        triggerScheduleId(app, 'ticker', 'tick'),
+        triggerScheduleId(app, 'ticker', 'tock'),
+      ]);
+      for (const id of removed)
+        await expect(t.client.schedule.getHandle(id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
       const described = await t.client.workflow.getHandle(agentWorkflowId(app, 'ticker')).describe();
       expect(described.status.name).toBe('COMPLETED');
       const ticks = rec.noted('tick').length;
@@ -188,7 +288,8 @@ describe('Call-Receive, constraints and run-time changes', () => {
     const client = agents(t, uniqueTaskQueue('agents-invalid'));
     const app = uniqueApp('invalid');
     const spec = {
-      app, name: 'broken',
+      app,
+      name: 'broken',
       strategies: [
         { name: 'ok', when: { every: '10s' }, then: [] },
         { name: 'bad', when: { every: 'ten seconds' }, then: [{ activity: 'note' }] },
@@ -196,7 +297,11 @@ describe('Call-Receive, constraints and run-time changes', () => {
     };
     const error = await client.start(spec).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpecError);
-    expect((error as SpecError).issues).toEqual(['strategies[1].when.every: expected a duration like "10s", got "ten seconds"']);
-    await expect(t.client.workflow.getHandle(agentWorkflowId(app, 'broken')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    expect((error as SpecError).issues).toEqual([
+      'strategies[1].when.every: expected a duration like "10s", got "ten seconds"',
+    ]);
+    await expect(t.client.workflow.getHandle(agentWorkflowId(app, 'broken')).describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
   });
 });

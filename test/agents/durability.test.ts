@@ -28,17 +28,28 @@ describe('agent durability', () => {
     rec.values.set('level', 7);
     await worker.runUntil(async () => {
       const handle = await client.start({
-        app, name: 'keeper', decisionLogSize: 1000,
-        strategies: [{
-          name: 'observe', when: { call: 'obs' },
-          sense: [{ activity: 'readValue', args: { key: 'level' }, as: 'level' }],
-          then: [{ activity: 'note', args: { tag: 'obs', n: { $ref: 'event.args.n' } } }],
-        }],
+        app,
+        name: 'keeper',
+        decisionLogSize: 1000,
+        strategies: [
+          {
+            name: 'observe',
+            when: { call: 'obs' },
+            sense: [{ activity: 'readValue', args: { key: 'level' }, as: 'level' }],
+            then: [{ activity: 'note', args: { tag: 'obs', n: { $ref: 'event.args.n' } } }],
+          },
+        ],
       });
-      await handle.addStrategy({ name: 'extra', when: { call: 'extra' }, then: [{ activity: 'note', args: { tag: 'extra' } }] });
+      await handle.addStrategy({
+        name: 'extra',
+        when: { call: 'extra' },
+        then: [{ activity: 'note', args: { tag: 'extra' } }],
+      });
       // A steady stream of signals (a few in flight at once) while the server suggests continue-as-new every 200 events.
       for (let i = 0; i < total; i += 4) {
-        await Promise.all([0, 1, 2, 3].map((k) => handle.signalCall({ name: 'obs', args: { n: i + k }, callId: `obs-${i + k}` })));
+        await Promise.all(
+          [0, 1, 2, 3].map((k) => handle.signalCall({ name: 'obs', args: { n: i + k }, callId: `obs-${i + k}` })),
+        );
       }
       await eventually(() => (rec.noted('obs').length >= total ? true : undefined), `all ${total} calls`, 60_000);
       const state = await handle.state();
@@ -48,14 +59,19 @@ describe('agent durability', () => {
       const decisions = await handle.decisions();
       const observed = decisions.filter((d) => d.strategy === 'observe');
       expect(observed).toHaveLength(total);
-      expect(observed.map((d) => (d.event as unknown as { args: { n: number } }).args.n).sort((a, b) => a - b)).toEqual([...Array(total).keys()]);
+      expect(observed.map((d) => (d.event as unknown as { args: { n: number } }).args.n).sort((a, b) => a - b)).toEqual(
+        [...Array(total).keys()],
+      );
       // the runtime-added strategy still answers after the transitions
       await handle.call({ name: 'extra' });
       expect(rec.noted('extra')).toHaveLength(1);
       // repeated call ids are remembered across continue-as-new
       const dup = await handle.call({ name: 'obs', args: { n: 0 }, callId: 'obs-0' });
       expect(dup.duplicate).toBe(true);
-      const notes = rec.noted('obs').map((c) => (c.args as { n: number }).n).sort((a, b) => a - b);
+      const notes = rec
+        .noted('obs')
+        .map((c) => (c.args as { n: number }).n)
+        .sort((a, b) => a - b);
       expect(notes).toEqual([...Array(total).keys()]);
       await handle.stop();
     });
@@ -67,22 +83,30 @@ describe('agent durability', () => {
     writeFileSync(logFile, '');
     const lines = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
     const fixture = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, t.address, t.namespace, taskQueue, logFile], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, t.address, t.namespace, taskQueue, logFile], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       await eventually(() => (lines().includes('worker-ready') ? true : undefined), 'the child worker', 60_000);
       const client = agents(t, taskQueue);
       const app = uniqueApp('crash');
       const handle = await client.start({
-        app, name: 'executor', template: 'executor',
-        strategies: [{
-          name: 'upgrade', when: { call: 'change_model' },
-          then: [
-            { activity: 'step', args: { tag: 'before' } },
-            { activity: 'slowStep', args: { ms: 3000 }, heartbeat: '2s', timeout: '1m' },
-            { activity: 'step', args: { tag: 'after' } },
-          ],
-        }],
+        app,
+        name: 'executor',
+        template: 'executor',
+        strategies: [
+          {
+            name: 'upgrade',
+            when: { call: 'change_model' },
+            then: [
+              { activity: 'step', args: { tag: 'before' } },
+              { activity: 'slowStep', args: { ms: 3000 }, heartbeat: '2s', timeout: '1m' },
+              { activity: 'step', args: { tag: 'after' } },
+            ],
+          },
+        ],
       });
       await handle.signalCall({ name: 'change_model', args: { version: 3 }, callId: 'v3' });
       await eventually(() => (lines().includes('slow-start') ? true : undefined), 'the slow action to start');
@@ -90,11 +114,18 @@ describe('agent durability', () => {
       await exited;
 
       const worker = await Worker.create({
-        connection: t.workerConnection, namespace: t.namespace, taskQueue, workflowBundle: await agentBundle(),
+        connection: t.workerConnection,
+        namespace: t.namespace,
+        taskQueue,
+        workflowBundle: await agentBundle(),
         activities: createAgentActivities({ client: t.client, actions: crashActivities(logFile) }),
       });
       await worker.runUntil(async () => {
-        await eventually(() => (lines().includes('after') ? true : undefined), 'the run to finish on the new worker', 60_000);
+        await eventually(
+          () => (lines().includes('after') ? true : undefined),
+          'the run to finish on the new worker',
+          60_000,
+        );
         const [decision] = await handle.decisions(1);
         expect(decision).toMatchObject({ strategy: 'upgrade', outcome: 'acted' });
         expect(decision?.actions.map((a) => a.ok)).toEqual([true, true, true]);

@@ -11,11 +11,18 @@ export const agentBundlePath = fileURLToPath(new URL('./fixtures/workflows.ts', 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundled once per test file: webpack takes seconds and every worker of the file reuses it. */
 export function agentBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: agentBundlePath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: agentBundlePath,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
   return bundle;
 }
 
-export interface Recorded { activity: string; args: Json; at: number }
+export interface Recorded {
+  activity: string;
+  args: Json;
+  at: number;
+}
 
 /** Activities that record every call: `note` (an action), `readValue` (a sensor returning the configured value). */
 export function recordingActivities() {
@@ -33,10 +40,23 @@ export function recordingActivities() {
       return { noted: args };
     },
   };
-  return { calls, values, sensors, actions, noted: (tag?: string) => calls.filter((c) => c.activity === 'note' && (tag === undefined || (c.args as { tag?: string } | null)?.tag === tag)) };
+  return {
+    calls,
+    values,
+    sensors,
+    actions,
+    noted: (tag?: string) =>
+      calls.filter(
+        (c) => c.activity === 'note' && (tag === undefined || (c.args as { tag?: string } | null)?.tag === tag),
+      ),
+  };
 }
 
-export async function agentWorker(t: TemporalTestContext, taskQueue: string, activities: { sensors?: NamedActivities; actions?: NamedActivities }): Promise<Worker> {
+export async function agentWorker(
+  t: TemporalTestContext,
+  taskQueue: string,
+  activities: { sensors?: NamedActivities; actions?: NamedActivities },
+): Promise<Worker> {
   return await Worker.create({
     connection: t.workerConnection,
     namespace: t.namespace,
@@ -51,7 +71,11 @@ export function agents(t: TemporalTestContext, taskQueue: string): AgentClient {
 }
 
 /** Polls until `check` returns a value (not undefined) or the deadline passes; the last error is thrown on timeout. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -61,7 +85,8 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

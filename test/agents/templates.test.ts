@@ -23,20 +23,43 @@ describe('the four templates working together (case study 1 in miniature)', () =
     await worker.runUntil(async () => {
       const specs = [
         trackerAgent({
-          app, every: { every: '1s' }, threshold: 1000, sensor: { activity: 'readValue', args: { key: 'predictions' }, as: 'predictions' },
-          then: [{ call: { agent: 'checker', name: 'check_predictions', args: { count: { $ref: 'beliefs.predictions' } } } }],
+          app,
+          every: { every: '1s' },
+          threshold: 1000,
+          sensor: { activity: 'readValue', args: { key: 'predictions' }, as: 'predictions' },
+          then: [
+            { call: { agent: 'checker', name: 'check_predictions', args: { count: { $ref: 'beliefs.predictions' } } } },
+          ],
         }),
-        checkerAgent({ app, receive: 'check_predictions', check: [{ activity: 'note', args: { tag: 'detect', count: { $ref: 'event.args.count' } } }] }),
+        checkerAgent({
+          app,
+          receive: 'check_predictions',
+          check: [{ activity: 'note', args: { tag: 'detect', count: { $ref: 'event.args.count' } } }],
+        }),
         plannerAgent({
-          app, every: { every: '1s' }, parameters: { productionAccuracy: 0.92 },
+          app,
+          every: { every: '1s' },
+          parameters: { productionAccuracy: 0.92 },
           sense: [{ activity: 'readValue', args: { key: 'candidate' }, as: 'candidate' }],
           decide: { compare: [{ $ref: 'beliefs.candidate.accuracy' }, '>', { $ref: 'params.productionAccuracy' }] },
           plan: [
-            { call: { agent: 'executor', name: 'change_model', args: { version: { $ref: 'beliefs.candidate.version' } }, wait: true }, as: 'upgrade' },
+            {
+              call: {
+                agent: 'executor',
+                name: 'change_model',
+                args: { version: { $ref: 'beliefs.candidate.version' } },
+                wait: true,
+              },
+              as: 'upgrade',
+            },
             { tune: { parameters: { productionAccuracy: { $ref: 'beliefs.candidate.accuracy' } } } },
           ],
         }),
-        executorAgent({ app, receive: 'change_model', apply: [{ activity: 'note', args: { tag: 'upgrade', version: { $ref: 'event.args.version' } } }] }),
+        executorAgent({
+          app,
+          receive: 'change_model',
+          apply: [{ activity: 'note', args: { tag: 'upgrade', version: { $ref: 'event.args.version' } } }],
+        }),
       ];
       const handles = await Promise.all(specs.map((s) => client.start(s)));
       await sleep(2500);

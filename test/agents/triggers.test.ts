@@ -10,7 +10,9 @@ import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp 
 const run = promisify(execFile);
 
 const noteFire = (tag: string, when: When): Strategy => ({
-  name: tag, when, then: [{ activity: 'note', args: { tag, firedAt: { $ref: 'event.firedAt' } } }],
+  name: tag,
+  when,
+  then: [{ activity: 'note', args: { tag, firedAt: { $ref: 'event.firedAt' } } }],
 });
 
 describe('trigger schedules', () => {
@@ -33,7 +35,8 @@ describe('trigger schedules', () => {
     const date = new Date(dateMs).toISOString().replace('.000Z', 'Z');
     await worker.runUntil(async () => {
       const handle = await client.start({
-        app, name: 'clock',
+        app,
+        name: 'clock',
         strategies: [
           noteFire('interval', { every: '2s' }),
           noteFire('date', { at: date }),
@@ -42,12 +45,20 @@ describe('trigger schedules', () => {
           noteFire('both', { and: [{ every: '2s' }, { cron: '*/3 * * * * * *' }] }),
         ],
       });
-      await eventually(() => (rec.noted('both').length >= 2 && Date.now() > dateMs + 2000 ? true : undefined), 'two AND fires and the date', 40_000);
+      await eventually(
+        () => (rec.noted('both').length >= 2 && Date.now() > dateMs + 2000 ? true : undefined),
+        'two AND fires and the date',
+        40_000,
+      );
       await sleep(1000);
       await handle.stop('test done');
     });
     // sorted: two trigger workflows of one schedule may signal out of order on a loaded machine
-    const firesOf = (tag: string) => rec.noted(tag).map((c) => Date.parse((c.args as { firedAt: string }).firedAt)).sort((a, b) => a - b);
+    const firesOf = (tag: string) =>
+      rec
+        .noted(tag)
+        .map((c) => Date.parse((c.args as { firedAt: string }).firedAt))
+        .sort((a, b) => a - b);
     const sec = (ms: number) => new Date(ms).getUTCSeconds();
 
     const interval = firesOf('interval');
@@ -75,7 +86,9 @@ describe('trigger schedules', () => {
     // every interval fire that is also a cron time produced an AND fire (none lost), within the AND run's span
     const first = both[0] as number;
     const bound = Math.min(both[both.length - 1] as number, interval[interval.length - 1] as number);
-    expect(interval.filter((ms) => ms >= first && ms <= bound && sec(ms) % 3 === 0)).toEqual(both.filter((ms) => ms <= bound));
+    expect(interval.filter((ms) => ms >= first && ms <= bound && sec(ms) % 3 === 0)).toEqual(
+      both.filter((ms) => ms <= bound),
+    );
   });
 
   it('lets an operator pause, trigger now and backfill a strategy with `temporal schedule`', async () => {
@@ -85,14 +98,30 @@ describe('trigger schedules', () => {
     const client = agents(t, taskQueue);
     const app = uniqueApp('ops');
     const scheduleId = triggerScheduleId(app, 'ops', 'slow');
-    const cli = (...args: string[]) => run(binaryPath('temporal'), ['schedule', ...args, '--address', t.address, '--namespace', t.namespace], { timeout: 20_000 });
+    const cli = (...args: string[]) =>
+      run(binaryPath('temporal'), ['schedule', ...args, '--address', t.address, '--namespace', t.namespace], {
+        timeout: 20_000,
+      });
     await worker.runUntil(async () => {
       // An hourly AND trigger: it will not fire by itself during the test.
-      const handle = await client.start({ app, name: 'ops', strategies: [noteFire('slow', { and: [{ every: '1h' }, { cron: '0 0 * * *' }] }), noteFire('hourly', { every: '1h' })] });
-      await eventually(async () => ((await handle.state()).scheduleIds.includes(scheduleId) ? true : undefined), 'the schedule');
+      const handle = await client.start({
+        app,
+        name: 'ops',
+        strategies: [
+          noteFire('slow', { and: [{ every: '1h' }, { cron: '0 0 * * *' }] }),
+          noteFire('hourly', { every: '1h' }),
+        ],
+      });
+      await eventually(
+        async () => ((await handle.state()).scheduleIds.includes(scheduleId) ? true : undefined),
+        'the schedule',
+      );
 
       await cli('trigger', '--schedule-id', scheduleId);
-      await eventually(() => (rec.noted('slow').length === 1 ? true : undefined), 'the manual trigger to reach the agent');
+      await eventually(
+        () => (rec.noted('slow').length === 1 ? true : undefined),
+        'the manual trigger to reach the agent',
+      );
 
       await cli('toggle', '--schedule-id', scheduleId, '--pause', '--reason', 'maintenance');
       const { stdout } = await cli('describe', '--schedule-id', scheduleId, '--output', 'json');
@@ -103,12 +132,37 @@ describe('trigger schedules', () => {
       // so count what the intersection says should fire and expect exactly that.
       const end = new Date(Math.floor(Date.now() / 1000) * 1000);
       const start = new Date(end.getTime() - 3 * 3_600_000);
-      const expected = [1, 2, 3].map((h) => Math.floor(end.getTime() / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000).filter((ms) => ms >= start.getTime() && new Date(ms).getUTCHours() === 0).length;
-      await cli('backfill', '--schedule-id', scheduleId, '--start-time', start.toISOString(), '--end-time', end.toISOString(), '--overlap-policy', 'AllowAll');
+      const expected = [1, 2, 3]
+        .map((h) => Math.floor(end.getTime() / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000)
+        .filter((ms) => ms >= start.getTime() && new Date(ms).getUTCHours() === 0).length;
+      await cli(
+        'backfill',
+        '--schedule-id',
+        scheduleId,
+        '--start-time',
+        start.toISOString(),
+        '--end-time',
+        end.toISOString(),
+        '--overlap-policy',
+        'AllowAll',
+      );
       // The plain hourly strategy backfilled over the same 3 hours fires at the 3 whole hours inside.
-      await cli('backfill', '--schedule-id', triggerScheduleId(app, 'ops', 'hourly'), '--start-time', start.toISOString(), '--end-time', end.toISOString(), '--overlap-policy', 'AllowAll');
+      await cli(
+        'backfill',
+        '--schedule-id',
+        triggerScheduleId(app, 'ops', 'hourly'),
+        '--start-time',
+        start.toISOString(),
+        '--end-time',
+        end.toISOString(),
+        '--overlap-policy',
+        'AllowAll',
+      );
       await eventually(() => (rec.noted('hourly').length === 3 ? true : undefined), 'three backfilled hourly fires');
-      const hourly = rec.noted('hourly').map((c) => Date.parse((c.args as { firedAt: string }).firedAt)).sort();
+      const hourly = rec
+        .noted('hourly')
+        .map((c) => Date.parse((c.args as { firedAt: string }).firedAt))
+        .sort();
       expect(hourly.every((ms) => ms % 3_600_000 === 0 && ms > start.getTime() && ms <= end.getTime())).toBe(true);
       await sleep(2000);
       expect(rec.noted('slow')).toHaveLength(1 + expected);

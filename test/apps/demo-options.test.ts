@@ -5,14 +5,30 @@ describe('npm run demo options', () => {
   it('defaults to the paper-sized loop with compressed intervals', () => {
     const o = parseDemoOptions([]);
     if (o === 'help') throw new Error('unexpected help');
-    expect(o).toMatchObject({ intervals: 10, intervalSeconds: 12, predictionsPerInterval: 1200, labelBudget: 1000, seed: 7 });
-    expect(o.agents).toMatchObject({ interval: '12s', predictionThreshold: 1000, retrainThreshold: 100, pickMethod: 'least-confidence' });
+    expect(o).toMatchObject({
+      intervals: 10,
+      intervalSeconds: 12,
+      predictionsPerInterval: 1200,
+      labelBudget: 1000,
+      seed: 7,
+    });
+    expect(o.agents).toMatchObject({
+      interval: '12s',
+      predictionThreshold: 1000,
+      retrainThreshold: 100,
+      pickMethod: 'least-confidence',
+    });
     expect(scheduleCorruptions(o.schedule)).toHaveLength(15);
     expect(scheduleMaxShare(o.schedule)).toBe(0.8);
   });
 
   it('takes a drift schedule as JSON', () => {
-    const o = parseDemoOptions(['--drift', '[{"fromBatch":0,"share":0.3,"corruptions":["fog","zigzag"]}]', '--seed', '3']);
+    const o = parseDemoOptions([
+      '--drift',
+      '[{"fromBatch":0,"share":0.3,"corruptions":["fog","zigzag"]}]',
+      '--seed',
+      '3',
+    ]);
     if (o === 'help') throw new Error('unexpected help');
     expect(o.schedule).toEqual([{ fromBatch: 0, share: 0.3, corruptions: ['fog', 'zigzag'] }]);
     expect(o.agents.seed).toBe(3);
@@ -23,8 +39,14 @@ describe('npm run demo options', () => {
     [['--interval-seconds', '1'], /--interval-seconds must be an integer >= 2/],
     [['--pick', 'best'], /--pick must be kde, top-score-diverse, least-confidence or random, got "best"/],
     [['--drift', 'stormy'], /--drift must be 'gradual', 'all' or a JSON list of phases/],
-    [['--drift', '[{"fromBatch":0,"share":2,"corruptions":["fog"]}]'], /schedule\[0\]\.share must be in \[0, 1\], got 2/],
-    [['--drift', '[{"fromBatch":0,"share":0.5,"corruptions":["smog"]}]'], /schedule\[0\]\.corruptions: unknown corruption "smog"/],
+    [
+      ['--drift', '[{"fromBatch":0,"share":2,"corruptions":["fog"]}]'],
+      /schedule\[0\]\.share must be in \[0, 1\], got 2/,
+    ],
+    [
+      ['--drift', '[{"fromBatch":0,"share":0.5,"corruptions":["smog"]}]'],
+      /schedule\[0\]\.corruptions: unknown corruption "smog"/,
+    ],
     [['--label-budget=-5'], /--label-budget must be an integer >= 0/],
     [['--colour'], /Unknown option '--colour'/],
   ])('rejects %j with a message naming the problem', (argv, message) => {

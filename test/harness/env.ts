@@ -5,7 +5,9 @@ import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set: the test harness did not start this component (SCANFLOW_TEST_COMPONENTS=${process.env.SCANFLOW_TEST_COMPONENTS ?? 'all'})`);
+    throw new Error(
+      `${name} is not set: the test harness did not start this component (SCANFLOW_TEST_COMPONENTS=${process.env.SCANFLOW_TEST_COMPONENTS ?? 'all'})`,
+    );
   }
   return value;
 }
@@ -64,5 +66,11 @@ export function uniqueTaskQueue(prefix: string): string {
 
 export function s3Config(): { endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string } {
   const url = new URL(requireEnv('SCANFLOW_TEST_S3_ENDPOINT'));
-  return { endPoint: url.hostname, port: Number(url.port), useSSL: false, accessKey: requireEnv('SCANFLOW_TEST_S3_ACCESS_KEY'), secretKey: requireEnv('SCANFLOW_TEST_S3_SECRET_KEY') };
+  return {
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: false,
+    accessKey: requireEnv('SCANFLOW_TEST_S3_ACCESS_KEY'),
+    secretKey: requireEnv('SCANFLOW_TEST_S3_SECRET_KEY'),
+  };
 }

@@ -23,9 +23,13 @@ const all: Component[] = ['temporal', 's3', 'prometheus', 'kubernetes'];
 function wanted(): Set<Component> {
   const raw = process.env.SCANFLOW_TEST_COMPONENTS;
   if (!raw) return new Set(all);
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
-    if (!all.includes(n as Component)) throw new Error(`SCANFLOW_TEST_COMPONENTS: unknown component '${n}' (known: ${all.join(', ')})`);
+    if (!all.includes(n as Component))
+      throw new Error(`SCANFLOW_TEST_COMPONENTS: unknown component '${n}' (known: ${all.join(', ')})`);
   }
   return new Set(names as Component[]);
 }
@@ -42,52 +46,75 @@ export default async function globalSetup(): Promise<void> {
 
   const jobs: Promise<void>[] = [];
   if (components.has('temporal')) {
-    jobs.push((async () => {
-      const env = await TestWorkflowEnvironment.createLocal({
-        server: {
-          executable: { type: 'existing-path', path: binaryPath('temporal') },
-          ip: '127.0.0.1',
-          searchAttributes: [...scanflowSearchAttributes],
-          // Suggest continue-as-new early so tests exercise it without thousands of events.
-          extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=200', '--log-level', 'error'],
-        },
-      });
-      state.temporal = env;
-      process.env.SCANFLOW_TEST_TEMPORAL_ADDRESS = env.address;
-      process.env.SCANFLOW_TEST_NAMESPACE = env.namespace ?? 'default';
-    })());
+    jobs.push(
+      (async () => {
+        const env = await TestWorkflowEnvironment.createLocal({
+          server: {
+            executable: { type: 'existing-path', path: binaryPath('temporal') },
+            ip: '127.0.0.1',
+            searchAttributes: [...scanflowSearchAttributes],
+            // Suggest continue-as-new early so tests exercise it without thousands of events.
+            extraArgs: [
+              '--dynamic-config-value',
+              'limit.historyCount.suggestContinueAsNew=200',
+              '--log-level',
+              'error',
+            ],
+          },
+        });
+        state.temporal = env;
+        process.env.SCANFLOW_TEST_TEMPORAL_ADDRESS = env.address;
+        process.env.SCANFLOW_TEST_NAMESPACE = env.namespace ?? 'default';
+      })(),
+    );
   }
   if (components.has('s3')) {
-    jobs.push((async () => {
-      const s3 = await startS3Server({ dataDir: join(workDir, 's3'), port: await freePort(), accessKey: 'scanflow', secretKey: 'scanflow-secret', logDir });
-      state.processes.push(s3.process);
-      process.env.SCANFLOW_TEST_S3_ENDPOINT = s3.endpoint;
-      process.env.SCANFLOW_TEST_S3_ACCESS_KEY = s3.accessKey;
-      process.env.SCANFLOW_TEST_S3_SECRET_KEY = s3.secretKey;
-    })());
+    jobs.push(
+      (async () => {
+        const s3 = await startS3Server({
+          dataDir: join(workDir, 's3'),
+          port: await freePort(),
+          accessKey: 'scanflow',
+          secretKey: 'scanflow-secret',
+          logDir,
+        });
+        state.processes.push(s3.process);
+        process.env.SCANFLOW_TEST_S3_ENDPOINT = s3.endpoint;
+        process.env.SCANFLOW_TEST_S3_ACCESS_KEY = s3.accessKey;
+        process.env.SCANFLOW_TEST_S3_SECRET_KEY = s3.secretKey;
+      })(),
+    );
   }
   if (components.has('prometheus')) {
-    jobs.push((async () => {
-      const prom = await startPrometheus({ dataDir: join(workDir, 'prometheus'), port: await freePort(), logDir });
-      state.processes.push(prom.process);
-      process.env.SCANFLOW_TEST_PROMETHEUS_URL = prom.url;
-      process.env.SCANFLOW_TEST_PROMETHEUS_CONFIG = prom.configFile;
-    })());
+    jobs.push(
+      (async () => {
+        const prom = await startPrometheus({ dataDir: join(workDir, 'prometheus'), port: await freePort(), logDir });
+        state.processes.push(prom.process);
+        process.env.SCANFLOW_TEST_PROMETHEUS_URL = prom.url;
+        process.env.SCANFLOW_TEST_PROMETHEUS_CONFIG = prom.configFile;
+      })(),
+    );
   }
   if (components.has('kubernetes')) {
-    jobs.push((async () => {
-      const { startControlPlane } = await import('./kubernetes.js');
-      const cluster = await startControlPlane({ workDir: join(workDir, 'kubernetes'), logDir });
-      state.stops.push(() => cluster.stop());
-      process.env.SCANFLOW_TEST_KUBECONFIG = cluster.kubeconfigPath;
-    })());
+    jobs.push(
+      (async () => {
+        const { startControlPlane } = await import('./kubernetes.js');
+        const cluster = await startControlPlane({ workDir: join(workDir, 'kubernetes'), logDir });
+        state.stops.push(() => cluster.stop());
+        process.env.SCANFLOW_TEST_KUBECONFIG = cluster.kubeconfigPath;
+      })(),
+    );
   }
   const results = await Promise.allSettled(jobs);
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length > 0) {
     const { default: teardown } = await import('./global-teardown.js');
     await teardown();
-    throw new Error(`test harness: could not start ${failed.length} component(s):\n${failed.map((f) => String(f.reason?.stack ?? f.reason)).join('\n')}`);
+    throw new Error(
+      `test harness: could not start ${failed.length} component(s):\n${failed.map((f) => String(f.reason?.stack ?? f.reason)).join('\n')}`,
+    );
   }
-  process.stderr.write(`\n[harness] started ${[...components].join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s (logs: ${logDir})\n`);
+  process.stderr.write(
+    `\n[harness] started ${[...components].join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s (logs: ${logDir})\n`,
+  );
 }

@@ -32,7 +32,11 @@ export const BACKENDS: Backend[] = [
     name: 's3 (versitygw)',
     open: () => {
       counter += 1;
-      return new S3Store({ ...s3Config(), bucket: `kb-test-${process.pid}-${Date.now().toString(36)}-${counter}`, prefix: 'scanflow/' });
+      return new S3Store({
+        ...s3Config(),
+        bucket: `kb-test-${process.pid}-${Date.now().toString(36)}-${counter}`,
+        prefix: 'scanflow/',
+      });
     },
     cleanup: () => undefined,
   },

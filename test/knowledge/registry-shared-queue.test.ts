@@ -10,7 +10,11 @@ describe('model registry writers in one process', () => {
   it('never lose an update when different instances write the same registry at once', async () => {
     const store = new LocalDirectoryStore(mkdtempSync(join(tmpdir(), 'scanflow-registry-')));
     // The ML activities, the knowledge activities and the demo driver each hold their own instance.
-    const [a, b, c] = [new ModelRegistry(store, 'shared'), new ModelRegistry(store, 'shared'), new ModelRegistry(store, 'shared')];
+    const [a, b, c] = [
+      new ModelRegistry(store, 'shared'),
+      new ModelRegistry(store, 'shared'),
+      new ModelRegistry(store, 'shared'),
+    ];
     const model = buildClassifier(1);
     for (let i = 0; i < 4; i++) await a.register({ model, metrics: { accuracy: 0.5 }, lineage: { datasets: [] } });
     model.dispose();

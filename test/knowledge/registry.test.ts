@@ -8,12 +8,18 @@ afterAll(() => BACKENDS.forEach((b) => b.cleanup()));
 
 function tinyModel(seed: number) {
   const tf = tensorflow();
-  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [4], units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+    ],
+  });
   model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
   return model;
 }
 
-async function outputOf(model: ReturnType<typeof tinyModel> | Awaited<ReturnType<ModelRegistry['loadModel']>>): Promise<number[]> {
+async function outputOf(
+  model: ReturnType<typeof tinyModel> | Awaited<ReturnType<ModelRegistry['loadModel']>>,
+): Promise<number[]> {
   const tf = tensorflow();
   const x = tf.tensor2d([[1, 2, 3, 4]]);
   const y = model.predict(x) as ReturnType<typeof tf.tensor2d>;
@@ -27,7 +33,11 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('model registry on %s',
   it('registers candidates, promotes atomically, archives the previous production version', async () => {
     const registry = new ModelRegistry(backend.open(), 'mnist-classifier');
     expect(await registry.production()).toBeUndefined();
-    const v1 = await registry.register({ model: tinyModel(1), metrics: { accuracy: 0.98 }, lineage: { datasets: ['mnist/train'], seed: 1 } });
+    const v1 = await registry.register({
+      model: tinyModel(1),
+      metrics: { accuracy: 0.98 },
+      lineage: { datasets: ['mnist/train'], seed: 1 },
+    });
     const v2 = await registry.register({ model: tinyModel(2), lineage: { datasets: ['picked/b1'], parentVersion: 1 } });
     expect([v1.version, v1.stage, v2.version, v2.stage]).toEqual([1, 'candidate', 2, 'candidate']);
     await registry.promote(1);
@@ -36,7 +46,10 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('model registry on %s',
     const promoted = await registry.promote(2);
     expect(promoted.stage).toBe('production');
     expect((await registry.get(1)).stage).toBe('archived');
-    expect((await registry.list()).map((v) => [v.version, v.stage])).toEqual([[1, 'archived'], [2, 'production']]);
+    expect((await registry.list()).map((v) => [v.version, v.stage])).toEqual([
+      [1, 'archived'],
+      [2, 'production'],
+    ]);
     // Promoting the production version again is a no-op (a retried activity).
     expect((await registry.promote(2)).promotedAt).toBe(promoted.promotedAt);
     expect((await registry.get(2)).lineage).toEqual({ datasets: ['picked/b1'], parentVersion: 1 });
@@ -48,10 +61,18 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('model registry on %s',
     await registry.register({ model: tinyModel(1), metrics: { accuracy: 0.9 }, lineage: { datasets: [] } });
     await registry.promote(1);
     await registry.register({ model: tinyModel(2), lineage: { datasets: [] } });
-    await expect(registry.promote(2)).rejects.toMatchObject({ code: 'RegistryRule', message: expect.stringMatching(/version 2 has no metrics/) });
-    await expect(registry.promote(7)).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/has no version 7 \(versions: 1, 2\)/) });
+    await expect(registry.promote(2)).rejects.toMatchObject({
+      code: 'RegistryRule',
+      message: expect.stringMatching(/version 2 has no metrics/),
+    });
+    await expect(registry.promote(7)).rejects.toMatchObject({
+      code: 'NotFound',
+      message: expect.stringMatching(/has no version 7 \(versions: 1, 2\)/),
+    });
     await expect(registry.promote(0)).rejects.toThrow(/positive integer/);
-    await expect(registry.recordMetrics(2, { accuracy: NaN })).rejects.toThrow(/metric accuracy must be a finite number/);
+    await expect(registry.recordMetrics(2, { accuracy: NaN })).rejects.toThrow(
+      /metric accuracy must be a finite number/,
+    );
     await expect(registry.archive(1)).rejects.toThrow(/is in production/);
     await registry.archive(2);
     await registry.recordMetrics(2, { accuracy: 0.95 });
@@ -76,7 +97,10 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('model registry on %s',
     await expect(registry.loadModel(9)).rejects.toThrow(/model mnist-detector has no version 9/);
     const weights = await store.getBytes(`${record.artifactPrefix}/weights.bin`);
     await store.putBytes(`${record.artifactPrefix}/weights.bin`, weights.subarray(0, 8));
-    await expect(registry.loadModel(record.version)).rejects.toMatchObject({ code: 'Corrupt', message: expect.stringMatching(/weights\.bin has 8 bytes, the manifest needs 60/) });
+    await expect(registry.loadModel(record.version)).rejects.toMatchObject({
+      code: 'Corrupt',
+      message: expect.stringMatching(/weights\.bin has 8 bytes, the manifest needs 60/),
+    });
     await store.putBytes('models/mnist-detector/registry.json', Buffer.from('not json'));
     await expect(registry.production()).rejects.toMatchObject({ code: 'Corrupt' });
     expect(() => new ModelRegistry(store, 'Bad Name')).toThrow(/model name must be lower-case/);

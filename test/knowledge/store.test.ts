@@ -1,7 +1,13 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { KnowledgeError } from '../../src/knowledge/types.js';
 import { decodeImageSet, getImageSet, putImageSet } from '../../src/knowledge/image-set.js';
-import { BatchedPredictionLogWriter, listPredictionBatches, pixelsToBase64, readPredictionBatch, recordsToImageSet } from '../../src/knowledge/prediction-log.js';
+import {
+  BatchedPredictionLogWriter,
+  listPredictionBatches,
+  pixelsToBase64,
+  readPredictionBatch,
+  recordsToImageSet,
+} from '../../src/knowledge/prediction-log.js';
 import { BACKENDS } from './backends.js';
 
 afterAll(() => BACKENDS.forEach((b) => b.cleanup()));
@@ -26,9 +32,15 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('knowledge store on %s'
 
   it('names the missing key, the corrupt object and the bad key', async () => {
     const store = backend.open();
-    await expect(store.getBytes('nothing/here.bin')).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/no object nothing\/here\.bin in /) });
+    await expect(store.getBytes('nothing/here.bin')).rejects.toMatchObject({
+      code: 'NotFound',
+      message: expect.stringMatching(/no object nothing\/here\.bin in /),
+    });
     await store.putBytes('bad.json', Buffer.from('{"half":'));
-    await expect(store.getJson('bad.json')).rejects.toMatchObject({ code: 'Corrupt', message: expect.stringMatching(/bad\.json is not valid JSON/) });
+    await expect(store.getJson('bad.json')).rejects.toMatchObject({
+      code: 'Corrupt',
+      message: expect.stringMatching(/bad\.json is not valid JSON/),
+    });
     await expect(store.putJson('../escape.json', {})).rejects.toThrow(/"\.\.\/escape\.json" is not a valid store key/);
     await expect(store.getBytes('/abs')).rejects.toBeInstanceOf(KnowledgeError);
   });
@@ -36,7 +48,14 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('knowledge store on %s'
   it('stores image sets and refuses a truncated one', async () => {
     const store = backend.open();
     const pixels = Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 256) / 255);
-    await putImageSet(store, 'datasets/x.sfimg', { count: 2, height: 28, width: 28, pixels, labels: Int32Array.from([3, 9]), ids: ['a', 'b'] });
+    await putImageSet(store, 'datasets/x.sfimg', {
+      count: 2,
+      height: 28,
+      width: 28,
+      pixels,
+      labels: Int32Array.from([3, 9]),
+      ids: ['a', 'b'],
+    });
     const back = await getImageSet(store, 'datasets/x.sfimg');
     expect(back.count).toBe(2);
     expect(Array.from(back.labels ?? [])).toEqual([3, 9]);
@@ -44,17 +63,34 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('knowledge store on %s'
     expect(back.pixels[255]).toBeCloseTo(1);
     const bytes = await store.getBytes('datasets/x.sfimg');
     await store.putBytes('datasets/cut.sfimg', bytes.subarray(0, bytes.length - 10));
-    await expect(getImageSet(store, 'datasets/cut.sfimg')).rejects.toThrow(/cut\.sfimg has 1558 pixel bytes, its header needs 1568/);
+    await expect(getImageSet(store, 'datasets/cut.sfimg')).rejects.toThrow(
+      /cut\.sfimg has 1558 pixel bytes, its header needs 1568/,
+    );
     expect(() => decodeImageSet(new Uint8Array([1, 2, 3]))).toThrow(/bad magic/);
-    await expect(putImageSet(store, 'datasets/y.sfimg', { count: 2, height: 28, width: 28, pixels: new Float32Array(10) })).rejects.toThrow(/pixels has 10 values, expected count×height×width = 2×28×28 = 1568/);
+    await expect(
+      putImageSet(store, 'datasets/y.sfimg', { count: 2, height: 28, width: 28, pixels: new Float32Array(10) }),
+    ).rejects.toThrow(/pixels has 10 values, expected count×height×width = 2×28×28 = 1568/);
   });
 
   it('writes the prediction log in batches and reads the inputs back as images', async () => {
     const store = backend.open();
-    const log = new BatchedPredictionLogWriter(store, { model: 'mnist-classifier', batchSize: 3, flushIntervalMs: 0, writerId: 'w1' });
+    const log = new BatchedPredictionLogWriter(store, {
+      model: 'mnist-classifier',
+      batchSize: 3,
+      flushIntervalMs: 0,
+      writerId: 'w1',
+    });
     const pixels = new Float32Array(784).fill(0.5);
     for (let i = 0; i < 7; i++) {
-      log.append({ id: `p${i}`, time: new Date().toISOString(), model: 'mnist-classifier', modelVersion: 1, predicted: i % 10, confidence: 0.9, pixelsBase64: pixelsToBase64(pixels) });
+      log.append({
+        id: `p${i}`,
+        time: new Date().toISOString(),
+        model: 'mnist-classifier',
+        modelVersion: 1,
+        predicted: i % 10,
+        confidence: 0.9,
+        pixelsBase64: pixelsToBase64(pixels),
+      });
     }
     await log.close();
     const keys = await listPredictionBatches(store, 'mnist-classifier');

@@ -16,25 +16,53 @@ describe('platform primitives as Temporal activities (real worker, real control 
     t = await connectTemporal();
     ns = await freshNamespace(c, 'activities');
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
-  const online: OnlineWorkflowSpec = { app: 'mnist', workflow: 'serving', services: [{ name: 'model', image: 'scanflow/model-server:1', port: 8080, replicas: 2 }] };
-  const batch: BatchWorkflowSpec = { app: 'mnist', workflow: 'retrain', executors: [{ name: 'pick', image: 'p:1' }, { name: 'train', image: 't:1', dependsOn: ['pick'] }, { name: 'evaluate', image: 'e:1', dependsOn: ['train'] }] };
+  const online: OnlineWorkflowSpec = {
+    app: 'mnist',
+    workflow: 'serving',
+    services: [{ name: 'model', image: 'scanflow/model-server:1', port: 8080, replicas: 2 }],
+  };
+  const batch: BatchWorkflowSpec = {
+    app: 'mnist',
+    workflow: 'retrain',
+    executors: [
+      { name: 'pick', image: 'p:1' },
+      { name: 'train', image: 't:1', dependsOn: ['pick'] },
+      { name: 'evaluate', image: 'e:1', dependsOn: ['train'] },
+    ],
+  };
 
   test('an agent-like workflow deploys, senses readiness and runs a DAG through activities', async () => {
     const taskQueue = uniqueTaskQueue('k8s-activities');
     const worker = await Worker.create({
-      connection: t.workerConnection, namespace: t.namespace, taskQueue, workflowsPath,
+      connection: t.workerConnection,
+      namespace: t.namespace,
+      taskQueue,
+      workflowsPath,
       activities: createKubernetesActivities({ kubeconfigPath: c.kubeconfigPath, namespace: ns }),
     });
-    const result = await worker.runUntil(t.client.workflow.execute('platformProbeWorkflow', { taskQueue, workflowId: `probe-${taskQueue}`, args: [{ online, batch, runId: 'r1' }] }));
+    const result = await worker.runUntil(
+      t.client.workflow.execute('platformProbeWorkflow', {
+        taskQueue,
+        workflowId: `probe-${taskQueue}`,
+        args: [{ online, batch, runId: 'r1' }],
+      }),
+    );
     expect(result.ready).toBe(2);
     expect(result.run.phase).toBe('Succeeded');
-    expect(result.run.steps.map((s: { executor: string; phase: string }) => [s.executor, s.phase])).toEqual([['pick', 'Succeeded'], ['train', 'Succeeded'], ['evaluate', 'Succeeded']]);
+    expect(result.run.steps.map((s: { executor: string; phase: string }) => [s.executor, s.phase])).toEqual([
+      ['pick', 'Succeeded'],
+      ['train', 'Succeeded'],
+      ['evaluate', 'Succeeded'],
+    ]);
     expect(result.placement).toHaveLength(2);
     // The long-running primitive is proxied with a heartbeat timeout, so a lost worker is noticed.
     const history = await t.client.workflow.getHandle(`probe-${taskQueue}`).fetchHistory();
-    const scheduled = history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runWorkflow') ?? [];
+    const scheduled =
+      history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runWorkflow') ?? [];
     expect(scheduled).toHaveLength(1);
     expect(scheduled[0]?.activityTaskScheduledEventAttributes?.heartbeatTimeout?.seconds?.toString()).toBe('20');
   });
@@ -42,13 +70,20 @@ describe('platform primitives as Temporal activities (real worker, real control 
   test('an invalid object fails the activity once, non-retryable, with the API server message', async () => {
     const taskQueue = uniqueTaskQueue('k8s-invalid');
     const worker = await Worker.create({
-      connection: t.workerConnection, namespace: t.namespace, taskQueue, workflowsPath,
+      connection: t.workerConnection,
+      namespace: t.namespace,
+      taskQueue,
+      workflowsPath,
       activities: createKubernetesActivities({ kubeconfigPath: c.kubeconfigPath, namespace: ns }),
     });
     const id = `invalid-${taskQueue}`;
-    const outcome = await worker.runUntil(t.client.workflow.execute('platformInvalidWorkflow', { taskQueue, workflowId: id, args: [{ online }] }));
+    const outcome = await worker.runUntil(
+      t.client.workflow.execute('platformInvalidWorkflow', { taskQueue, workflowId: id, args: [{ online }] }),
+    );
     expect(outcome).toMatchObject({ type: 'KubernetesInvalid', nonRetryable: true });
-    expect(outcome.message).toMatch(/Deployment.* is invalid: .*must be less than or equal to cpu limit of 1 \(HTTP 422 Invalid\)/);
+    expect(outcome.message).toMatch(
+      /Deployment.* is invalid: .*must be less than or equal to cpu limit of 1 \(HTTP 422 Invalid\)/,
+    );
     const history = await t.client.workflow.getHandle(id).fetchHistory();
     expect(history.events?.filter((e) => e.activityTaskFailedEventAttributes)).toHaveLength(1);
   });

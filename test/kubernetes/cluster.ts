@@ -16,7 +16,13 @@ export function testCluster(): TestCluster {
   const kubeconfigPath = requireEnv('SCANFLOW_TEST_KUBECONFIG');
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  return { kubeconfigPath, kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api) };
+  return {
+    kubeconfigPath,
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+  };
 }
 
 let n = 0;
@@ -27,7 +33,12 @@ export async function freshNamespace(c: TestCluster, prefix: string): Promise<st
   await c.core.createNamespace({ body: { metadata: { name } } });
   // The controller-manager adds the "default" ServiceAccount that pods need.
   await waitFor(`ServiceAccount default in ${name}`, async () => {
-    try { await c.core.readNamespacedServiceAccount({ name: 'default', namespace: name }); return true; } catch { return false; }
+    try {
+      await c.core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      return true;
+    } catch {
+      return false;
+    }
   });
   return name;
 }
@@ -40,7 +51,11 @@ export function adminPlatform(c: TestCluster, namespace: string): KubernetesPlat
  * Polls until `check` returns a truthy value (the value is returned). The deadline only bounds
  * a broken test: controllers react asynchronously, and the assertions are on the end state.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -23,7 +23,9 @@ describe('error classification of real API server answers', () => {
   test('404 on a missing object is non-retryable; deletes of missing objects are no-ops', async () => {
     const ns = await freshNamespace(c, 'errors');
     const p = new KubernetesPlatform({ kubeconfigPath: c.kubeconfigPath, namespace: ns });
-    const err = await p.duplicateWorkflowInstance({ app: 'a', workflow: 'nothing' }, 'model', 2).catch((e: unknown) => e) as ApplicationFailure;
+    const err = (await p
+      .duplicateWorkflowInstance({ app: 'a', workflow: 'nothing' }, 'model', 2)
+      .catch((e: unknown) => e)) as ApplicationFailure;
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err.type).toBe('KubernetesNotFound');
     expect(err.nonRetryable).toBe(true);
@@ -36,15 +38,21 @@ describe('error classification of real API server answers', () => {
   test('an unreachable API server is retryable', async () => {
     const port = await freePort(); // nothing listens there
     const path = join(requireEnv('SCANFLOW_TEST_DIR'), 'kubeconfig-unreachable');
-    writeFileSync(path, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config',
-      clusters: [{ name: 'gone', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'u', user: { token: 'x' } }],
-      contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
-      'current-context': 'gone',
-    }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          { name: 'gone', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
+        ],
+        users: [{ name: 'u', user: { token: 'x' } }],
+        contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
+        'current-context': 'gone',
+      }),
+    );
     const p = new KubernetesPlatform({ kubeconfigPath: path, namespace: 'default' });
-    const err = await p.readyReplicas({ app: 'a', workflow: 'b' }).catch((e: unknown) => e) as ApplicationFailure;
+    const err = (await p.readyReplicas({ app: 'a', workflow: 'b' }).catch((e: unknown) => e)) as ApplicationFailure;
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err.type).toBe('KubernetesUnavailable');
     expect(err.nonRetryable).toBe(false);

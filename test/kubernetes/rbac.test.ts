@@ -3,7 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadAllYaml,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
 import { requireEnv } from '../harness/env.js';
 import { freshNamespace, testCluster, waitFor } from './cluster.js';
@@ -14,7 +20,9 @@ const rbacFile = fileURLToPath(new URL('../../deploy/rbac/scanflow-platform.yaml
 /** Apply deploy/rbac into `namespace` as an administrator would. */
 async function installRbac(namespace: string): Promise<void> {
   const objects = KubernetesObjectApi.makeApiClient(c.kc);
-  for (const doc of loadAllYaml(readFileSync(rbacFile, 'utf8')) as Array<KubernetesObject & { subjects?: Array<{ namespace?: string }> }>) {
+  for (const doc of loadAllYaml(readFileSync(rbacFile, 'utf8')) as Array<
+    KubernetesObject & { subjects?: Array<{ namespace?: string }> }
+  >) {
     doc.metadata = { ...doc.metadata, namespace };
     for (const s of doc.subjects ?? []) s.namespace = namespace;
     await objects.create(doc);
@@ -23,7 +31,11 @@ async function installRbac(namespace: string): Promise<void> {
 
 /** A kubeconfig that authenticates as the ServiceAccount with a token from the TokenRequest API. */
 async function serviceAccountKubeconfig(namespace: string): Promise<string> {
-  const req = await c.core.createNamespacedServiceAccountToken({ name: 'scanflow-platform', namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const req = await c.core.createNamespacedServiceAccountToken({
+    name: 'scanflow-platform',
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
   const token = req.status?.token;
   expect(token).toBeTruthy();
   const cluster = c.kc.getCurrentCluster()!;
@@ -51,8 +63,27 @@ describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () =>
     const ref = { app: 'mnist', workflow: 'serving' };
     await p.deployWorkflow({
       ...ref,
-      services: [{ name: 'model', image: 'm:1', port: 8080, replicas: 1, autoscaling: { kind: 'keda', minReplicas: 1, maxReplicas: 3, prometheus: { serverAddress: 'http://p:9090', query: 'q', threshold: 10 } } }],
-      backup: { name: 'backup', image: 'm:1', port: 8080, replicas: 1, autoscaling: { kind: 'hpa', minReplicas: 1, maxReplicas: 2, cpuUtilization: 70 } },
+      services: [
+        {
+          name: 'model',
+          image: 'm:1',
+          port: 8080,
+          replicas: 1,
+          autoscaling: {
+            kind: 'keda',
+            minReplicas: 1,
+            maxReplicas: 3,
+            prometheus: { serverAddress: 'http://p:9090', query: 'q', threshold: 10 },
+          },
+        },
+      ],
+      backup: {
+        name: 'backup',
+        image: 'm:1',
+        port: 8080,
+        replicas: 1,
+        autoscaling: { kind: 'hpa', minReplicas: 1, maxReplicas: 2, cpuUtilization: 70 },
+      },
       traffic: { weights: { model: 90, backup: 10 } },
     });
     await p.upgradeOnlineWorkflow(ref, 'model', { image: 'm:2' });
@@ -64,9 +95,19 @@ describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () =>
     await p.duplicateWorkflowInstance(ref, 'model', 2);
     await p.applyWorkflowInstance(ref, { name: 'canary', image: 'm:3', port: 8080, replicas: 1 });
     await p.deleteWorkflowInstance(ref, 'canary');
-    await waitFor('3 ready replicas seen by the ServiceAccount', async () => (await p.readyReplicas(ref)).reduce((a, r) => a + r.ready, 0) === 3);
+    await waitFor(
+      '3 ready replicas seen by the ServiceAccount',
+      async () => (await p.readyReplicas(ref)).reduce((a, r) => a + r.ready, 0) === 3,
+    );
     expect((await p.podPlacement(ref)).length).toBeGreaterThanOrEqual(3);
-    const batch = { app: 'mnist', workflow: 'train', executors: [{ name: 'a', image: 'x:1' }, { name: 'b', image: 'x:1', dependsOn: ['a'] }] };
+    const batch = {
+      app: 'mnist',
+      workflow: 'train',
+      executors: [
+        { name: 'a', image: 'x:1' },
+        { name: 'b', image: 'x:1', dependsOn: ['a'] },
+      ],
+    };
     await p.applyBatchWorkflow(batch);
     await p.upgradeExecutor(batch, 'b', { image: 'x:2' });
     await p.updateBatchWorkflowAffinity(batch, { nodeSelector: { 'scanflow.io/pool': 'general' } });
@@ -78,22 +119,32 @@ describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () =>
     await p.deleteWorkflow(ref);
 
     // Not granted: Secrets in its own namespace ...
-    const saCore = (() => { const kc = new KubeConfig(); kc.loadFromFile(kubeconfigPath); return kc.makeApiClient(CoreV1Api); })();
+    const saCore = (() => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigPath);
+      return kc.makeApiClient(CoreV1Api);
+    })();
     await expect(saCore.listNamespacedSecret({ namespace: ns })).rejects.toMatchObject({ code: 403 });
     await expect(saCore.readNamespacedSecret({ namespace: ns, name: 'anything' })).rejects.toMatchObject({ code: 403 });
     // ... nodes (cluster-scoped) ...
     await expect(saCore.listNode()).rejects.toMatchObject({ code: 403 });
     // ... and any other namespace, through the same primitives.
     const elsewhere = new KubernetesPlatform({ kubeconfigPath, namespace: other });
-    const err = await elsewhere.deployWorkflow({ ...ref, services: [{ name: 'model', image: 'm:1', port: 8080, replicas: 1 }] }).catch((e: unknown) => e) as ApplicationFailure;
+    const err = (await elsewhere
+      .deployWorkflow({ ...ref, services: [{ name: 'model', image: 'm:1', port: 8080, replicas: 1 }] })
+      .catch((e: unknown) => e)) as ApplicationFailure;
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err.type).toBe('KubernetesForbidden');
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/system:serviceaccount:rbac-\d+-\d+:scanflow-platform" cannot patch resource "deployments"/);
+    expect(err.message).toMatch(
+      /system:serviceaccount:rbac-\d+-\d+:scanflow-platform" cannot patch resource "deployments"/,
+    );
     await expect(elsewhere.readyReplicas(ref)).rejects.toMatchObject({ type: 'KubernetesForbidden' });
     expect((await c.apps.listNamespacedDeployment({ namespace: other })).items).toHaveLength(0);
     // The Role grants nothing cluster-wide and no wildcard.
-    const role = await c.kc.makeApiClient((await import('@kubernetes/client-node')).RbacAuthorizationV1Api).readNamespacedRole({ name: 'scanflow-platform', namespace: ns });
+    const role = await c.kc
+      .makeApiClient((await import('@kubernetes/client-node')).RbacAuthorizationV1Api)
+      .readNamespacedRole({ name: 'scanflow-platform', namespace: ns });
     for (const rule of role.rules ?? []) {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');

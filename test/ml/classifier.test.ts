@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildClassifier, evaluateClassifier, fineTuneClassifier, predict, trainClassifier } from '../../src/ml/classifier.js';
+import {
+  buildClassifier,
+  evaluateClassifier,
+  fineTuneClassifier,
+  predict,
+  trainClassifier,
+} from '../../src/ml/classifier.js';
 import { loadMnist, subset } from '../../src/ml/mnist.js';
 import { corruptImageSet } from '../../src/ml/mnist-c.js';
 
@@ -26,7 +32,10 @@ describe('MNIST classifier on native TensorFlow', () => {
 
   it('fine-tunes on newly labelled drifted samples plus replay: better on the drift, still good on clean', async () => {
     // Stripe inverts the borders: the clean model is lost on it.
-    const pool = subset(loadMnist('train'), Array.from({ length: 400 }, (_, i) => 20000 + i));
+    const pool = subset(
+      loadMnist('train'),
+      Array.from({ length: 400 }, (_, i) => 20000 + i),
+    );
     const labelled = corruptImageSet(pool, 'stripe', 11);
     const heldOut = corruptImageSet(test, 'stripe', 12);
     const before = evaluateClassifier(model, heldOut).accuracy;
@@ -39,10 +48,20 @@ describe('MNIST classifier on native TensorFlow', () => {
   });
 
   it('rejects wrong shapes, dtypes, empty and unlabelled data with clear errors', async () => {
-    expect(() => predict(model, { count: 1, height: 32, width: 32, pixels: new Float32Array(1024) })).toThrow(/must be 28×28 images, got 32×32/);
-    expect(() => predict(model, { count: 1, height: 28, width: 28, pixels: new Uint8Array(784) as unknown as Float32Array })).toThrow(/pixels must be a Float32Array .* got Uint8Array/);
-    expect(() => predict(model, { count: 0, height: 28, width: 28, pixels: new Float32Array(0) })).toThrow(/is empty \(count 0\)/);
-    expect(() => evaluateClassifier(model, { count: 1, height: 28, width: 28, pixels: new Float32Array(784) })).toThrow(/evaluation data has no labels/);
-    await expect(trainClassifier(model, { ...subset(train, [0]), labels: Int32Array.from([12]) }, { epochs: 1, seed: 1 })).rejects.toThrow(/label 12 outside 0\.\.9/);
+    expect(() => predict(model, { count: 1, height: 32, width: 32, pixels: new Float32Array(1024) })).toThrow(
+      /must be 28×28 images, got 32×32/,
+    );
+    expect(() =>
+      predict(model, { count: 1, height: 28, width: 28, pixels: new Uint8Array(784) as unknown as Float32Array }),
+    ).toThrow(/pixels must be a Float32Array .* got Uint8Array/);
+    expect(() => predict(model, { count: 0, height: 28, width: 28, pixels: new Float32Array(0) })).toThrow(
+      /is empty \(count 0\)/,
+    );
+    expect(() => evaluateClassifier(model, { count: 1, height: 28, width: 28, pixels: new Float32Array(784) })).toThrow(
+      /evaluation data has no labels/,
+    );
+    await expect(
+      trainClassifier(model, { ...subset(train, [0]), labels: Int32Array.from([12]) }, { epochs: 1, seed: 1 }),
+    ).rejects.toThrow(/label 12 outside 0\.\.9/);
   });
 });

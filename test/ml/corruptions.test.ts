@@ -5,10 +5,20 @@ import { corruptImageSet } from '../../src/ml/mnist-c.js';
 
 const test = loadMnist('test', 20);
 const digit = (i: number): Float32Array => test.pixels.slice(i * 784, (i + 1) * 784);
-const meanAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + Math.abs(v - (b[i] ?? 0)), 0) / a.length;
+const meanAbsDiff = (a: Float32Array, b: Float32Array): number =>
+  a.reduce((s, v, i) => s + Math.abs(v - (b[i] ?? 0)), 0) / a.length;
 
 /** Corruptions whose output depends on the seed (the others are fixed transforms). */
-const RANDOM: CorruptionName[] = ['shot_noise', 'impulse_noise', 'glass_blur', 'motion_blur', 'fog', 'spatter', 'dotted_line', 'zigzag'];
+const RANDOM: CorruptionName[] = [
+  'shot_noise',
+  'impulse_noise',
+  'glass_blur',
+  'motion_blur',
+  'fog',
+  'spatter',
+  'dotted_line',
+  'zigzag',
+];
 
 describe.each(CORRUPTIONS.map((c) => [c]))('MNIST-C corruption %s', (name) => {
   it('returns a 28×28 image in [0,1] and leaves the input untouched', () => {
@@ -25,7 +35,9 @@ describe.each(CORRUPTIONS.map((c) => [c]))('MNIST-C corruption %s', (name) => {
     expect(corruptImage(digit(1), name, 42)).toEqual(corruptImage(digit(1), name, 42));
     if (RANDOM.includes(name)) {
       // Over a few digits at least one must change with the seed (a sign flip can coincide once).
-      const changed = [0, 1, 2, 3].some((i) => meanAbsDiff(corruptImage(digit(i), name, 1), corruptImage(digit(i), name, 2)) > 0);
+      const changed = [0, 1, 2, 3].some(
+        (i) => meanAbsDiff(corruptImage(digit(i), name, 1), corruptImage(digit(i), name, 2)) > 0,
+      );
       expect(changed).toBe(true);
     }
   });
@@ -39,8 +51,12 @@ describe.each(CORRUPTIONS.map((c) => [c]))('MNIST-C corruption %s', (name) => {
 
 describe('corruption inputs and sets', () => {
   it('rejects a wrong shape, dtype or name with a clear error', () => {
-    expect(() => corruptImage(new Float32Array(100), 'fog', 1)).toThrow(/28×28 image as a Float32Array of 784 values, got Float32Array of length 100/);
-    expect(() => corruptImage(Array.from(digit(0)) as unknown as Float32Array, 'fog', 1)).toThrow(/got Array of length 784/);
+    expect(() => corruptImage(new Float32Array(100), 'fog', 1)).toThrow(
+      /28×28 image as a Float32Array of 784 values, got Float32Array of length 100/,
+    );
+    expect(() => corruptImage(Array.from(digit(0)) as unknown as Float32Array, 'fog', 1)).toThrow(
+      /got Array of length 784/,
+    );
     expect(() => corruptImage(digit(0), 'snow' as CorruptionName, 1)).toThrow(/unknown corruption "snow"/);
   });
 

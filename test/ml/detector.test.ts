@@ -58,27 +58,40 @@ describe('autoencoder drift detector', () => {
     expect(verdict.shareFlagged).toBeLessThan(0.1);
   });
 
-  it.each(['l2', 'features'] as const)('gives a drift verdict with a p-value (%s score): clean batch no drift, drifted batch drift', (mode) => {
-    const detector = DriftDetector.calibrate(ae, reference, { mode });
-    const stream = new DriftStream(
-      { seed: 5, batchSize: 300, source, schedule: [{ fromBatch: 0, share: 0 , corruptions: [] }, { fromBatch: 1, share: 0.5, corruptions: ['fog', 'stripe', 'impulse_noise', 'zigzag'] }] },
-      0,
-    );
-    const clean = detector.judge(stream.next().images).verdict;
-    const drifted = detector.judge(stream.next().images).verdict;
-    expect(clean.isDrift).toBe(false);
-    expect(clean.pValue).toBeGreaterThan(0.05);
-    expect(drifted.isDrift).toBe(true);
-    expect(drifted.pValue).toBeLessThan(1e-6);
-    expect(drifted.binomialPValue).toBeLessThan(1e-6);
-    // Half the batch is corrupted; a 2-epoch autoencoder flags well over the clean 5%.
-    expect(drifted.shareFlagged).toBeGreaterThan(0.3);
-    expect(drifted.flagged.every((i) => Number.isInteger(i) && i >= 0 && i < 300)).toBe(true);
-  });
+  it.each(['l2', 'features'] as const)(
+    'gives a drift verdict with a p-value (%s score): clean batch no drift, drifted batch drift',
+    (mode) => {
+      const detector = DriftDetector.calibrate(ae, reference, { mode });
+      const stream = new DriftStream(
+        {
+          seed: 5,
+          batchSize: 300,
+          source,
+          schedule: [
+            { fromBatch: 0, share: 0, corruptions: [] },
+            { fromBatch: 1, share: 0.5, corruptions: ['fog', 'stripe', 'impulse_noise', 'zigzag'] },
+          ],
+        },
+        0,
+      );
+      const clean = detector.judge(stream.next().images).verdict;
+      const drifted = detector.judge(stream.next().images).verdict;
+      expect(clean.isDrift).toBe(false);
+      expect(clean.pValue).toBeGreaterThan(0.05);
+      expect(drifted.isDrift).toBe(true);
+      expect(drifted.pValue).toBeLessThan(1e-6);
+      expect(drifted.binomialPValue).toBeLessThan(1e-6);
+      // Half the batch is corrupted; a 2-epoch autoencoder flags well over the clean 5%.
+      expect(drifted.shareFlagged).toBeGreaterThan(0.3);
+      expect(drifted.flagged.every((i) => Number.isInteger(i) && i >= 0 && i < 300)).toBe(true);
+    },
+  );
 
   it('rejects images of the wrong shape and an empty batch', () => {
     const detector = DriftDetector.calibrate(ae, reference, { mode: 'features' });
-    expect(() => detector.score({ count: 2, height: 28, width: 28, pixels: new Float32Array(10) })).toThrow(/pixels has 10 values, expected count×784 = 1568/);
+    expect(() => detector.score({ count: 2, height: 28, width: 28, pixels: new Float32Array(10) })).toThrow(
+      /pixels has 10 values, expected count×784 = 1568/,
+    );
     expect(() => detector.judge({ count: 0, height: 28, width: 28, pixels: new Float32Array(0) })).toThrow(/is empty/);
   });
 });

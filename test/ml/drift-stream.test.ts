@@ -36,13 +36,27 @@ describe('drift stream', () => {
     expect(labels.length).toBe(3);
     expect(Array.from(labels).every((l) => l >= 0 && l <= 9)).toBe(true);
     expect(stream.oracle.remaining).toBe(2);
-    expect(() => stream.oracle.label(batch.images.ids?.slice(3, 6) ?? [])).toThrow(/label budget exceeded: asked for 3 labels, 2 of 5 left/);
+    expect(() => stream.oracle.label(batch.images.ids?.slice(3, 6) ?? [])).toThrow(
+      /label budget exceeded: asked for 3 labels, 2 of 5 left/,
+    );
     expect(stream.oracle.used).toBe(3);
     expect(() => stream.oracle.label(['b99-0'])).toThrow(/never saw image b99-0/);
   });
 
   it('rejects a bad schedule naming the field', () => {
-    expect(() => new DriftStream({ seed: 1, batchSize: 10, schedule: [{ fromBatch: 0, share: 1.5, corruptions: ['fog'] }], source }, 0)).toThrow(/schedule\[0\]\.share must be in \[0, 1\], got 1.5/);
-    expect(() => new DriftStream({ seed: 1, batchSize: 10, schedule: [{ fromBatch: 0, share: 0.5, corruptions: ['snow' as 'fog'] }], source }, 0)).toThrow(/unknown corruption "snow"/);
+    expect(
+      () =>
+        new DriftStream(
+          { seed: 1, batchSize: 10, schedule: [{ fromBatch: 0, share: 1.5, corruptions: ['fog'] }], source },
+          0,
+        ),
+    ).toThrow(/schedule\[0\]\.share must be in \[0, 1\], got 1.5/);
+    expect(
+      () =>
+        new DriftStream(
+          { seed: 1, batchSize: 10, schedule: [{ fromBatch: 0, share: 0.5, corruptions: ['snow' as 'fog'] }], source },
+          0,
+        ),
+    ).toThrow(/unknown corruption "snow"/);
   });
 });

@@ -26,8 +26,12 @@ describe('IDX reader', () => {
 
   it('rejects truncated files with the sizes involved', () => {
     expect(() => parseIdx(new Uint8Array([0, 0]), 'tiny')).toThrow(/tiny: truncated: 2 bytes/);
-    expect(() => parseIdx(idx([2, 3], [1, 2, 3, 4, 5, 6]).subarray(0, 8), 'hdr')).toThrow(/hdr: truncated inside the header/);
-    expect(() => parseIdx(idx([2, 3], [1, 2, 3, 4]), 'short')).toThrow(/short: truncated: dimensions 2×3 need 6 data bytes, the file has 4/);
+    expect(() => parseIdx(idx([2, 3], [1, 2, 3, 4, 5, 6]).subarray(0, 8), 'hdr')).toThrow(
+      /hdr: truncated inside the header/,
+    );
+    expect(() => parseIdx(idx([2, 3], [1, 2, 3, 4]), 'short')).toThrow(
+      /short: truncated: dimensions 2×3 need 6 data bytes, the file has 4/,
+    );
   });
 
   it('loads the real MNIST splits: 60k train and 10k test, 28×28, labels 0..9, pixels in [0,1]', () => {

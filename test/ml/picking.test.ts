@@ -16,7 +16,9 @@ describe.each(PICK_METHODS.map((m) => [m]))('critical-point picking: %s', (metho
     expect(new Set(picked).size).toBe(40);
     expect(picked.every((i) => flagged.includes(i))).toBe(true);
     expect(pickCriticalPoints({ scores, flagged, budget: 40, method, seed: 3, predicted, confidence })).toEqual(picked);
-    expect(pickCriticalPoints({ scores, flagged: flagged.slice(0, 5), budget: 40, method, seed: 3, predicted, confidence })).toHaveLength(5);
+    expect(
+      pickCriticalPoints({ scores, flagged: flagged.slice(0, 5), budget: 40, method, seed: 3, predicted, confidence }),
+    ).toHaveLength(5);
     expect(pickCriticalPoints({ scores, flagged, budget: 0, method, seed: 3, predicted, confidence })).toEqual([]);
   });
 });
@@ -26,14 +28,29 @@ describe('picking specifics and bad input', () => {
     const least = pickCriticalPoints({ scores, flagged, budget: 10, method: 'least-confidence', seed: 1, confidence });
     const worst = [...flagged].sort((a, b) => (confidence[a] ?? 0) - (confidence[b] ?? 0)).slice(0, 10);
     expect(least).toEqual(worst);
-    const diverse = pickCriticalPoints({ scores, flagged, budget: 10, method: 'top-score-diverse', seed: 1, predicted });
+    const diverse = pickCriticalPoints({
+      scores,
+      flagged,
+      budget: 10,
+      method: 'top-score-diverse',
+      seed: 1,
+      predicted,
+    });
     expect(new Set(diverse.map((i) => predicted[i])).size).toBe(10);
   });
 
   it('names what is wrong', () => {
-    expect(() => pickCriticalPoints({ scores, flagged, budget: -1, method: 'kde', seed: 1 })).toThrow(/label budget must be a non-negative integer, got -1/);
-    expect(() => pickCriticalPoints({ scores, flagged: [n + 5], budget: 1, method: 'kde', seed: 1 })).toThrow(/flagged index 505 is outside the batch/);
-    expect(() => pickCriticalPoints({ scores, flagged, budget: 1, method: 'least-confidence', seed: 1 })).toThrow(/needs confidence for every sample/);
-    expect(() => pickCriticalPoints({ scores, flagged, budget: 1, method: 'best' as 'kde', seed: 1 })).toThrow(/unknown pick method "best"/);
+    expect(() => pickCriticalPoints({ scores, flagged, budget: -1, method: 'kde', seed: 1 })).toThrow(
+      /label budget must be a non-negative integer, got -1/,
+    );
+    expect(() => pickCriticalPoints({ scores, flagged: [n + 5], budget: 1, method: 'kde', seed: 1 })).toThrow(
+      /flagged index 505 is outside the batch/,
+    );
+    expect(() => pickCriticalPoints({ scores, flagged, budget: 1, method: 'least-confidence', seed: 1 })).toThrow(
+      /needs confidence for every sample/,
+    );
+    expect(() => pickCriticalPoints({ scores, flagged, budget: 1, method: 'best' as 'kde', seed: 1 })).toThrow(
+      /unknown pick method "best"/,
+    );
   });
 });

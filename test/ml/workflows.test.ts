@@ -66,7 +66,12 @@ describe('training and detector workflows on a real Temporal server', () => {
     // The detector (called directly: it is an activity, not a workflow step here) and traffic.
     const detector = await ml.trainDetector({ trainData: 'mnist:train:3000', epochs: 1, seed: 2, mode: 'features' });
     await knowledge.promoteModel({ model: 'mnist-detector', version: detector.version });
-    const traffic = await ml.generateTrafficBatch({ seed: 4, batchIndex: 0, batchSize: 200, schedule: [{ fromBatch: 0, share: 0.5, corruptions: ['stripe'] }] });
+    const traffic = await ml.generateTrafficBatch({
+      seed: 4,
+      batchIndex: 0,
+      batchSize: 200,
+      schedule: [{ fromBatch: 0, share: 0.5, corruptions: ['stripe'] }],
+    });
     expect(traffic.kinds).toEqual({ clean: 100, stripe: 100 });
     await knowledge.setLabelBudget({ budget: 60 });
 
@@ -84,7 +89,11 @@ describe('training and detector workflows on a real Temporal server', () => {
 
     // A second check over budget fails clearly, without spending anything.
     await expect(
-      run('detectorWorkflow', 'detect-over', { data: traffic.datasetKey, pick: { budget: 40, method: 'kde', seed: 6 }, label: { batchKeys: [traffic.datasetKey] } }),
+      run('detectorWorkflow', 'detect-over', {
+        data: traffic.datasetKey,
+        pick: { budget: 40, method: 'kde', seed: 6 },
+        label: { batchKeys: [traffic.datasetKey] },
+      }),
     ).rejects.toThrow(/Workflow execution failed/);
     expect(await knowledge.getLabelBudget()).toEqual({ budget: 60, used: 50 });
 
@@ -101,17 +110,45 @@ describe('training and detector workflows on a real Temporal server', () => {
 
   it('rejects bad input without retrying: both or neither of train/retrain, a missing version', async () => {
     await expect(run('trainingWorkflow', 'bad', { evaluations: [] })).rejects.toThrow(/Workflow execution failed/);
-    await expect(ml.evaluateClassifier({ version: 42, data: 'mnist:test:10' })).rejects.toMatchObject({ nonRetryable: true, type: 'NotFound', message: expect.stringMatching(/model mnist-classifier has no version 42/) });
-    await expect(ml.detectDrift({ data: 'datasets/missing.sfimg' })).rejects.toMatchObject({ nonRetryable: true, type: 'NotFound', message: expect.stringMatching(/no object datasets\/missing\.sfimg/) });
-    await expect(ml.evaluateClassifier({ version: 1, data: 'mnist-c:snow:test' })).rejects.toMatchObject({ nonRetryable: true, type: 'InvalidInput', message: expect.stringMatching(/unknown corruption "snow"/) });
-    await expect(ml.pickSamples({ data: 'mnist:test:10', detectionKey: 'detections/none.json', budget: 1, method: 'kde', seed: 1 })).rejects.toMatchObject({ type: 'NotFound' });
+    await expect(ml.evaluateClassifier({ version: 42, data: 'mnist:test:10' })).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'NotFound',
+      message: expect.stringMatching(/model mnist-classifier has no version 42/),
+    });
+    await expect(ml.detectDrift({ data: 'datasets/missing.sfimg' })).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'NotFound',
+      message: expect.stringMatching(/no object datasets\/missing\.sfimg/),
+    });
+    await expect(ml.evaluateClassifier({ version: 1, data: 'mnist-c:snow:test' })).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'InvalidInput',
+      message: expect.stringMatching(/unknown corruption "snow"/),
+    });
+    await expect(
+      ml.pickSamples({
+        data: 'mnist:test:10',
+        detectionKey: 'detections/none.json',
+        budget: 1,
+        method: 'kde',
+        seed: 1,
+      }),
+    ).rejects.toMatchObject({ type: 'NotFound' });
 
     // Through Temporal: a bad dataset reference fails the detect step once, without retries.
     const workflowId = `detect-bad-${taskQueue}`;
-    await expect(t.client.workflow.execute('detectorWorkflow', { taskQueue, workflowId, args: [{ data: 'mnist-c:snow:test', pick: { budget: 1, method: 'kde', seed: 1 } }] })).rejects.toThrow(/Workflow execution failed/);
+    await expect(
+      t.client.workflow.execute('detectorWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [{ data: 'mnist-c:snow:test', pick: { budget: 1, method: 'kde', seed: 1 } }],
+      }),
+    ).rejects.toThrow(/Workflow execution failed/);
     const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
     const failures = history.events?.filter((e) => e.activityTaskFailedEventAttributes) ?? [];
     expect(failures).toHaveLength(1);
-    expect(failures[0]?.activityTaskFailedEventAttributes?.failure?.message).toMatch(/detectDrift: dataset mnist-c:snow:test: unknown corruption "snow"/);
+    expect(failures[0]?.activityTaskFailedEventAttributes?.failure?.message).toMatch(
+      /detectDrift: dataset mnist-c:snow:test: unknown corruption "snow"/,
+    );
   });
 });

@@ -11,7 +11,10 @@ import { tensorflow } from '../../src/ml/tf.js';
 import { images, tinyClassifier } from './fixtures.js';
 
 /** A real servable model whose predict waits for `open()` first, to hold a request in flight. */
-function gatedServable(seed: number, version: string): ServableModel & { open(): void; disposed: boolean; calls: number } {
+function gatedServable(
+  seed: number,
+  version: string,
+): ServableModel & { open(): void; disposed: boolean; calls: number } {
   const real = servableFromLayersModel(tinyClassifier(seed), version);
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
@@ -74,15 +77,21 @@ describe('dynamic batcher', () => {
     const later = [3, 4, 5].map((i) => batcher.submit(new Float32Array(784), 1, i));
     release();
     expect(await Promise.all([...first, ...later])).toEqual([1, 2, 3, 4, 5]);
-    expect(batches).toEqual([[1, 2], [3, 4, 5]]);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
   });
 
   it("with the 'arrivals' policy waits for a request still being received, and only for it", async () => {
     const batches: number[][] = [];
-    const batcher = new DynamicBatcher<number, number>({ maxBatchSize: 100, maxWaitMs: 60_000, wait: 'arrivals' }, async (batch) => {
-      batches.push(batch.parts.map((p) => p.meta));
-      return batch.parts.map((p) => p.meta);
-    });
+    const batcher = new DynamicBatcher<number, number>(
+      { maxBatchSize: 100, maxWaitMs: 60_000, wait: 'arrivals' },
+      async (batch) => {
+        batches.push(batch.parts.map((p) => p.meta));
+        return batch.parts.map((p) => p.meta);
+      },
+    );
     // Nothing else arriving: runs on the next turn, not after 60 s.
     expect(await batcher.submit(new Float32Array(784), 1, 1)).toBe(1);
     const arrival = batcher.arrive();
@@ -98,7 +107,10 @@ describe('dynamic batcher', () => {
   it('runs a request larger than maxBatchSize alone instead of splitting it', async () => {
     const { batches, run } = collect();
     const batcher = new DynamicBatcher({ maxBatchSize: 2, maxWaitMs: 0 }, run);
-    await Promise.all([batcher.submit(new Float32Array(5 * 784), 5, 'big'), batcher.submit(new Float32Array(784), 1, 'small')]);
+    await Promise.all([
+      batcher.submit(new Float32Array(5 * 784), 5, 'big'),
+      batcher.submit(new Float32Array(784), 1, 'small'),
+    ]);
     expect(batches.map((b) => b.parts.map((p) => p.meta))).toEqual([['big'], ['small']]);
   });
 
@@ -119,9 +131,15 @@ describe('dynamic batcher', () => {
 
   it('rejects nonsensical options by name', () => {
     const run = async () => [];
-    expect(() => new DynamicBatcher({ maxBatchSize: 0, maxWaitMs: 1 }, run)).toThrow(/maxBatchSize must be an integer >= 1, got 0/);
-    expect(() => new DynamicBatcher({ maxBatchSize: 4, maxWaitMs: -1 }, run)).toThrow(/maxWaitMs must be a number >= 0, got -1/);
-    expect(() => new DynamicBatcher({ maxBatchSize: 4, maxWaitMs: 1, wait: 'lazy' as 'fixed' }, run)).toThrow(/wait must be "arrivals" or "fixed", got "lazy"/);
+    expect(() => new DynamicBatcher({ maxBatchSize: 0, maxWaitMs: 1 }, run)).toThrow(
+      /maxBatchSize must be an integer >= 1, got 0/,
+    );
+    expect(() => new DynamicBatcher({ maxBatchSize: 4, maxWaitMs: -1 }, run)).toThrow(
+      /maxWaitMs must be a number >= 0, got -1/,
+    );
+    expect(() => new DynamicBatcher({ maxBatchSize: 4, maxWaitMs: 1, wait: 'lazy' as 'fixed' }, run)).toThrow(
+      /wait must be "arrivals" or "fixed", got "lazy"/,
+    );
   });
 });
 
@@ -159,8 +177,12 @@ describe('model slot', () => {
 
   it('rejects a model whose input or output shape is not an MNIST classifier', () => {
     const tf = tensorflow();
-    const wrongOut = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 3 })] });
-    expect(() => servableFromLayersModel(wrongOut, '5')).toThrow(/model version 5: output shape \[null,3\] is not \[n, 10\]/);
+    const wrongOut = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 3 })],
+    });
+    expect(() => servableFromLayersModel(wrongOut, '5')).toThrow(
+      /model version 5: output shape \[null,3\] is not \[n, 10\]/,
+    );
     wrongOut.dispose();
   });
 });

@@ -10,7 +10,12 @@ let counter = 0;
 /** A store config on the harness's S3 server under a prefix no other test uses. */
 export function uniqueS3StoreConfig(label: string): Extract<KnowledgeStoreConfig, { kind: 's3' }> {
   counter += 1;
-  return { kind: 's3', ...s3Config(), bucket: 'scanflow-serving-test', prefix: `${label}-${process.pid}-${Date.now().toString(36)}-${counter}/` };
+  return {
+    kind: 's3',
+    ...s3Config(),
+    bucket: 'scanflow-serving-test',
+    prefix: `${label}-${process.pid}-${Date.now().toString(36)}-${counter}/`,
+  };
 }
 
 export function s3Store(config: Extract<KnowledgeStoreConfig, { kind: 's3' }>): KnowledgeStore {
@@ -33,7 +38,11 @@ export async function seededRegistry(store: KnowledgeStore, name: string, count:
   const registry = new ModelRegistry(store, name);
   for (let i = 1; i <= count; i += 1) {
     const model = tinyClassifier(i);
-    await registry.register({ model, metrics: { accuracy: 0.1 * i }, lineage: { datasets: [], notes: 'serving test fixture' } });
+    await registry.register({
+      model,
+      metrics: { accuracy: 0.1 * i },
+      lineage: { datasets: [], notes: 'serving test fixture' },
+    });
     model.dispose();
   }
   await registry.promote(1);
@@ -52,5 +61,8 @@ export function images(count: number, seed = 1): number[] {
 }
 
 export function inferBody(count: number, extra: Record<string, unknown> = {}, seed = 1): string {
-  return JSON.stringify({ inputs: [{ name: 'images', shape: [count, 28, 28, 1], datatype: 'FP32', data: images(count, seed) }], ...extra });
+  return JSON.stringify({
+    inputs: [{ name: 'images', shape: [count, 28, 28, 1], datatype: 'FP32', data: images(count, seed) }],
+    ...extra,
+  });
 }

@@ -11,7 +11,12 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('local platform lifecycle', () => {
   it('serves a plain command through the router and kills its replicas when the deploying process exits', async () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', program], { cwd: repoRoot, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', program], {
+      cwd: repoRoot,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const { answer, ports } = JSON.parse(out.trim().split('\n').pop()!) as { answer: string; ports: number[] };
     expect(answer).toMatch(/^hello from hello-hello-\d+$/);
     expect(ports).toHaveLength(2);

@@ -21,17 +21,46 @@ const ref = { app: 'mnist', workflow: 'serving' };
 describe('local platform running model-server processes', () => {
   const storeConfig = uniqueS3StoreConfig('local-platform');
   const store = s3Store(storeConfig);
-  const platform = new LocalPlatform({ workDir: mkdtempSync(join(tmpdir(), 'scanflow-local-platform-')), healthIntervalMs: 200 });
+  const platform = new LocalPlatform({
+    workDir: mkdtempSync(join(tmpdir(), 'scanflow-local-platform-')),
+    healthIntervalMs: 200,
+  });
   const activities = createLocalPlatformActivities(platform);
 
   // The model server as the demo deploys it (env-configured; the platform sets host and port).
   const modelServer = (name: string, replicas: number, version: string): ServiceSpec =>
-    modelServerService({ name, store: storeConfig, model: 'mnist', replicas, version: Number(version), logFlushMs: 200, maxWaitMs: 1 });
-  const spec: OnlineWorkflowSpec = { ...ref, services: [modelServer('main', 2, '1')], backup: modelServer('backup', 1, '1') };
+    modelServerService({
+      name,
+      store: storeConfig,
+      model: 'mnist',
+      replicas,
+      version: Number(version),
+      logFlushMs: 200,
+      maxWaitMs: 1,
+    });
+  const spec: OnlineWorkflowSpec = {
+    ...ref,
+    services: [modelServer('main', 2, '1')],
+    backup: modelServer('backup', 1, '1'),
+  };
 
-  const sample = { count: 8, height: 28, width: 28, pixels: Float32Array.from(images(8, 3)), ids: Array.from({ length: 8 }, (_, i) => `lp-${i}`) };
+  const sample = {
+    count: 8,
+    height: 28,
+    width: 28,
+    pixels: Float32Array.from(images(8, 3)),
+    ids: Array.from({ length: 8 }, (_, i) => `lp-${i}`),
+  };
   const load = (signal: AbortSignal, seen: Array<{ ok: boolean; version?: string }>): Promise<TrafficReport> =>
-    runTraffic({ url: platform.endpoint(ref), model: 'mnist', source: loopingSource(sample), imagesPerRequest: 2, concurrency: 4, signal, onResult: (r) => seen.push(r) });
+    runTraffic({
+      url: platform.endpoint(ref),
+      model: 'mnist',
+      source: loopingSource(sample),
+      imagesPerRequest: 2,
+      concurrency: 4,
+      signal,
+      onResult: (r) => seen.push(r),
+    });
   const until = async (cond: () => boolean) => {
     while (!cond()) await new Promise((r) => setTimeout(r, 20));
   };
@@ -51,7 +80,10 @@ describe('local platform running model-server processes', () => {
     ]);
     const replicas = new Set<string>();
     for (let i = 0; i < 4; i += 1) {
-      const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }) });
+      const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, {
+        method: 'POST',
+        body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }),
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('x-scanflow-service')).toBe('main');
       replicas.add(res.headers.get('x-scanflow-replica') ?? '');
@@ -59,7 +91,11 @@ describe('local platform running model-server processes', () => {
     }
     expect(replicas.size).toBe(2);
     const pods = await platform.podPlacement(ref);
-    expect(pods.map((p) => [p.component, p.node, p.ready])).toEqual([['main', 'local', true], ['main', 'local', true], ['backup', 'local', true]]);
+    expect(pods.map((p) => [p.component, p.node, p.ready])).toEqual([
+      ['main', 'local', true],
+      ['main', 'local', true],
+      ['backup', 'local', true],
+    ]);
   });
 
   it('upgrades the model version in place under load: no failed request, answers from both versions, predictions logged', async () => {
@@ -83,7 +119,9 @@ describe('local platform running model-server processes', () => {
     await platform.upgradeOnlineWorkflow(ref, 'main', { env: { SCANFLOW_MODEL_VERSION: '2' } });
     // The replicas' prediction logs hold the requests they answered (flushed every 200 ms).
     await new Promise((r) => setTimeout(r, 600));
-    const records = (await Promise.all((await listPredictionBatches(store, 'mnist')).map((k) => readPredictionBatch(store, k)))).flat();
+    const records = (
+      await Promise.all((await listPredictionBatches(store, 'mnist')).map((k) => readPredictionBatch(store, k)))
+    ).flat();
     expect(records.filter((r) => r.modelVersion === 2).length).toBeGreaterThanOrEqual(report.versions['2']! * 2);
     expect(records.some((r) => r.id.startsWith('lp-'))).toBe(true);
   });
@@ -95,7 +133,9 @@ describe('local platform running model-server processes', () => {
     const traffic = load(stop.signal, seen);
     await until(() => seen.length >= 10);
     // Version 3 plus another env change: not a pure version switch, so replicas are replaced one by one.
-    await platform.upgradeOnlineWorkflow(ref, 'main', { env: { SCANFLOW_MODEL_VERSION: '3', SCANFLOW_NOTE: 'rolled' } });
+    await platform.upgradeOnlineWorkflow(ref, 'main', {
+      env: { SCANFLOW_MODEL_VERSION: '3', SCANFLOW_NOTE: 'rolled' },
+    });
     const at = seen.length;
     await until(() => seen.length >= at + 10);
     stop.abort();
@@ -105,19 +145,32 @@ describe('local platform running model-server processes', () => {
     const after = (await platform.podPlacement(ref)).filter((p) => p.component === 'main').map((p) => p.pod);
     expect(after).toHaveLength(2);
     expect(after.filter((p) => before.includes(p))).toEqual([]);
-    expect((await platform.readyReplicas(ref))[0]).toEqual({ service: 'main', desired: 2, ready: 2, available: 2, updated: 2 });
+    expect((await platform.readyReplicas(ref))[0]).toEqual({
+      service: 'main',
+      desired: 2,
+      ready: 2,
+      available: 2,
+      updated: 2,
+    });
   });
 
   it('replaces a replica whose process died, like a ReplicaSet', async () => {
-    const status = platform.routerStatus(ref) as { services: Record<string, { replicas: Array<{ name: string; pid: number }> }> };
+    const status = platform.routerStatus(ref) as {
+      services: Record<string, { replicas: Array<{ name: string; pid: number }> }>;
+    };
     const victim = status.services.main!.replicas[0]!;
     process.kill(victim.pid, 'SIGKILL'); // a replica this test's platform started
     await until(() => {
       const now = platform.routerStatus(ref) as typeof status;
-      return now.services.main!.replicas.length === 2 && !now.services.main!.replicas.some((r) => r.name === victim.name);
+      return (
+        now.services.main!.replicas.length === 2 && !now.services.main!.replicas.some((r) => r.name === victim.name)
+      );
     });
     expect((await platform.readyReplicas(ref))[0]).toMatchObject({ service: 'main', desired: 2, ready: 2 });
-    const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }) });
+    const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }),
+    });
     expect(res.status).toBe(200);
   });
 
@@ -134,7 +187,10 @@ describe('local platform running model-server processes', () => {
     await platform.updateWorkflowTraffic(ref, { active: 'main' });
     await platform.duplicateWorkflowInstance(ref, 'main', 0);
     expect((await platform.readyReplicas(ref))[0]).toMatchObject({ service: 'main', desired: 0, ready: 0 });
-    const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }) });
+    const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-scanflow-service')).toBe('backup');
     expect(platform.routerStatus(ref)).toMatchObject({ backup: 'backup', failovers: expect.any(Number) });
@@ -146,14 +202,37 @@ describe('local platform running model-server processes', () => {
   });
 
   it('rejects bad specs with errors naming the field, changing nothing', async () => {
-    await expect(platform.updateWorkflowTraffic(ref, { weights: { main: 50, nope: 50 } })).rejects.toThrow(/traffic\.weights\.nope: not a service of this workflow/);
-    await expect(platform.duplicateWorkflowInstance(ref, 'main', -1)).rejects.toThrow(/replicas must be an integer >= 0, got -1/);
-    await expect(platform.upgradeOnlineWorkflow(ref, 'ghost', { env: { SCANFLOW_MODEL_VERSION: '2' } })).rejects.toThrow(/service 'ghost' is not part of online workflow mnist\/serving/);
-    await expect(platform.upgradeOnlineWorkflow(ref, 'main', { env: { SCANFLOW_MODEL_VERSION: '' } })).rejects.toThrow(/SCANFLOW_MODEL_VERSION must be a positive integer/);
-    await expect(platform.readyReplicas({ app: 'mnist', workflow: 'absent' })).rejects.toThrow(/mnist\/absent is not deployed/);
-    await expect(activities.stopWorkflow({ ref, runId: 'r1' })).rejects.toMatchObject({ type: 'NotSupported', nonRetryable: true, message: expect.stringMatching(/stopWorkflow is a batch-workflow primitive/) });
-    await expect(platform.deployWorkflow({ ...ref, workflow: 'bad', services: [{ ...modelServer('main', 1, '1'), replicas: 1.5 }] })).rejects.toThrow(/replicas must be an integer >= 0, got 1.5/);
-    const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }) });
+    await expect(platform.updateWorkflowTraffic(ref, { weights: { main: 50, nope: 50 } })).rejects.toThrow(
+      /traffic\.weights\.nope: not a service of this workflow/,
+    );
+    await expect(platform.duplicateWorkflowInstance(ref, 'main', -1)).rejects.toThrow(
+      /replicas must be an integer >= 0, got -1/,
+    );
+    await expect(
+      platform.upgradeOnlineWorkflow(ref, 'ghost', { env: { SCANFLOW_MODEL_VERSION: '2' } }),
+    ).rejects.toThrow(/service 'ghost' is not part of online workflow mnist\/serving/);
+    await expect(platform.upgradeOnlineWorkflow(ref, 'main', { env: { SCANFLOW_MODEL_VERSION: '' } })).rejects.toThrow(
+      /SCANFLOW_MODEL_VERSION must be a positive integer/,
+    );
+    await expect(platform.readyReplicas({ app: 'mnist', workflow: 'absent' })).rejects.toThrow(
+      /mnist\/absent is not deployed/,
+    );
+    await expect(activities.stopWorkflow({ ref, runId: 'r1' })).rejects.toMatchObject({
+      type: 'NotSupported',
+      nonRetryable: true,
+      message: expect.stringMatching(/stopWorkflow is a batch-workflow primitive/),
+    });
+    await expect(
+      platform.deployWorkflow({
+        ...ref,
+        workflow: 'bad',
+        services: [{ ...modelServer('main', 1, '1'), replicas: 1.5 }],
+      }),
+    ).rejects.toThrow(/replicas must be an integer >= 0, got 1.5/);
+    const res = await fetch(`${platform.endpoint(ref)}/v2/models/mnist/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: images(1) }] }),
+    });
     expect(((await res.json()) as { model_version: string }).model_version).toBe('3');
   });
 

@@ -10,7 +10,13 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Deployment, type V1Service } from '@kubernetes/client-node';
+import {
+  KubernetesObjectApi,
+  loadAllYaml,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { ManagedProcess, httpOk } from '../../src/stack/process.js';
 import { freePort } from '../../src/stack/ports.js';
 import { storeArgument } from '../../src/serving/store-config.js';
@@ -19,7 +25,9 @@ import { freshNamespace, testCluster, waitFor } from '../kubernetes/cluster.js';
 import { images, s3Store, seededRegistry, uniqueS3StoreConfig } from './fixtures.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const objects = loadAllYaml(readFileSync(join(repoRoot, 'deploy/serving/model-server.yaml'), 'utf8')) as KubernetesObject[];
+const objects = loadAllYaml(
+  readFileSync(join(repoRoot, 'deploy/serving/model-server.yaml'), 'utf8'),
+) as KubernetesObject[];
 const deployment = objects.find((o) => o.kind === 'Deployment') as V1Deployment;
 const service = objects.find((o) => o.kind === 'Service') as V1Service;
 const container = deployment.spec!.template.spec!.containers[0]!;
@@ -28,10 +36,18 @@ describe('deploy/serving/model-server.yaml', () => {
   it('is accepted by the API server and its Deployment creates pods that the Service selects', async () => {
     const c = testCluster();
     const namespace = await freshNamespace(c, 'serving-manifest');
-    await c.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'scanflow-s3' }, stringData: { endpoint: 'http://minio:9000', 'access-key': 'a', 'secret-key': 'b' } } });
+    await c.core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: 'scanflow-s3' },
+        stringData: { endpoint: 'http://minio:9000', 'access-key': 'a', 'secret-key': 'b' },
+      },
+    });
     const api = KubernetesObjectApi.makeApiClient(c.kc);
     for (const o of objects) await api.create({ ...o, metadata: { ...o.metadata, namespace } });
-    const selector = Object.entries(service.spec!.selector!).map(([k, v]) => `${k}=${v}`).join(',');
+    const selector = Object.entries(service.spec!.selector!)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const pods = await waitFor('2 model-server pods', async () => {
       const list = await c.core.listNamespacedPod({ namespace, labelSelector: selector });
       return list.items.length === 2 ? list.items : undefined;
@@ -55,7 +71,11 @@ describe('deploy/serving/model-server.yaml', () => {
     beforeAll(async () => {
       await seededRegistry(s3Store(storeConfig), 'mnist', 1);
       const { arg, env: s3 } = storeArgument(storeConfig);
-      const secret: Record<string, string> = { endpoint: s3.SCANFLOW_S3_ENDPOINT!, 'access-key': s3.SCANFLOW_S3_ACCESS_KEY!, 'secret-key': s3.SCANFLOW_S3_SECRET_KEY! };
+      const secret: Record<string, string> = {
+        endpoint: s3.SCANFLOW_S3_ENDPOINT!,
+        'access-key': s3.SCANFLOW_S3_ACCESS_KEY!,
+        'secret-key': s3.SCANFLOW_S3_SECRET_KEY!,
+      };
       const env: Record<string, string> = {};
       for (const e of container.env ?? []) {
         if (e.value !== undefined) env[e.name] = e.value;
@@ -64,7 +84,11 @@ describe('deploy/serving/model-server.yaml', () => {
       }
       // Differences from the cluster, and only these: this test's bucket/prefix, loopback, a free port.
       const port = await freePort();
-      Object.assign(env, { SCANFLOW_STORE: arg, SCANFLOW_SERVING_HOST: '127.0.0.1', SCANFLOW_SERVING_PORT: String(port) });
+      Object.assign(env, {
+        SCANFLOW_STORE: arg,
+        SCANFLOW_SERVING_HOST: '127.0.0.1',
+        SCANFLOW_SERVING_PORT: String(port),
+      });
       url = `http://127.0.0.1:${port}`;
       const readiness = container.readinessProbe!.httpGet!.path!;
       proc = await ManagedProcess.start({
@@ -83,7 +107,13 @@ describe('deploy/serving/model-server.yaml', () => {
 
     it('serves the production version on the probed paths, then drains and flushes its prediction log on SIGTERM', async () => {
       expect((await fetch(`${url}${container.livenessProbe!.httpGet!.path!}`)).status).toBe(200);
-      const res = await fetch(`${url}/v2/models/mnist/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'images', shape: [3, 784], datatype: 'FP32', data: images(3) }], parameters: { sample_ids: ['m-0', 'm-1', 'm-2'] } }) });
+      const res = await fetch(`${url}/v2/models/mnist/infer`, {
+        method: 'POST',
+        body: JSON.stringify({
+          inputs: [{ name: 'images', shape: [3, 784], datatype: 'FP32', data: images(3) }],
+          parameters: { sample_ids: ['m-0', 'm-1', 'm-2'] },
+        }),
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { model_version: string }).model_version).toBe('1');
       await proc.stop();

@@ -4,7 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
-import { BatchedPredictionLogWriter, listPredictionBatches, readPredictionBatch } from '../../src/knowledge/prediction-log.js';
+import {
+  BatchedPredictionLogWriter,
+  listPredictionBatches,
+  readPredictionBatch,
+} from '../../src/knowledge/prediction-log.js';
 import type { ModelRegistry } from '../../src/knowledge/model-registry.js';
 import type { KnowledgeStore } from '../../src/knowledge/types.js';
 import { tensorflow } from '../../src/ml/tf.js';
@@ -31,7 +35,12 @@ describe('model server (Open Inference Protocol v2)', () => {
     server = new ModelServer({
       modelName: 'mnist',
       source: registryModelSource(registry),
-      predictionLog: new BatchedPredictionLogWriter(store, { model: 'mnist', batchSize: 50, flushIntervalMs: 0, writerId: 'test' }),
+      predictionLog: new BatchedPredictionLogWriter(store, {
+        model: 'mnist',
+        batchSize: 50,
+        flushIntervalMs: 0,
+        writerId: 'test',
+      }),
       batching: { maxBatchSize: 64, maxWaitMs: 5 },
       processMetrics: false,
       log: () => undefined,
@@ -42,7 +51,8 @@ describe('model server (Open Inference Protocol v2)', () => {
     await server?.close();
   });
 
-  const post = (path: string, body: string) => fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const post = (path: string, body: string) =>
+    fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
 
   it('answers health, server and model metadata', async () => {
     expect(await (await fetch(`${base}/v2/health/live`)).json()).toEqual({ live: true });
@@ -50,7 +60,11 @@ describe('model server (Open Inference Protocol v2)', () => {
     expect(ready.status).toBe(200);
     expect(await (await fetch(`${base}/v2`)).json()).toMatchObject({ name: 'scanflow-model-server' });
     const meta = (await (await fetch(`${base}/v2/models/mnist`)).json()) as Record<string, unknown>;
-    expect(meta).toMatchObject({ name: 'mnist', versions: ['1'], inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 28, 28, 1] }] });
+    expect(meta).toMatchObject({
+      name: 'mnist',
+      versions: ['1'],
+      inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 28, 28, 1] }],
+    });
     expect((await fetch(`${base}/v2/models/mnist/ready`)).status).toBe(200);
     expect((await fetch(`${base}/v2/models/mnist/versions/1/ready`)).status).toBe(200);
     expect((await fetch(`${base}/v2/models/mnist/versions/9/ready`)).status).toBe(503);
@@ -78,7 +92,9 @@ describe('model server (Open Inference Protocol v2)', () => {
   });
 
   it('returns only the outputs asked for', async () => {
-    const res = (await (await post('/v2/models/mnist/infer', inferBody(1, { outputs: [{ name: 'label' }] }))).json()) as InferResponseBody;
+    const res = (await (
+      await post('/v2/models/mnist/infer', inferBody(1, { outputs: [{ name: 'label' }] }))
+    ).json()) as InferResponseBody;
     expect(res.outputs.map((o) => o.name)).toEqual(['label']);
   });
 
@@ -87,16 +103,63 @@ describe('model server (Open Inference Protocol v2)', () => {
     ['malformed JSON', '/v2/models/mnist/infer', '{"inputs": [', /not valid JSON/],
     ['no inputs', '/v2/models/mnist/infer', '{}', /"inputs" must be an array/],
     ['two inputs', '/v2/models/mnist/infer', JSON.stringify({ inputs: [{}, {}] }), /exactly 1 tensor/],
-    ['wrong input name', '/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'x', shape: [1, 784], datatype: 'FP32', data: image }] }), /inputs\[0\]\.name must be "images"/],
-    ['wrong datatype', '/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'INT8', data: image }] }), /datatype must be "FP32", got "INT8"/],
-    ['wrong shape', '/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'images', shape: [1, 32, 32, 3], datatype: 'FP32', data: image }] }), /shape must be \[n, 28, 28, 1\] or \[n, 784\], got \[1,32,32,3\]/],
-    ['zero images', '/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'images', shape: [0, 784], datatype: 'FP32', data: [] }] }), /at least 1/],
-    ['data length mismatch', '/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'images', shape: [2, 784], datatype: 'FP32', data: image }] }), /has 784 values but shape needs 1568/],
-    ['non-number data', '/v2/models/mnist/infer', JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: ['a', ...image.slice(1)] }] }), /data\[0\] must be a finite number, got "a"/],
-    ['sample ids mismatch', '/v2/models/mnist/infer', inferBody(2, { parameters: { sample_ids: ['only-one'] } }), /sample_ids has 1 ids for 2 images/],
-    ['unknown output', '/v2/models/mnist/infer', inferBody(1, { outputs: [{ name: 'logits' }] }), /outputs\[0\]\.name must be/],
+    [
+      'wrong input name',
+      '/v2/models/mnist/infer',
+      JSON.stringify({ inputs: [{ name: 'x', shape: [1, 784], datatype: 'FP32', data: image }] }),
+      /inputs\[0\]\.name must be "images"/,
+    ],
+    [
+      'wrong datatype',
+      '/v2/models/mnist/infer',
+      JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], datatype: 'INT8', data: image }] }),
+      /datatype must be "FP32", got "INT8"/,
+    ],
+    [
+      'wrong shape',
+      '/v2/models/mnist/infer',
+      JSON.stringify({ inputs: [{ name: 'images', shape: [1, 32, 32, 3], datatype: 'FP32', data: image }] }),
+      /shape must be \[n, 28, 28, 1\] or \[n, 784\], got \[1,32,32,3\]/,
+    ],
+    [
+      'zero images',
+      '/v2/models/mnist/infer',
+      JSON.stringify({ inputs: [{ name: 'images', shape: [0, 784], datatype: 'FP32', data: [] }] }),
+      /at least 1/,
+    ],
+    [
+      'data length mismatch',
+      '/v2/models/mnist/infer',
+      JSON.stringify({ inputs: [{ name: 'images', shape: [2, 784], datatype: 'FP32', data: image }] }),
+      /has 784 values but shape needs 1568/,
+    ],
+    [
+      'non-number data',
+      '/v2/models/mnist/infer',
+      JSON.stringify({
+        inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', data: ['a', ...image.slice(1)] }],
+      }),
+      /data\[0\] must be a finite number, got "a"/,
+    ],
+    [
+      'sample ids mismatch',
+      '/v2/models/mnist/infer',
+      inferBody(2, { parameters: { sample_ids: ['only-one'] } }),
+      /sample_ids has 1 ids for 2 images/,
+    ],
+    [
+      'unknown output',
+      '/v2/models/mnist/infer',
+      inferBody(1, { outputs: [{ name: 'logits' }] }),
+      /outputs\[0\]\.name must be/,
+    ],
     ['unknown model', '/v2/models/cifar/infer', inferBody(1), /unknown model "cifar": this server serves "mnist"/],
-    ['unknown version', '/v2/models/mnist/versions/7/infer', inferBody(1), /unknown version "7" of model "mnist": serving version 1/],
+    [
+      'unknown version',
+      '/v2/models/mnist/versions/7/infer',
+      inferBody(1),
+      /unknown version "7" of model "mnist": serving version 1/,
+    ],
   ];
   it.each(badRequests)('rejects %s with 400 and an error naming the problem', async (_what, path, body, message) => {
     const res = await post(path, body);
@@ -117,7 +180,9 @@ describe('model server (Open Inference Protocol v2)', () => {
 
   it('exposes request, error, latency, batch-size and version metrics in Prometheus format', async () => {
     const before = await scrape(base);
-    await Promise.all([1, 2, 3, 4].map((i) => post('/v2/models/mnist/infer', inferBody(2, {}, i)).then((r) => r.arrayBuffer())));
+    await Promise.all(
+      [1, 2, 3, 4].map((i) => post('/v2/models/mnist/infer', inferBody(2, {}, i)).then((r) => r.arrayBuffer())),
+    );
     await post('/v2/models/mnist/infer', '{"inputs": 1}').then((r) => r.arrayBuffer());
     const after = await scrape(base);
     const delta = (line: string) => (after.get(line) ?? 0) - (before.get(line) ?? 0);
@@ -133,7 +198,9 @@ describe('model server (Open Inference Protocol v2)', () => {
 
   it('writes every prediction (input reference, output, version, time, pixels) to the prediction log in batches', async () => {
     const ids = Array.from({ length: 5 }, (_, i) => `stream-7-${i}`);
-    const res = (await (await post('/v2/models/mnist/infer', inferBody(5, { parameters: { sample_ids: ids } }, 42))).json()) as InferResponseBody;
+    const res = (await (
+      await post('/v2/models/mnist/infer', inferBody(5, { parameters: { sample_ids: ids } }, 42))
+    ).json()) as InferResponseBody;
     const served = server as unknown as { options: { predictionLog: BatchedPredictionLogWriter } };
     await served.options.predictionLog.flush();
     const keys = await listPredictionBatches(store, 'mnist');
@@ -197,7 +264,9 @@ describe('model server (Open Inference Protocol v2)', () => {
     expect(((await res.json()) as { error: string }).error).toMatch(/cannot load model mnist version 99/);
     const bad = await post('/admin/model', JSON.stringify({ version: 'latest' }));
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toMatch(/"version" must be a positive integer or "production", got "latest"/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /"version" must be a positive integer or "production", got "latest"/,
+    );
     const ok = (await (await post('/v2/models/mnist/infer', inferBody(1))).json()) as InferResponseBody;
     expect(ok.model_version).toBe('2');
   });
@@ -208,17 +277,29 @@ describe('model server (Open Inference Protocol v2)', () => {
     const port = new URL(base).port;
     // Send half of the body to /versions/2/infer, switch to version 1, then send the rest.
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v2/models/mnist/versions/2/infer', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v2/models/mnist/versions/2/infer',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
       req.on('error', reject);
       req.write(body.slice(0, 1000));
       void (async () => {
         // The server has read the headers and leased version 2 for this request.
-        while (((await (await fetch(`${base}/admin/model`)).json()) as { leases: Record<string, number> }).leases['2'] !== 1) await new Promise((r) => setTimeout(r, 5));
+        while (
+          ((await (await fetch(`${base}/admin/model`)).json()) as { leases: Record<string, number> }).leases['2'] !== 1
+        )
+          await new Promise((r) => setTimeout(r, 5));
         const swap = await post('/admin/model', JSON.stringify({ version: 1 }));
         expect(await swap.json()).toMatchObject({ version: '1', previous: '2' });
         expect(server.slot.loadedVersions).toEqual(['1', '2']); // 2 stays while the pinned request holds it

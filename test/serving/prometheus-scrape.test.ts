@@ -23,24 +23,44 @@ describe('model-server metrics in Prometheus', () => {
   const original = readFileSync(configFile, 'utf8');
   /** Same file format as src/stack/prometheus-server.ts writes. */
   const setScrapeJobs = async (jobs: ScrapeJob[]) => {
-    const lines = ['global:', '  scrape_interval: 1s', '  evaluation_interval: 1s', jobs.length ? 'scrape_configs:' : 'scrape_configs: []'];
-    for (const j of jobs) lines.push(`  - job_name: ${JSON.stringify(j.job)}`, '    static_configs:', `      - targets: ${JSON.stringify(j.targets)}`);
+    const lines = [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      jobs.length ? 'scrape_configs:' : 'scrape_configs: []',
+    ];
+    for (const j of jobs)
+      lines.push(
+        `  - job_name: ${JSON.stringify(j.job)}`,
+        '    static_configs:',
+        `      - targets: ${JSON.stringify(j.targets)}`,
+      );
     writeFileSync(configFile, lines.join('\n') + '\n');
     const res = await fetch(`${prometheus}/-/reload`, { method: 'POST' });
     if (!res.ok) throw new Error(`reload failed: ${res.status}`);
   };
   const storeConfig = uniqueS3StoreConfig('prometheus');
-  const platform = new LocalPlatform({ workDir: mkdtempSync(join(tmpdir(), 'scanflow-prom-')), onScrapeTargets: setScrapeJobs });
+  const platform = new LocalPlatform({
+    workDir: mkdtempSync(join(tmpdir(), 'scanflow-prom-')),
+    onScrapeTargets: setScrapeJobs,
+  });
 
   const query = async (q: string): Promise<number | undefined> => {
-    const res = (await (await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    const res = (await (await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
     const v = res.data.result[0]?.value[1];
     return v === undefined ? undefined : Number(v);
   };
 
   beforeAll(async () => {
     await seededRegistry(s3Store(storeConfig), 'mnist', 1);
-    await platform.deployWorkflow({ ...ref, services: [modelServerService({ name: 'model-server', store: storeConfig, model: 'mnist', replicas: 2, logFlushMs: 200 })] });
+    await platform.deployWorkflow({
+      ...ref,
+      services: [
+        modelServerService({ name: 'model-server', store: storeConfig, model: 'mnist', replicas: 2, logFlushMs: 200 }),
+      ],
+    });
   });
   afterAll(async () => {
     await platform.close();
@@ -49,11 +69,26 @@ describe('model-server metrics in Prometheus', () => {
   });
 
   it('scrapes every replica and sums the predictions the traffic produced', async () => {
-    expect(platform.scrapeJobs()).toEqual([{ job: 'mnist-prom-model-server', targets: [expect.stringMatching(/^127\.0\.0\.1:\d+$/), expect.stringMatching(/^127\.0\.0\.1:\d+$/)] }]);
+    expect(platform.scrapeJobs()).toEqual([
+      {
+        job: 'mnist-prom-model-server',
+        targets: [expect.stringMatching(/^127\.0\.0\.1:\d+$/), expect.stringMatching(/^127\.0\.0\.1:\d+$/)],
+      },
+    ]);
     const sample = { count: 6, height: 28, width: 28, pixels: Float32Array.from(images(6, 11)) };
-    const report = await runTraffic({ url: platform.endpoint(ref), model: 'mnist', source: loopingSource(sample), imagesPerRequest: 2, maxRequests: 30, concurrency: 3 });
+    const report = await runTraffic({
+      url: platform.endpoint(ref),
+      model: 'mnist',
+      source: loopingSource(sample),
+      imagesPerRequest: 2,
+      maxRequests: 30,
+      concurrency: 3,
+    });
     expect(report).toMatchObject({ ok: 30, images: 60 });
-    await waitFor('both replicas up in Prometheus', async () => (await query('count(up{job="mnist-prom-model-server"} == 1)')) === 2);
+    await waitFor(
+      'both replicas up in Prometheus',
+      async () => (await query('count(up{job="mnist-prom-model-server"} == 1)')) === 2,
+    );
     const total = await waitFor('60 predictions in Prometheus', async () => {
       const v = await query('sum(scanflow_predictions_total{job="mnist-prom-model-server",version="1"})');
       return v === 60 ? v : undefined;

@@ -31,7 +31,11 @@ describe('the stack end to end', () => {
     const worker = await diagnosticsWorker(taskQueue);
     const key = `smoke/${taskQueue}.json`;
     const report = await worker.runUntil(
-      t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-${taskQueue}`, args: [{ key, size: 64 }] }),
+      t.client.workflow.execute('diagnosticsWorkflow', {
+        taskQueue,
+        workflowId: `smoke-${taskQueue}`,
+        args: [{ key, size: 64 }],
+      }),
     );
     expect(report).toMatchObject({ backend: 'tensorflow', size: 64, checksum: 64 ** 3 });
     expect(report.tensorflowVersion).toMatch(/^2\.\d+\.\d+/);
@@ -44,11 +48,17 @@ describe('the stack end to end', () => {
   it('rejects a bad size without retrying', async () => {
     const taskQueue = uniqueTaskQueue('smoke-bad');
     const worker = await diagnosticsWorker(taskQueue);
-    const run = t.client.workflow.execute('diagnosticsWorkflow', { taskQueue, workflowId: `smoke-bad-${taskQueue}`, args: [{ key: 'x', size: -1 }] });
+    const run = t.client.workflow.execute('diagnosticsWorkflow', {
+      taskQueue,
+      workflowId: `smoke-bad-${taskQueue}`,
+      args: [{ key: 'x', size: -1 }],
+    });
     await expect(worker.runUntil(run)).rejects.toThrow(/Workflow execution failed/);
     const history = await t.client.workflow.getHandle(`smoke-bad-${taskQueue}`).fetchHistory();
     const failedAttempts = history.events?.filter((e) => e.activityTaskFailedEventAttributes) ?? [];
     expect(failedAttempts).toHaveLength(1);
-    expect(failedAttempts[0]?.activityTaskFailedEventAttributes?.failure?.message).toMatch(/size must be an integer in 1\.\.4096, got -1/);
+    expect(failedAttempts[0]?.activityTaskFailedEventAttributes?.failure?.message).toMatch(
+      /size must be an integer in 1\.\.4096, got -1/,
+    );
   });
 });

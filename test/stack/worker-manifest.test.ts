@@ -10,7 +10,8 @@ import { loadConfig } from '../../src/config.js';
 import { parseRoles } from '../../src/worker/run-workers.js';
 import { freshNamespace, testCluster, waitFor } from '../kubernetes/cluster.js';
 
-const read = (path: string) => loadAllYaml(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')) as KubernetesObject[];
+const read = (path: string) =>
+  loadAllYaml(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')) as KubernetesObject[];
 const workers = read('deploy/worker/workers.yaml') as V1Deployment[];
 
 /** The container's env as the process would see it (secrets and the downward API filled in). */
@@ -27,7 +28,11 @@ function containerEnv(d: V1Deployment, namespace: string): NodeJS.ProcessEnv {
 
 describe('deploy/worker/workers.yaml', () => {
   it('declares one worker per group of task queues, each a configuration the worker accepts', () => {
-    expect(workers.map((d) => d.metadata!.name)).toEqual(['scanflow-agents-worker', 'scanflow-ml-worker', 'scanflow-platform-worker']);
+    expect(workers.map((d) => d.metadata!.name)).toEqual([
+      'scanflow-agents-worker',
+      'scanflow-ml-worker',
+      'scanflow-platform-worker',
+    ]);
     const roles = workers.map((d) => parseRoles(containerEnv(d, 'ns').SCANFLOW_WORKER_ROLES));
     expect(roles.flat().sort()).toEqual(['agents', 'kubernetes', 'ml', 'system']);
     const [agents, ml, platform] = workers.map((d) => loadConfig(containerEnv(d, 'scanflow-prod')));
@@ -35,8 +40,16 @@ describe('deploy/worker/workers.yaml', () => {
     expect(ml!.knowledge.kind).toBe('s3');
     expect(platform!.platform).toEqual({ kind: 'kubernetes', kubeconfig: undefined, namespace: 'scanflow-prod' });
     // Only the platform worker talks to the Kubernetes API, with the least-privilege account.
-    expect(workers.map((d) => d.spec!.template.spec!.serviceAccountName ?? null)).toEqual([null, null, 'scanflow-platform']);
-    expect(workers.map((d) => d.spec!.template.spec!.automountServiceAccountToken ?? true)).toEqual([false, false, true]);
+    expect(workers.map((d) => d.spec!.template.spec!.serviceAccountName ?? null)).toEqual([
+      null,
+      null,
+      'scanflow-platform',
+    ]);
+    expect(workers.map((d) => d.spec!.template.spec!.automountServiceAccountToken ?? true)).toEqual([
+      false,
+      false,
+      true,
+    ]);
   });
 
   it('is accepted by the API server together with the RBAC, and its Deployments create pods', async () => {
@@ -47,7 +60,10 @@ describe('deploy/worker/workers.yaml', () => {
       await api.create({ ...o, metadata: { ...o.metadata, namespace } });
     }
     const pods = await waitFor('a pod of every worker', async () => {
-      const list = await c.core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=scanflow-worker' });
+      const list = await c.core.listNamespacedPod({
+        namespace,
+        labelSelector: 'app.kubernetes.io/name=scanflow-worker',
+      });
       const groups = new Set(list.items.map((p) => p.metadata?.labels?.['scanflow.io/worker-roles']));
       return groups.size === 3 ? list.items : undefined;
     });

@@ -26,7 +26,8 @@ export function mergeActivities(...sets: NamedActivities[]): NamedActivities {
   for (const set of sets) {
     for (const [name, fn] of Object.entries(set)) {
       if (typeof fn !== 'function') throw new Error(`activity "${name}" is not a function`);
-      if (name in merged && merged[name] !== fn) throw new Error(`activity "${name}" is registered twice: give the sensor or action another name`);
+      if (name in merged && merged[name] !== fn)
+        throw new Error(`activity "${name}" is registered twice: give the sensor or action another name`);
       merged[name] = fn;
     }
   }
@@ -34,5 +35,10 @@ export function mergeActivities(...sets: NamedActivities[]): NamedActivities {
 }
 
 export function createAgentActivities(options: AgentActivitiesOptions): NamedActivities {
-  return mergeActivities(createAgentRuntimeActivities(options.client), options.sensors ?? {}, options.actions ?? {}, ...(options.extra ?? []));
+  return mergeActivities(
+    createAgentRuntimeActivities(options.client),
+    options.sensors ?? {},
+    options.actions ?? {},
+    ...(options.extra ?? []),
+  );
 }

@@ -4,7 +4,13 @@
  */
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { type Client, type ScheduleOptions, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  type Client,
+  type ScheduleOptions,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import type { Json } from '../../spec/agent.js';
 import { triggerScheduleId, triggerWorkflowIdPrefix } from '../../spec/ids.js';
 import { ScanflowAgent, ScanflowApp, ScanflowKind } from '../../spec/search-attributes.js';
@@ -13,7 +19,11 @@ import type { CallOutcome } from '../../workflows/agent-messages.js';
 import type { PauseSchedulesInput, RemoteCallInput, RemoteTuneInput, SyncSchedulesInput } from './types.js';
 
 /** The schedule that fires one strategy: its action starts `agentTriggerWorkflow`, which signals the agent. */
-export function triggerScheduleOptions(input: SyncSchedulesInput, strategy: string, trigger: SyncSchedulesInput['triggers'][number]['trigger']): ScheduleOptions {
+export function triggerScheduleOptions(
+  input: SyncSchedulesInput,
+  strategy: string,
+  trigger: SyncSchedulesInput['triggers'][number]['trigger'],
+): ScheduleOptions {
   const plan = planTrigger(trigger);
   return {
     scheduleId: triggerScheduleId(input.app, input.agent, strategy),
@@ -29,7 +39,9 @@ export function triggerScheduleOptions(input: SyncSchedulesInput, strategy: stri
       taskQueue: input.taskQueue,
       args: [{ agentWorkflowId: input.agentWorkflowId, strategy, ...(plan.and ? { and: plan.and } : {}) }],
       typedSearchAttributes: [
-        { key: ScanflowKind, value: 'trigger' }, { key: ScanflowApp, value: input.app }, { key: ScanflowAgent, value: input.agent },
+        { key: ScanflowKind, value: 'trigger' },
+        { key: ScanflowApp, value: input.app },
+        { key: ScanflowAgent, value: input.agent },
       ],
     },
     // Trigger workflows take milliseconds; never skip a fire because the previous one is still finishing.
@@ -61,7 +73,13 @@ export function createAgentRuntimeActivities(client: Client) {
         const handle = client.schedule.getHandle(options.scheduleId);
         try {
           await handle.describe();
-          await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies }, state: { ...previous.state, paused: input.paused } }));
+          await handle.update((previous) => ({
+            ...previous,
+            spec: options.spec,
+            action: options.action,
+            policies: { ...previous.policies, ...options.policies },
+            state: { ...previous.state, paused: input.paused },
+          }));
         } catch (err) {
           if (!(err instanceof ScheduleNotFoundError)) throw err;
           await client.schedule.create(options);
@@ -89,18 +107,27 @@ export function createAgentRuntimeActivities(client: Client) {
     /** Call-Receive with an answer: an update on the target agent (the update id is the call id, so a retry is not a second call). */
     async callAgentAndWait(input: RemoteCallInput): Promise<CallOutcome> {
       try {
-        return await client.workflow.getHandle(input.workflowId).executeUpdate<CallOutcome, [RemoteCallInput['call']]>('callAndWait', { args: [input.call], updateId: input.call.callId });
+        return await client.workflow
+          .getHandle(input.workflowId)
+          .executeUpdate<CallOutcome, [RemoteCallInput['call']]>('callAndWait', {
+            args: [input.call],
+            updateId: input.call.callId,
+          });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw ApplicationFailure.nonRetryable(`agent ${input.workflowId} is not running`, 'AgentNotFound');
+        if (err instanceof WorkflowNotFoundError)
+          throw ApplicationFailure.nonRetryable(`agent ${input.workflowId} is not running`, 'AgentNotFound');
         throw err;
       }
     },
     /** A planner tuning another agent: sets its parameters through the setParameters update. */
     async tuneAgent(input: RemoteTuneInput): Promise<Json> {
       try {
-        return await client.workflow.getHandle(input.workflowId).executeUpdate<Record<string, Json>, [Record<string, Json>]>('setParameters', { args: [input.parameters] });
+        return await client.workflow
+          .getHandle(input.workflowId)
+          .executeUpdate<Record<string, Json>, [Record<string, Json>]>('setParameters', { args: [input.parameters] });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw ApplicationFailure.nonRetryable(`agent ${input.workflowId} is not running`, 'AgentNotFound');
+        if (err instanceof WorkflowNotFoundError)
+          throw ApplicationFailure.nonRetryable(`agent ${input.workflowId} is not running`, 'AgentNotFound');
         throw err;
       }
     },

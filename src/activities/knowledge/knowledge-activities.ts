@@ -80,7 +80,12 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
      * Gathers the logged inputs of predictions newer than `afterKey` (records that carry pixels)
      * into one image set for the detector; ids are the prediction ids.
      */
-    async collectPredictions(input: { model: string; afterKey?: string; outputKey: string; maxRecords?: number }): Promise<{ datasetKey: string; count: number; lastKey: string | undefined; batchKeys: string[] }> {
+    async collectPredictions(input: {
+      model: string;
+      afterKey?: string;
+      outputKey: string;
+      maxRecords?: number;
+    }): Promise<{ datasetKey: string; count: number; lastKey: string | undefined; batchKeys: string[] }> {
       return asActivity('collectPredictions', async () => {
         checkKey(input.outputKey, 'outputKey');
         const keys = await listPredictionBatches(store, input.model, input.afterKey);
@@ -92,9 +97,15 @@ export function createKnowledgeActivities(deps: KnowledgeActivityDeps) {
           used.push(key);
         }
         const images = recordsToImageSet(records);
-        if (images.count === 0) return { datasetKey: '', count: 0, lastKey: used.at(-1) ?? input.afterKey, batchKeys: used };
+        if (images.count === 0)
+          return { datasetKey: '', count: 0, lastKey: used.at(-1) ?? input.afterKey, batchKeys: used };
         await putImageSet(store, input.outputKey, images);
-        return { datasetKey: input.outputKey, count: images.count, lastKey: used.at(-1) ?? input.afterKey, batchKeys: used };
+        return {
+          datasetKey: input.outputKey,
+          count: images.count,
+          lastKey: used.at(-1) ?? input.afterKey,
+          batchKeys: used,
+        };
       });
     },
 

@@ -5,5 +5,11 @@
  *   import type { PlatformActivities, OnlineWorkflowSpec } from '../activities/kubernetes/types.js';
  *   const k8s = proxyActivities<PlatformActivities>({ ... });
  */
-export type { PlatformActivities, OnlinePlatformActivities, BatchPlatformActivities, ServiceTarget, ExecutorTarget } from './index.js';
+export type {
+  PlatformActivities,
+  OnlinePlatformActivities,
+  BatchPlatformActivities,
+  ServiceTarget,
+  ExecutorTarget,
+} from './index.js';
 export type * from '../../platform/types.js';

@@ -33,7 +33,8 @@ export async function asActivity<T>(name: string, work: () => Promise<T>): Promi
       if (err.code === 'Backend') throw err;
       throw ApplicationFailure.nonRetryable(`${name}: ${err.message}`, err.code);
     }
-    if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(`${name}: ${err.message}`, 'InvalidInput');
+    if (err instanceof InvalidInputError)
+      throw ApplicationFailure.nonRetryable(`${name}: ${err.message}`, 'InvalidInput');
     throw err;
   }
 }

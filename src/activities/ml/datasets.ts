@@ -17,11 +17,13 @@ import { corruptImageSet } from '../../ml/mnist-c.js';
 import { InvalidInputError } from '../../ml/errors.js';
 
 export async function resolveDataset(store: KnowledgeStore, ref: string): Promise<ImageSet> {
-  if (typeof ref !== 'string' || ref.length === 0) throw new InvalidInputError(`dataset reference must be a non-empty string, got ${JSON.stringify(ref)}`);
+  if (typeof ref !== 'string' || ref.length === 0)
+    throw new InvalidInputError(`dataset reference must be a non-empty string, got ${JSON.stringify(ref)}`);
   const parts = ref.split(':');
   if (parts[0] === 'mnist') {
     const split = parts[1];
-    if (split !== 'train' && split !== 'test') throw new InvalidInputError(`dataset ${ref}: split must be 'train' or 'test'`);
+    if (split !== 'train' && split !== 'test')
+      throw new InvalidInputError(`dataset ${ref}: split must be 'train' or 'test'`);
     return loadMnist(split as MnistSplit, parseLimit(ref, parts[2]));
   }
   if (parts[0] === 'case-study') {
@@ -32,8 +34,12 @@ export async function resolveDataset(store: KnowledgeStore, ref: string): Promis
   }
   if (parts[0] === 'mnist-c') {
     const name = parts[1] ?? '';
-    if (!isCorruptionName(name)) throw new InvalidInputError(`dataset ${ref}: unknown corruption ${JSON.stringify(name)} (known: ${CORRUPTIONS.join(', ')})`);
-    if (parts[2] !== 'test') throw new InvalidInputError(`dataset ${ref}: MNIST-C references use the test split: mnist-c:${name}:test`);
+    if (!isCorruptionName(name))
+      throw new InvalidInputError(
+        `dataset ${ref}: unknown corruption ${JSON.stringify(name)} (known: ${CORRUPTIONS.join(', ')})`,
+      );
+    if (parts[2] !== 'test')
+      throw new InvalidInputError(`dataset ${ref}: MNIST-C references use the test split: mnist-c:${name}:test`);
     return corruptImageSet(loadMnist('test', parseLimit(ref, parts[3])), name, 0);
   }
   return getImageSet(store, ref);
@@ -42,6 +48,7 @@ export async function resolveDataset(store: KnowledgeStore, ref: string): Promis
 function parseLimit(ref: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`dataset ${ref}: limit must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidInputError(`dataset ${ref}: limit must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }

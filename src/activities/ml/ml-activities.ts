@@ -9,7 +9,13 @@ import { getImageSet, putImageSet } from '../../knowledge/image-set.js';
 import { ModelRegistry } from '../../knowledge/model-registry.js';
 import { KnowledgeError, type KnowledgeStore } from '../../knowledge/types.js';
 import { buildAutoencoder, trainAutoencoder } from '../../ml/autoencoder.js';
-import { buildClassifier, evaluateClassifier as evaluate, fineTuneClassifier, predict, trainClassifier as train } from '../../ml/classifier.js';
+import {
+  buildClassifier,
+  evaluateClassifier as evaluate,
+  fineTuneClassifier,
+  predict,
+  trainClassifier as train,
+} from '../../ml/classifier.js';
 import { DriftDetector, type DetectorState, type ScoreMode } from '../../ml/drift-detector.js';
 import { DriftStream } from '../../ml/drift-stream.js';
 import { concatImageSets, subset } from '../../ml/mnist.js';
@@ -54,7 +60,11 @@ export function createMlActivities(deps: MlActivityDeps) {
   async function productionVersion(registry: ModelRegistry, requested: number | undefined): Promise<number> {
     if (requested !== undefined) return requested;
     const production = await registry.production();
-    if (!production) throw new KnowledgeError('NotFound', `model ${registry.model} has no production version: pass a version or promote one first`);
+    if (!production)
+      throw new KnowledgeError(
+        'NotFound',
+        `model ${registry.model} has no production version: pass a version or promote one first`,
+      );
     return production.version;
   }
 
@@ -73,7 +83,10 @@ export function createMlActivities(deps: MlActivityDeps) {
       const record = await detectors.get(version);
       const state = await store.getJson<DetectorState>(`${record.artifactPrefix}/detector.json`);
       if (!state?.calibration || !(state.mode === 'l2' || state.mode === 'features')) {
-        throw new KnowledgeError('Corrupt', `detector version ${version} has no valid detector.json (mode + calibration)`);
+        throw new KnowledgeError(
+          'Corrupt',
+          `detector version ${version} has no valid detector.json (mode + calibration)`,
+        );
       }
       detector = new DriftDetector(await detectors.loadModel(version), state);
       detectorCache.set(version, detector);
@@ -99,15 +112,29 @@ export function createMlActivities(deps: MlActivityDeps) {
         const record = await classifiers.register({
           model,
           metrics: { accuracy: evaluation.accuracy },
-          lineage: { datasets: [trainRef], seed: input.seed, epochs: input.epochs, notes: input.notes ?? `trained from scratch; accuracy on ${evalRef}` },
+          lineage: {
+            datasets: [trainRef],
+            seed: input.seed,
+            epochs: input.epochs,
+            notes: input.notes ?? `trained from scratch; accuracy on ${evalRef}`,
+          },
         });
-        return { model: classifiers.model, version: record.version, metrics: record.metrics, trainSeconds: result.seconds, imagesPerSecond: result.imagesPerSecond };
+        return {
+          model: classifiers.model,
+          version: record.version,
+          metrics: record.metrics,
+          trainSeconds: result.seconds,
+          imagesPerSecond: result.imagesPerSecond,
+        };
       });
     },
 
-    async retrainClassifier(input: RetrainClassifierInput): Promise<TrainedVersion & { parentVersion: number; samples: number }> {
+    async retrainClassifier(
+      input: RetrainClassifierInput,
+    ): Promise<TrainedVersion & { parentVersion: number; samples: number }> {
       return asActivity('retrainClassifier', async () => {
-        if (!Array.isArray(input.labelledData) || input.labelledData.length === 0) throw new InvalidInputError('labelledData must list at least one labelled image set key');
+        if (!Array.isArray(input.labelledData) || input.labelledData.length === 0)
+          throw new InvalidInputError('labelledData must list at least one labelled image set key');
         const parentVersion = await productionVersion(classifiers, input.parentVersion);
         // A fresh copy: fine-tuning must not touch the cached parent model.
         const model = await classifiers.loadModel(parentVersion);
@@ -127,10 +154,24 @@ export function createMlActivities(deps: MlActivityDeps) {
         const record = await classifiers.register({
           model,
           metrics,
-          lineage: { parentVersion, datasets: [...input.labelledData, replayRef], seed: input.seed, epochs: input.epochs ?? 5, notes: input.notes ?? 'fine-tuned on labelled samples + replay' },
+          lineage: {
+            parentVersion,
+            datasets: [...input.labelledData, replayRef],
+            seed: input.seed,
+            epochs: input.epochs ?? 5,
+            notes: input.notes ?? 'fine-tuned on labelled samples + replay',
+          },
         });
         model.dispose();
-        return { model: classifiers.model, version: record.version, parentVersion, samples: labelled.count, metrics: record.metrics, trainSeconds: result.seconds, imagesPerSecond: result.imagesPerSecond };
+        return {
+          model: classifiers.model,
+          version: record.version,
+          parentVersion,
+          samples: labelled.count,
+          metrics: record.metrics,
+          trainSeconds: result.seconds,
+          imagesPerSecond: result.imagesPerSecond,
+        };
       });
     },
 
@@ -140,7 +181,14 @@ export function createMlActivities(deps: MlActivityDeps) {
         const model = await loadClassifier(version);
         const result = evaluate(model, await resolveDataset(store, input.data));
         if (input.recordAs) await classifiers.recordMetrics(version, { [input.recordAs]: result.accuracy });
-        return { version, data: input.data, count: result.count, accuracy: result.accuracy, perClass: result.perClass.map((a) => (Number.isNaN(a) ? -1 : a)), confusion: result.confusion };
+        return {
+          version,
+          data: input.data,
+          count: result.count,
+          accuracy: result.accuracy,
+          perClass: result.perClass.map((a) => (Number.isNaN(a) ? -1 : a)),
+          confusion: result.confusion,
+        };
       });
     },
 
@@ -156,14 +204,30 @@ export function createMlActivities(deps: MlActivityDeps) {
           onProgress: () => beat(),
         });
         const mode = input.mode ?? 'features';
-        const detector = DriftDetector.calibrate(autoencoder, await resolveDataset(store, referenceRef), { mode, thresholdPercentile: input.thresholdPercentile });
+        const detector = DriftDetector.calibrate(autoencoder, await resolveDataset(store, referenceRef), {
+          mode,
+          thresholdPercentile: input.thresholdPercentile,
+        });
         const record = await detectors.register({
           model: autoencoder,
           metrics: { reconstructionLoss: result.finalLoss, threshold: detector.state.calibration.threshold },
-          lineage: { datasets: [trainRef, referenceRef], seed: input.seed, epochs: input.epochs, notes: `score mode ${mode}` },
+          lineage: {
+            datasets: [trainRef, referenceRef],
+            seed: input.seed,
+            epochs: input.epochs,
+            notes: `score mode ${mode}`,
+          },
         });
         await store.putJson(`${record.artifactPrefix}/detector.json`, detector.state);
-        return { model: detectors.model, version: record.version, metrics: record.metrics, trainSeconds: result.seconds, imagesPerSecond: result.imagesPerSecond, threshold: detector.state.calibration.threshold, mode };
+        return {
+          model: detectors.model,
+          version: record.version,
+          metrics: record.metrics,
+          trainSeconds: result.seconds,
+          imagesPerSecond: result.imagesPerSecond,
+          threshold: detector.state.calibration.threshold,
+          mode,
+        };
       });
     },
 
@@ -186,7 +250,12 @@ export function createMlActivities(deps: MlActivityDeps) {
           distance: verdict.distance,
           binomialPValue: verdict.binomialPValue,
         };
-        const full: DetectionResult = { ...summary, data: input.data, scores: Array.from(scores), flagged: verdict.flagged };
+        const full: DetectionResult = {
+          ...summary,
+          data: input.data,
+          scores: Array.from(scores),
+          flagged: verdict.flagged,
+        };
         await store.putJson(resultKey, full);
         return summary;
       });
@@ -195,10 +264,13 @@ export function createMlActivities(deps: MlActivityDeps) {
     async pickSamples(input: PickInput): Promise<PickResult> {
       return asActivity('pickSamples', async () => {
         const detection = await store.getJson<DetectionResult>(input.detectionKey);
-        if (!Array.isArray(detection?.scores) || !Array.isArray(detection.flagged)) throw new KnowledgeError('Corrupt', `${input.detectionKey} is not a detection result`);
+        if (!Array.isArray(detection?.scores) || !Array.isArray(detection.flagged))
+          throw new KnowledgeError('Corrupt', `${input.detectionKey} is not a detection result`);
         const images = await resolveDataset(store, input.data);
         if (images.count !== detection.scores.length) {
-          throw new InvalidInputError(`detection ${input.detectionKey} has ${detection.scores.length} scores but ${input.data} has ${images.count} images: they must be the same batch`);
+          throw new InvalidInputError(
+            `detection ${input.detectionKey} has ${detection.scores.length} scores but ${input.data} has ${images.count} images: they must be the same batch`,
+          );
         }
         let predicted: Int32Array | undefined;
         let confidence: Float32Array | undefined;
@@ -206,11 +278,31 @@ export function createMlActivities(deps: MlActivityDeps) {
           const version = await productionVersion(classifiers, input.classifierVersion);
           ({ predicted, confidence } = predict(await loadClassifier(version), images));
         }
-        const picked = pickCriticalPoints({ scores: detection.scores, flagged: detection.flagged, budget: input.budget, method: input.method, seed: input.seed, predicted, confidence });
+        const picked = pickCriticalPoints({
+          scores: detection.scores,
+          flagged: detection.flagged,
+          budget: input.budget,
+          method: input.method,
+          seed: input.seed,
+          predicted,
+          confidence,
+        });
         const pickedKey = input.outputKey ?? `picked/${slug(input.data)}-${input.method}.sfimg`;
-        const chosen = subset({ ...images, labels: undefined, ids: images.ids ?? Array.from({ length: images.count }, (_, i) => `${slug(input.data)}#${i}`) }, picked);
+        const chosen = subset(
+          {
+            ...images,
+            labels: undefined,
+            ids: images.ids ?? Array.from({ length: images.count }, (_, i) => `${slug(input.data)}#${i}`),
+          },
+          picked,
+        );
         if (chosen.count > 0) await putImageSet(store, pickedKey, chosen);
-        return { pickedKey: chosen.count > 0 ? pickedKey : '', count: chosen.count, ids: chosen.ids ?? [], method: input.method };
+        return {
+          pickedKey: chosen.count > 0 ? pickedKey : '',
+          count: chosen.count,
+          ids: chosen.ids ?? [],
+          method: input.method,
+        };
       });
     },
 
@@ -224,7 +316,8 @@ export function createMlActivities(deps: MlActivityDeps) {
           return { labelledKey: outputKey, count: done.count, budgetLeft: budget.budget - budget.used };
         }
         const picked = await getImageSet(store, input.pickedKey);
-        if (!picked.ids) throw new KnowledgeError('Corrupt', `${input.pickedKey} has no image ids: the oracle labels images by id`);
+        if (!picked.ids)
+          throw new KnowledgeError('Corrupt', `${input.pickedKey} has no image ids: the oracle labels images by id`);
         const labels = await labelIds(store, input.batchKeys, picked.ids);
         await putImageSet(store, outputKey, { ...picked, labels });
         const budget = await getBudget(store);
@@ -232,12 +325,18 @@ export function createMlActivities(deps: MlActivityDeps) {
       });
     },
 
-    async generateTrafficBatch(input: GenerateTrafficInput): Promise<{ datasetKey: string; count: number; kinds: Record<string, number> }> {
+    async generateTrafficBatch(
+      input: GenerateTrafficInput,
+    ): Promise<{ datasetKey: string; count: number; kinds: Record<string, number> }> {
       return asActivity('generateTrafficBatch', async () => {
         const source = await resolveDataset(store, input.source ?? 'case-study:traffic');
-        const stream = new DriftStream({ seed: input.seed, batchSize: input.batchSize, schedule: input.schedule, source }, 0);
+        const stream = new DriftStream(
+          { seed: input.seed, batchSize: input.batchSize, schedule: input.schedule, source },
+          0,
+        );
         const batch = stream.batch(input.batchIndex);
-        const datasetKey = input.outputKey ?? `traffic/seed-${input.seed}/batch-${String(input.batchIndex).padStart(5, '0')}.sfimg`;
+        const datasetKey =
+          input.outputKey ?? `traffic/seed-${input.seed}/batch-${String(input.batchIndex).padStart(5, '0')}.sfimg`;
         const ids = batch.images.ids ?? [];
         await recordTruth(store, datasetKey, ids, stream.oracle.truthFor(ids));
         await putImageSet(store, datasetKey, batch.images);
@@ -248,6 +347,5 @@ export function createMlActivities(deps: MlActivityDeps) {
     },
   };
 }
-
 
 export type * from './types.js';

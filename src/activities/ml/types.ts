@@ -138,4 +138,3 @@ export interface GenerateTrafficInput {
   source?: string;
   outputKey?: string;
 }
-

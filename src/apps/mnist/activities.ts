@@ -63,22 +63,51 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
      * reference digits (never served as traffic, never trained on), `share` of them corrupted with
      * the stream's corruptions. Written once; later calls return the existing set.
      */
-    async mnistEnsureHeldOut(input: { seed: number; count: number; share: number; corruptions: DriftPhase['corruptions'] }): Promise<{ key: string; count: number }> {
-      if (await store.exists(HELD_OUT_KEY)) return { key: HELD_OUT_KEY, count: (await getImageSet(store, HELD_OUT_KEY)).count };
-      if (!Number.isInteger(input?.count) || input.count < 1) throw ApplicationFailure.nonRetryable(`held-out count must be a positive integer, got ${JSON.stringify(input?.count)}`, 'InvalidInput');
+    async mnistEnsureHeldOut(input: {
+      seed: number;
+      count: number;
+      share: number;
+      corruptions: DriftPhase['corruptions'];
+    }): Promise<{ key: string; count: number }> {
+      if (await store.exists(HELD_OUT_KEY))
+        return { key: HELD_OUT_KEY, count: (await getImageSet(store, HELD_OUT_KEY)).count };
+      if (!Number.isInteger(input?.count) || input.count < 1)
+        throw ApplicationFailure.nonRetryable(
+          `held-out count must be a positive integer, got ${JSON.stringify(input?.count)}`,
+          'InvalidInput',
+        );
       const source = await resolveDataset(store, 'case-study:reference');
-      const stream = new DriftStream({ seed: input.seed, batchSize: input.count, schedule: [{ fromBatch: 0, share: input.share, corruptions: input.corruptions }], source }, 0);
+      const stream = new DriftStream(
+        {
+          seed: input.seed,
+          batchSize: input.count,
+          schedule: [{ fromBatch: 0, share: input.share, corruptions: input.corruptions }],
+          source,
+        },
+        0,
+      );
       const batch = stream.batch(0);
       const ids = batch.images.ids ?? [];
-      await putImageSet(store, HELD_OUT_KEY, { ...batch.images, ids: ids.map((id) => `heldout-${id}`), labels: stream.oracle.truthFor(ids) });
+      await putImageSet(store, HELD_OUT_KEY, {
+        ...batch.images,
+        ids: ids.map((id) => `heldout-${id}`),
+        labels: stream.oracle.truthFor(ids),
+      });
       return { key: HELD_OUT_KEY, count: batch.images.count };
     },
 
     /** The checker's first step: the logged inputs of the new predictions, as one dataset. */
     async mnistCollectPredictions(input: CollectInput): Promise<CollectResult> {
-      if (!input?.checkId) throw ApplicationFailure.nonRetryable('mnistCollectPredictions needs checkId (the call id)', 'InvalidInput');
-      if (!Number.isInteger(input.streamSeed)) throw ApplicationFailure.nonRetryable(`streamSeed must be an integer, got ${JSON.stringify(input.streamSeed)}`, 'InvalidInput');
-      const keys = (await listPredictionBatches(store, registry.model, input.afterKey ?? undefined)).filter((k) => !input.untilKey || k <= input.untilKey);
+      if (!input?.checkId)
+        throw ApplicationFailure.nonRetryable('mnistCollectPredictions needs checkId (the call id)', 'InvalidInput');
+      if (!Number.isInteger(input.streamSeed))
+        throw ApplicationFailure.nonRetryable(
+          `streamSeed must be an integer, got ${JSON.stringify(input.streamSeed)}`,
+          'InvalidInput',
+        );
+      const keys = (await listPredictionBatches(store, registry.model, input.afterKey ?? undefined)).filter(
+        (k) => !input.untilKey || k <= input.untilKey,
+      );
       const records = [];
       for (const key of keys) records.push(...(await readPredictionBatch(store, key)));
       const withPixels = records.filter((r) => r.pixelsBase64);
@@ -92,7 +121,12 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
         const index = batchIndexOfSample(id);
         if (index !== undefined) batches.add(index);
       }
-      return { datasetKey, count: images.count, lastKey, trafficBatchKeys: [...batches].sort((a, b) => a - b).map((i) => trafficBatchKey(input.streamSeed, i)) };
+      return {
+        datasetKey,
+        count: images.count,
+        lastKey,
+        trafficBatchKeys: [...batches].sort((a, b) => a - b).map((i) => trafficBatchKey(input.streamSeed, i)),
+      };
     },
 
     /** The planner's sensor: labelled samples (from the checker) that no model was trained on yet. */
@@ -110,7 +144,9 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
       const metric = input.metric ?? HELD_OUT_METRIC;
       const versions = await registry.list();
       const production = versions.find((v) => v.stage === 'production');
-      const candidate = versions.filter((v) => v.stage === 'candidate' && (!production || v.version > production.version)).at(-1);
+      const candidate = versions
+        .filter((v) => v.stage === 'candidate' && (!production || v.version > production.version))
+        .at(-1);
       const productionAccuracy = production?.metrics[metric] ?? null;
       const candidateAccuracy = candidate?.metrics[metric] ?? null;
       return {

@@ -52,10 +52,27 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
       {
         name: 'count-predictions',
         when: { every: p.interval },
-        sense: [{ activity: 'countPredictions', args: { model: CLASSIFIER_MODEL, afterKey: { $ref: 'beliefs.cursor' } }, as: 'predictions', ...ml }],
+        sense: [
+          {
+            activity: 'countPredictions',
+            args: { model: CLASSIFIER_MODEL, afterKey: { $ref: 'beliefs.cursor' } },
+            as: 'predictions',
+            ...ml,
+          },
+        ],
         if: { compare: [{ $ref: 'beliefs.predictions.count' }, '>=', { $ref: 'params.predictionThreshold' }] },
         then: [
-          { call: { agent: 'checker', name: 'check_predictions', args: { afterKey: { $ref: 'beliefs.cursor' }, untilKey: { $ref: 'results.predictions.lastKey' }, count: { $ref: 'results.predictions.count' } } } },
+          {
+            call: {
+              agent: 'checker',
+              name: 'check_predictions',
+              args: {
+                afterKey: { $ref: 'beliefs.cursor' },
+                untilKey: { $ref: 'results.predictions.lastKey' },
+                count: { $ref: 'results.predictions.count' },
+              },
+            },
+          },
           // Only now that the checker has the window does the tracker move past it.
           { activity: 'scanflowLog', args: { $ref: 'results.predictions.lastKey' }, as: 'cursor', remember: true },
         ],
@@ -72,7 +89,18 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
         name: 'check-predictions',
         when: { call: 'check_predictions' },
         then: [
-          { activity: 'mnistCollectPredictions', args: { afterKey: { $ref: 'event.args.afterKey' }, untilKey: { $ref: 'event.args.untilKey' }, streamSeed: { $ref: 'params.seed' }, checkId: { $ref: 'event.callId' } }, as: 'collected', ...ml, timeout: '5m' },
+          {
+            activity: 'mnistCollectPredictions',
+            args: {
+              afterKey: { $ref: 'event.args.afterKey' },
+              untilKey: { $ref: 'event.args.untilKey' },
+              streamSeed: { $ref: 'params.seed' },
+              checkId: { $ref: 'event.callId' },
+            },
+            as: 'collected',
+            ...ml,
+            timeout: '5m',
+          },
           {
             child: {
               workflowType: 'detectorWorkflow',
@@ -80,7 +108,11 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
               timeout: '30m',
               args: {
                 data: { $ref: 'results.collected.datasetKey' },
-                pick: { budget: { $ref: 'params.labelsPerCheck' }, method: { $ref: 'params.pickMethod' }, seed: { $ref: 'params.seed' } },
+                pick: {
+                  budget: { $ref: 'params.labelsPerCheck' },
+                  method: { $ref: 'params.pickMethod' },
+                  seed: { $ref: 'params.seed' },
+                },
                 label: { batchKeys: { $ref: 'results.collected.trafficBatchKeys' } },
               },
             },
@@ -99,7 +131,10 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
       {
         name: 'retrain',
         when: { every: p.interval },
-        sense: [{ activity: 'mnistLabelledPool', as: 'labelled', ...ml }, { activity: 'mnistCandidateVerdict', as: 'verdict', ...ml }],
+        sense: [
+          { activity: 'mnistLabelledPool', as: 'labelled', ...ml },
+          { activity: 'mnistCandidateVerdict', as: 'verdict', ...ml },
+        ],
         // One candidate at a time: a new one is trained only once the last one was promoted or rejected.
         if: {
           and: [
@@ -114,7 +149,12 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
               taskQueue: TaskQueues.ml,
               timeout: '60m',
               args: {
-                retrain: { labelledData: { $ref: 'results.labelled.keys' }, epochs: { $ref: 'params.retrainEpochs' }, seed: { $ref: 'params.seed' }, notes: 'planner: retrain on labelled critical points' },
+                retrain: {
+                  labelledData: { $ref: 'results.labelled.keys' },
+                  epochs: { $ref: 'params.retrainEpochs' },
+                  seed: { $ref: 'params.seed' },
+                  notes: 'planner: retrain on labelled critical points',
+                },
                 evaluations: [{ data: HELD_OUT_KEY, recordAs: HELD_OUT_METRIC }],
               },
             },
@@ -126,15 +166,44 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
         name: 'promote-if-better',
         when: { every: p.interval },
         sense: [{ activity: 'mnistCandidateVerdict', as: 'verdict', ...ml }],
-        if: { and: [{ compare: [{ $ref: 'beliefs.verdict.pending' }, '==', true] }, { compare: [{ $ref: 'beliefs.verdict.better' }, '==', true] }] },
-        then: [{ call: { agent: 'executor', name: 'change_model', args: { version: { $ref: 'results.verdict.version' }, versionText: { $ref: 'results.verdict.versionText' } }, wait: true }, as: 'upgrade' }],
+        if: {
+          and: [
+            { compare: [{ $ref: 'beliefs.verdict.pending' }, '==', true] },
+            { compare: [{ $ref: 'beliefs.verdict.better' }, '==', true] },
+          ],
+        },
+        then: [
+          {
+            call: {
+              agent: 'executor',
+              name: 'change_model',
+              args: {
+                version: { $ref: 'results.verdict.version' },
+                versionText: { $ref: 'results.verdict.versionText' },
+              },
+              wait: true,
+            },
+            as: 'upgrade',
+          },
+        ],
       },
       {
         name: 'reject-if-worse',
         when: { every: p.interval },
         sense: [{ activity: 'mnistCandidateVerdict', as: 'verdict', ...ml }],
-        if: { and: [{ compare: [{ $ref: 'beliefs.verdict.pending' }, '==', true] }, { compare: [{ $ref: 'beliefs.verdict.better' }, '==', false] }] },
-        then: [{ activity: 'archiveModel', args: { model: CLASSIFIER_MODEL, version: { $ref: 'results.verdict.version' } }, ...ml }],
+        if: {
+          and: [
+            { compare: [{ $ref: 'beliefs.verdict.pending' }, '==', true] },
+            { compare: [{ $ref: 'beliefs.verdict.better' }, '==', false] },
+          ],
+        },
+        then: [
+          {
+            activity: 'archiveModel',
+            args: { model: CLASSIFIER_MODEL, version: { $ref: 'results.verdict.version' } },
+            ...ml,
+          },
+        ],
       },
     ],
   };
@@ -149,12 +218,21 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
         when: { call: 'change_model' },
         if: { exists: { $ref: 'event.args.version' } },
         then: [
-          { activity: 'promoteModel', args: { model: CLASSIFIER_MODEL, version: { $ref: 'event.args.version' } }, as: 'promoted', ...ml },
+          {
+            activity: 'promoteModel',
+            args: { model: CLASSIFIER_MODEL, version: { $ref: 'event.args.version' } },
+            as: 'promoted',
+            ...ml,
+          },
           {
             activity: 'upgradeOnlineWorkflow',
             taskQueue: TaskQueues.kubernetes,
             timeout: '5m',
-            args: { ref: { ...SERVING_REF }, service: SERVING_SERVICE, change: { env: { SCANFLOW_MODEL_VERSION: { $ref: 'event.args.versionText' } } } },
+            args: {
+              ref: { ...SERVING_REF },
+              service: SERVING_SERVICE,
+              change: { env: { SCANFLOW_MODEL_VERSION: { $ref: 'event.args.versionText' } } },
+            },
           },
           { activity: 'scanflowLog', args: { $ref: 'event.args.version' }, as: 'serving', remember: true },
         ],

@@ -23,7 +23,14 @@ import type { Decision } from '../../workflows/agent-messages.js';
 import type { MnistBootstrapInput, MnistBootstrapResult } from '../../workflows/mnist-bootstrap.js';
 import { mnistAgents } from './agents.js';
 import { scheduleCorruptions, scheduleMaxShare, type DemoOptions } from './demo-options.js';
-import { CLASSIFIER_MODEL, HELD_OUT_METRIC, MNIST_APP, SERVING_REF, SERVING_SERVICE, trafficBatchKey } from './names.js';
+import {
+  CLASSIFIER_MODEL,
+  HELD_OUT_METRIC,
+  MNIST_APP,
+  SERVING_REF,
+  SERVING_SERVICE,
+  trafficBatchKey,
+} from './names.js';
 import { checkSummaries, type IntervalRow } from './report.js';
 
 export const AGENT_NAMES = ['tracker', 'checker', 'planner', 'executor'] as const;
@@ -48,26 +55,38 @@ export class MnistCaseStudy {
   private v1?: Awaited<ReturnType<ModelRegistry['loadModel']>>;
   private readonly log: (line: string) => void;
 
-  constructor(readonly env: CaseStudyEnv, readonly options: DemoOptions) {
+  constructor(
+    readonly env: CaseStudyEnv,
+    readonly options: DemoOptions,
+  ) {
     this.agents = new AgentClient(env.client);
     this.registry = new ModelRegistry(env.store, CLASSIFIER_MODEL);
     this.log = env.log ?? (() => undefined);
   }
 
   /** Held-out set, baseline V1 and the detector, through mnistBootstrapWorkflow (skips what exists). */
-  async bootstrap(data: Pick<MnistBootstrapInput, 'trainData' | 'detectorTrainData'> = {}): Promise<MnistBootstrapResult> {
+  async bootstrap(
+    data: Pick<MnistBootstrapInput, 'trainData' | 'detectorTrainData'> = {},
+  ): Promise<MnistBootstrapResult> {
     const input: MnistBootstrapInput = {
       seed: this.options.seed,
       classifierEpochs: this.options.classifierEpochs,
       detectorEpochs: this.options.detectorEpochs,
-      heldOut: { count: 2000, share: scheduleMaxShare(this.options.schedule), corruptions: scheduleCorruptions(this.options.schedule) },
+      heldOut: {
+        count: 2000,
+        share: scheduleMaxShare(this.options.schedule),
+        corruptions: scheduleCorruptions(this.options.schedule),
+      },
       ...data,
     };
-    const result = await this.env.client.workflow.execute<(i: MnistBootstrapInput) => Promise<MnistBootstrapResult>>('mnistBootstrapWorkflow', {
-      taskQueue: TaskQueues.ml,
-      workflowId: `scanflow.mnist.bootstrap.${this.env.runId}`,
-      args: [input],
-    });
+    const result = await this.env.client.workflow.execute<(i: MnistBootstrapInput) => Promise<MnistBootstrapResult>>(
+      'mnistBootstrapWorkflow',
+      {
+        taskQueue: TaskQueues.ml,
+        workflowId: `scanflow.mnist.bootstrap.${this.env.runId}`,
+        args: [input],
+      },
+    );
     await setBudget(this.env.store, this.options.labelBudget);
     return result;
   }
@@ -82,7 +101,18 @@ export class MnistCaseStudy {
           image: MODEL_SERVER_IMAGE,
           port: 8080,
           replicas: 1,
-          args: ['--store', arg, '--model', CLASSIFIER_MODEL, '--port', '$(PORT)', '--log-flush-ms', '500', '--log-batch', '200'],
+          args: [
+            '--store',
+            arg,
+            '--model',
+            CLASSIFIER_MODEL,
+            '--port',
+            '$(PORT)',
+            '--log-flush-ms',
+            '500',
+            '--log-batch',
+            '200',
+          ],
           env: { ...env, SCANFLOW_MODEL_VERSION: '1' },
           readinessPath: '/v2/health/ready',
           annotations: { [MODEL_ADMIN_ANNOTATION]: '/admin/model' },
@@ -109,10 +139,15 @@ export class MnistCaseStudy {
     for (const spec of mnistAgents(this.options.agents)) {
       // An agent left running by an interrupted earlier run: stop it (removing its schedules) first.
       const previous = this.agents.get(spec.app, spec.name);
-      const running = await previous.workflow.describe().then((d) => d.status.name === 'RUNNING', () => false);
+      const running = await previous.workflow.describe().then(
+        (d) => d.status.name === 'RUNNING',
+        () => false,
+      );
       if (running) {
         this.log(`[demo] stopping ${previous.workflowId} left over from an earlier run`);
-        await previous.stop('superseded by a new run').catch(() => previous.workflow.terminate('superseded by a new run'));
+        await previous
+          .stop('superseded by a new run')
+          .catch(() => previous.workflow.terminate('superseded by a new run'));
       }
       await this.agents.start({ ...spec, decisionLogSize: 200 });
     }
@@ -122,7 +157,15 @@ export class MnistCaseStudy {
   async runInterval(i: number): Promise<IntervalRow> {
     const started = Date.now();
     const { options, env } = this;
-    this.stream ??= new DriftStream({ seed: options.seed, batchSize: options.predictionsPerInterval, schedule: options.schedule, source: await resolveDataset(env.store, 'case-study:traffic') }, 0);
+    this.stream ??= new DriftStream(
+      {
+        seed: options.seed,
+        batchSize: options.predictionsPerInterval,
+        schedule: options.schedule,
+        source: await resolveDataset(env.store, 'case-study:traffic'),
+      },
+      0,
+    );
     this.v1 ??= await this.registry.loadModel(1);
     const batch = this.stream.batch(i);
     const ids = batch.images.ids ?? [];
@@ -170,12 +213,15 @@ export class MnistCaseStudy {
     };
     this.rows.push(row);
     const sum = (key: 'checked' | 'flagged' | 'picked') => newChecks.reduce((n, c) => n + c[key], 0);
-    const held = (v: ModelVersionRecord | undefined) => (v ? `v${v.version} ${(100 * (v.metrics[HELD_OUT_METRIC] ?? NaN)).toFixed(1)}%` : '-');
+    const held = (v: ModelVersionRecord | undefined) =>
+      v ? `v${v.version} ${(100 * (v.metrics[HELD_OUT_METRIC] ?? NaN)).toFixed(1)}%` : '-';
     const production = versions.find((v) => v.stage === 'production');
     const candidate = versions.filter((v) => v.stage === 'candidate').at(-1);
     this.log(
       `[demo] ${String(row.interval).padStart(3)}/${options.intervals} | ${(100 * row.share).toFixed(0).padStart(3)}% drift | ${row.sent} served, ` +
-        `${(100 * row.servedAccuracy).toFixed(1)}% right (${Object.entries(row.servedVersions).map(([v, n]) => `v${v}×${n}`).join(' ')}) vs static V1 ${(100 * row.staticAccuracy).toFixed(1)}% | ` +
+        `${(100 * row.servedAccuracy).toFixed(1)}% right (${Object.entries(row.servedVersions)
+          .map(([v, n]) => `v${v}×${n}`)
+          .join(' ')}) vs static V1 ${(100 * row.staticAccuracy).toFixed(1)}% | ` +
         `checked ${sum('checked')} flagged ${sum('flagged')} picked ${sum('picked')} | labels ${budget.used}/${budget.budget} | ` +
         `production ${held(production)}, candidate ${held(candidate)}`,
     );
@@ -190,7 +236,8 @@ export class MnistCaseStudy {
       const last = known.at(-1)?.seq ?? -1;
       fresh[name] = (await this.agents.get(MNIST_APP, name).decisions(200)).filter((d) => d.seq > last);
       this.decisions.set(name, [...known, ...fresh[name]]);
-      for (const d of fresh[name].filter((x) => x.outcome === 'failed')) this.log(`[demo]   ! ${name} ${d.strategy ?? '?'} failed: ${d.error ?? 'unknown error'}`);
+      for (const d of fresh[name].filter((x) => x.outcome === 'failed'))
+        this.log(`[demo]   ! ${name} ${d.strategy ?? '?'} failed: ${d.error ?? 'unknown error'}`);
     }
     return fresh;
   }

@@ -54,7 +54,9 @@ function schedulePreset(value: string): DriftPhase[] {
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw new Error(`--drift must be 'gradual', 'all' or a JSON list of phases like [{"fromBatch":0,"share":0.5,"corruptions":["fog"]}], got ${JSON.stringify(value)}`);
+    throw new Error(
+      `--drift must be 'gradual', 'all' or a JSON list of phases like [{"fromBatch":0,"share":0.5,"corruptions":["fog"]}], got ${JSON.stringify(value)}`,
+    );
   }
   validateSchedule(parsed as DriftPhase[]);
   return parsed as DriftPhase[];
@@ -63,7 +65,8 @@ function schedulePreset(value: string): DriftPhase[] {
 function int(flag: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -89,7 +92,10 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
   });
   if (values.help) return 'help';
   const pick = (values.pick ?? 'least-confidence') as MnistAgentParameters['pickMethod'];
-  if (!['kde', 'top-score-diverse', 'least-confidence', 'random'].includes(pick)) throw new Error(`--pick must be kde, top-score-diverse, least-confidence or random, got ${JSON.stringify(values.pick)}`);
+  if (!['kde', 'top-score-diverse', 'least-confidence', 'random'].includes(pick))
+    throw new Error(
+      `--pick must be kde, top-score-diverse, least-confidence or random, got ${JSON.stringify(values.pick)}`,
+    );
   const intervalSeconds = int('interval-seconds', values['interval-seconds'], 12, 2);
   const seed = int('seed', values.seed, 7, 0);
   const schedule = schedulePreset(values.drift ?? 'gradual');

@@ -33,7 +33,10 @@ function portInUse(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
   return new Promise((resolvePromise) => {
     const socket = createConnection({ host, port: Number(port) });
-    socket.once('connect', () => { socket.destroy(); resolvePromise(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
     socket.once('error', () => resolvePromise(false));
   });
 }
@@ -53,7 +56,11 @@ async function copyPrefixes(from: KnowledgeStore, to: KnowledgeStore): Promise<n
 }
 
 async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
-  for (const key of [`models/${CLASSIFIER_MODEL}/registry.json`, `models/${DETECTOR_MODEL}/registry.json`, HELD_OUT_KEY]) {
+  for (const key of [
+    `models/${CLASSIFIER_MODEL}/registry.json`,
+    `models/${DETECTOR_MODEL}/registry.json`,
+    HELD_OUT_KEY,
+  ]) {
     if (!(await cache.exists(key))) return false;
   }
   return true;
@@ -65,7 +72,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   const runDir = resolve(options.runDir ?? join(base.home, 'demo', runId));
   const storeDir = join(runDir, 'knowledge');
   mkdirSync(storeDir, { recursive: true });
-  const config: ScanflowConfig = { ...base, knowledge: { kind: 'local', directory: storeDir }, platform: { kind: 'local', workDir: join(runDir, 'platform') } };
+  const config: ScanflowConfig = {
+    ...base,
+    knowledge: { kind: 'local', directory: storeDir },
+    platform: { kind: 'local', workDir: join(runDir, 'platform') },
+  };
   const store = new LocalDirectoryStore(storeDir);
   const cache = new LocalDirectoryStore(join(base.home, 'cache', `knowledge-${CACHE_FORMAT}`));
   log(`[demo] run directory ${runDir}`);
@@ -74,28 +85,54 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
   let workers: RunningWorkers | undefined;
   try {
     if (await portInUse(config.temporal.address)) {
-      throw new Error(`something already listens on ${config.temporal.address}: stop 'npm run dev' (the demo starts its own stack on the same database) or set TEMPORAL_ADDRESS to a free port`);
+      throw new Error(
+        `something already listens on ${config.temporal.address}: stop 'npm run dev' (the demo starts its own stack on the same database) or set TEMPORAL_ADDRESS to a free port`,
+      );
     }
     const [, port] = config.temporal.address.split(':');
-    server = await startTemporalDevServer({ dbFile: join(base.home, 'temporal.db'), port: Number(port), uiPort: config.temporal.uiPort, namespace: config.temporal.namespace, logDir: join(base.home, 'logs') });
+    server = await startTemporalDevServer({
+      dbFile: join(base.home, 'temporal.db'),
+      port: Number(port),
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      logDir: join(base.home, 'logs'),
+    });
     log(`[demo] Temporal ${server.address}, Web UI ${server.uiUrl}`);
     workers = await startWorkers({ config, roles: ['agents', 'ml', 'kubernetes', 'system'], logLevel: 'WARN' });
-    const study = new MnistCaseStudy({ client: workers.client, store, storeConfig: config.knowledge, localPlatform: workers.resources.localPlatform!, runId, log }, options);
+    const study = new MnistCaseStudy(
+      {
+        client: workers.client,
+        store,
+        storeConfig: config.knowledge,
+        localPlatform: workers.resources.localPlatform!,
+        runId,
+        log,
+      },
+      options,
+    );
 
     const cached = !options.fresh && (await cacheIsComplete(cache));
     if (cached) await copyPrefixes(cache, store);
-    log(cached ? '[demo] baseline V1 and detector from the cache (.scanflow/cache; --fresh retrains them)' : '[demo] training baseline V1 on 60,000 MNIST images and the drift detector (once; cached afterwards)');
+    log(
+      cached
+        ? '[demo] baseline V1 and detector from the cache (.scanflow/cache; --fresh retrains them)'
+        : '[demo] training baseline V1 on 60,000 MNIST images and the drift detector (once; cached afterwards)',
+    );
     const t0 = Date.now();
     const bootstrap = await study.bootstrap();
     if (!cached) await copyPrefixes(store, cache);
-    log(`[demo] V${bootstrap.classifier.version}: ${(100 * (bootstrap.classifier.accuracy ?? NaN)).toFixed(2)}% on MNIST test, ${(100 * (bootstrap.classifier.heldOutAccuracy ?? NaN)).toFixed(2)}% on the held-out drifted set (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    log(
+      `[demo] V${bootstrap.classifier.version}: ${(100 * (bootstrap.classifier.accuracy ?? NaN)).toFixed(2)}% on MNIST test, ${(100 * (bootstrap.classifier.heldOutAccuracy ?? NaN)).toFixed(2)}% on the held-out drifted set (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
 
     const endpoint = await study.deploy();
     log(`[demo] model server deployed (online workflow ${MNIST_APP}/serving) at ${endpoint}`);
     await study.startAgents();
     log(`[demo] agents running: ${study.agentIds().join(', ')}; interval ${options.agents.interval}`);
 
-    log('[demo] per interval: traffic and accuracy | what the checker found | labels spent | registry (accuracy on the held-out drifted set)');
+    log(
+      '[demo] per interval: traffic and accuracy | what the checker found | labels spent | registry (accuracy on the held-out drifted set)',
+    );
     for (let i = 0; i < options.intervals; i++) await study.runInterval(i);
     await study.stopAgents('demo finished');
 

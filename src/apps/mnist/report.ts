@@ -54,9 +54,15 @@ export interface CheckSummary {
   pValue: number;
 }
 
-const pct = (x: number | null | undefined): string => (x === null || x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`);
+const pct = (x: number | null | undefined): string =>
+  x === null || x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
 const get = (value: Json | undefined, path: string): Json | undefined =>
-  path.split('.').reduce<Json | undefined>((v, k) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, Json>)[k] : undefined), value);
+  path
+    .split('.')
+    .reduce<Json | undefined>(
+      (v, k) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, Json>)[k] : undefined),
+      value,
+    );
 const num = (value: Json | undefined): number => (typeof value === 'number' ? value : 0);
 
 /** What each of the checker's detector runs found, from its decision log. */
@@ -82,7 +88,9 @@ function versionsTable(run: DemoRun): string[] {
   const lines = ['| version | from | stage | held-out drifted accuracy | trained on |', '|---|---|---|---|---|'];
   for (const v of run.versions) {
     const labelled = v.lineage.datasets.filter((d) => d.startsWith('picked/')).length;
-    lines.push(`| v${v.version} | ${v.lineage.parentVersion ? `v${v.lineage.parentVersion}` : 'scratch'} | ${v.stage} | ${pct(v.metrics[HELD_OUT_METRIC])} | ${labelled ? `${labelled} labelled sets + replay` : v.lineage.datasets.join(', ')} |`);
+    lines.push(
+      `| v${v.version} | ${v.lineage.parentVersion ? `v${v.lineage.parentVersion}` : 'scratch'} | ${v.stage} | ${pct(v.metrics[HELD_OUT_METRIC])} | ${labelled ? `${labelled} labelled sets + replay` : v.lineage.datasets.join(', ')} |`,
+    );
   }
   return lines;
 }
@@ -90,37 +98,52 @@ function versionsTable(run: DemoRun): string[] {
 export function writeReport(run: DemoRun): string {
   mkdirSync(run.runDir, { recursive: true });
   const checks = checkSummaries(run.decisions.checker ?? []);
-  const promoted = run.versions.filter((v) => v.lineage.parentVersion !== undefined && (v.stage === 'production' || v.promotedAt));
-  const rejected = run.versions.filter((v) => v.lineage.parentVersion !== undefined && v.stage === 'archived' && !v.promotedAt);
+  const promoted = run.versions.filter(
+    (v) => v.lineage.parentVersion !== undefined && (v.stage === 'production' || v.promotedAt),
+  );
+  const rejected = run.versions.filter(
+    (v) => v.lineage.parentVersion !== undefined && v.stage === 'archived' && !v.promotedAt,
+  );
   const last = run.rows.at(-1);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const driftedRows = run.rows.filter((r) => r.share > 0);
 
-  writeFileSync(join(run.runDir, 'fig6-checks.png'), barChart({
-    title: 'Per check: predictions checked, flagged, picked and labelled',
-    xLabel: 'check (checker agent calls)',
-    yLabel: 'images',
-    categories: checks.map((_, i) => String(i + 1)),
-    groups: [
-      { name: 'checked', color: palette.blue!, values: checks.map((c) => c.checked) },
-      { name: 'flagged', color: palette.orange!, values: checks.map((c) => c.flagged) },
-      { name: 'picked + labelled', color: palette.green!, values: checks.map((c) => c.labelled || c.picked) },
-    ],
-  }));
+  writeFileSync(
+    join(run.runDir, 'fig6-checks.png'),
+    barChart({
+      title: 'Per check: predictions checked, flagged, picked and labelled',
+      xLabel: 'check (checker agent calls)',
+      yLabel: 'images',
+      categories: checks.map((_, i) => String(i + 1)),
+      groups: [
+        { name: 'checked', color: palette.blue!, values: checks.map((c) => c.checked) },
+        { name: 'flagged', color: palette.orange!, values: checks.map((c) => c.flagged) },
+        { name: 'picked + labelled', color: palette.green!, values: checks.map((c) => c.labelled || c.picked) },
+      ],
+    }),
+  );
   const markers = run.rows
     .map((r, i) => ({ r, prev: run.rows[i - 1] }))
     .filter(({ r, prev }) => r.production !== null && r.production !== (prev?.production ?? 1))
     .map(({ r }) => ({ x: r.interval, y: r.servedAccuracy, label: `v${r.production}`, color: palette.green! }));
-  writeFileSync(join(run.runDir, 'fig7-roadmap.png'), lineChart({
-    title: 'Accuracy on the drifting stream: static V1 vs the autonomic loop',
-    xLabel: 'interval',
-    yLabel: 'accuracy',
-    series: [
-      { name: 'static v1', color: palette.grey!, dashed: true, points: run.rows.map((r) => [r.interval, r.staticAccuracy]) },
-      { name: 'scanflow agents', color: palette.blue!, points: run.rows.map((r) => [r.interval, r.servedAccuracy]) },
-    ],
-    markers,
-  }));
+  writeFileSync(
+    join(run.runDir, 'fig7-roadmap.png'),
+    lineChart({
+      title: 'Accuracy on the drifting stream: static V1 vs the autonomic loop',
+      xLabel: 'interval',
+      yLabel: 'accuracy',
+      series: [
+        {
+          name: 'static v1',
+          color: palette.grey!,
+          dashed: true,
+          points: run.rows.map((r) => [r.interval, r.staticAccuracy]),
+        },
+        { name: 'scanflow agents', color: palette.blue!, points: run.rows.map((r) => [r.interval, r.servedAccuracy]) },
+      ],
+      markers,
+    }),
+  );
 
   const md = [
     `# Scanflow MNIST case study: run ${run.runId}`,
@@ -139,7 +162,14 @@ export function writeReport(run: DemoRun): string {
     '',
     '| interval | drift share | predictions | served accuracy | versions that answered | static V1 accuracy | labels used | production | p99 latency |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...run.rows.map((r) => `| ${r.interval} | ${pct(r.share)} | ${r.sent} | ${pct(r.servedAccuracy)} | ${Object.entries(r.servedVersions).map(([v, n]) => `v${v}×${n}`).join(' ')} | ${pct(r.staticAccuracy)} | ${r.labelsUsed} | v${r.production ?? '?'} | ${r.latencyP99Ms.toFixed(0)} ms |`),
+    ...run.rows.map(
+      (r) =>
+        `| ${r.interval} | ${pct(r.share)} | ${r.sent} | ${pct(r.servedAccuracy)} | ${Object.entries(r.servedVersions)
+          .map(([v, n]) => `v${v}×${n}`)
+          .join(
+            ' ',
+          )} | ${pct(r.staticAccuracy)} | ${r.labelsUsed} | v${r.production ?? '?'} | ${r.latencyP99Ms.toFixed(0)} ms |`,
+    ),
     '',
     '![Fig. 7 analogue](fig7-roadmap.png)',
     '',
@@ -147,7 +177,10 @@ export function writeReport(run: DemoRun): string {
     '',
     '| check | checked | flagged | picked | labelled | drift (KS p-value) |',
     '|---|---|---|---|---|---|',
-    ...checks.map((c, i) => `| ${i + 1} | ${c.checked} | ${c.flagged} | ${c.picked} | ${c.labelled} | ${c.isDrift ? 'yes' : 'no'} (${c.pValue.toExponential(1)}) |`),
+    ...checks.map(
+      (c, i) =>
+        `| ${i + 1} | ${c.checked} | ${c.flagged} | ${c.picked} | ${c.labelled} | ${c.isDrift ? 'yes' : 'no'} (${c.pValue.toExponential(1)}) |`,
+    ),
     '',
     '![Fig. 6 analogue](fig6-checks.png)',
     '',
@@ -157,7 +190,9 @@ export function writeReport(run: DemoRun): string {
     '',
     '## The agents in the Temporal UI',
     '',
-    ...['tracker', 'checker', 'planner', 'executor'].map((name) => `- ${name}: ${run.uiBase}/${encodeURIComponent(agentWorkflowId(MNIST_APP, name))}`),
+    ...['tracker', 'checker', 'planner', 'executor'].map(
+      (name) => `- ${name}: ${run.uiBase}/${encodeURIComponent(agentWorkflowId(MNIST_APP, name))}`,
+    ),
     '',
   ].join('\n');
   const path = join(run.runDir, 'report.md');

@@ -9,19 +9,54 @@
 import { PatchStrategy, type KubernetesObject, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
-  AffinitySpec, AutoscalingUpdate, BatchPlatform, BatchRunStatus, BatchWorkflowSpec, ContainerUpgrade, ExecutorSpec,
-  OnlinePlatform, OnlineWorkflowSpec, Platform, PodPlacement, ReplicaStatus, ResourceSpec, RunOptions, ServiceSpec,
-  StepStatus, TrafficSpec, WorkflowRef,
+  AffinitySpec,
+  AutoscalingUpdate,
+  BatchPlatform,
+  BatchRunStatus,
+  BatchWorkflowSpec,
+  ContainerUpgrade,
+  ExecutorSpec,
+  OnlinePlatform,
+  OnlineWorkflowSpec,
+  Platform,
+  PodPlacement,
+  ReplicaStatus,
+  ResourceSpec,
+  RunOptions,
+  ServiceSpec,
+  StepStatus,
+  TrafficSpec,
+  WorkflowRef,
 } from '../types.js';
 import { LABEL_COMPONENT, LABEL_RUN } from '../types.js';
 import { loadKubeConfig, makeClients, type KubeClients } from './client.js';
 import { runStatus, startable, type Observed } from './dag.js';
 import { ignoreNotFound, invalidSpec, kubeCall } from './errors.js';
 import {
-  autoscalerOf, batchDefinitionOf, CONTAINER, deploymentOf, destinationRuleOf, entryServiceOf, envList, jobOf,
-  onlineServices, placementOf, resourcesOf, serviceOf, virtualServiceOf, type Obj,
+  autoscalerOf,
+  batchDefinitionOf,
+  CONTAINER,
+  deploymentOf,
+  destinationRuleOf,
+  entryServiceOf,
+  envList,
+  jobOf,
+  onlineServices,
+  placementOf,
+  resourcesOf,
+  serviceOf,
+  virtualServiceOf,
+  type Obj,
 } from './manifests.js';
-import { batchDefinitionName, checkDnsLabel, checkRef, componentLabels, selectorOf, serviceObjectName, workflowLabels } from './names.js';
+import {
+  batchDefinitionName,
+  checkDnsLabel,
+  checkRef,
+  componentLabels,
+  selectorOf,
+  serviceObjectName,
+  workflowLabels,
+} from './names.js';
 import { validateBatch, validateOnline, validateResources, validateService, validateTraffic } from './validate.js';
 
 export interface KubernetesPlatformOptions {
@@ -57,27 +92,56 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
   /** Server-side apply of a (possibly partial) object. */
   private async apply(obj: Obj, manager = FIELD_MANAGER): Promise<KubernetesObject> {
     return kubeCall(`apply ${obj.kind} ${this.namespace}/${obj.metadata.name}`, () =>
-      this.c.objects.patch(obj, undefined, undefined, manager, true, PatchStrategy.ServerSideApply));
+      this.c.objects.patch(obj, undefined, undefined, manager, true, PatchStrategy.ServerSideApply),
+    );
   }
 
-  private async read(apiVersion: string, kind: string, name: string): Promise<KubernetesObject & Record<string, unknown>> {
+  private async read(
+    apiVersion: string,
+    kind: string,
+    name: string,
+  ): Promise<KubernetesObject & Record<string, unknown>> {
     return kubeCall(`read ${kind} ${this.namespace}/${name}`, () =>
-      this.c.objects.read({ apiVersion, kind, metadata: { name, namespace: this.namespace } })) as Promise<KubernetesObject & Record<string, unknown>>;
+      this.c.objects.read({ apiVersion, kind, metadata: { name, namespace: this.namespace } }),
+    ) as Promise<KubernetesObject & Record<string, unknown>>;
   }
 
-  private async readOptional(apiVersion: string, kind: string, name: string): Promise<(KubernetesObject & Record<string, unknown>) | undefined> {
+  private async readOptional(
+    apiVersion: string,
+    kind: string,
+    name: string,
+  ): Promise<(KubernetesObject & Record<string, unknown>) | undefined> {
     return ignoreNotFound(`read ${kind} ${this.namespace}/${name}`, () =>
-      this.c.objects.read({ apiVersion, kind, metadata: { name, namespace: this.namespace } })) as Promise<(KubernetesObject & Record<string, unknown>) | undefined>;
+      this.c.objects.read({ apiVersion, kind, metadata: { name, namespace: this.namespace } }),
+    ) as Promise<(KubernetesObject & Record<string, unknown>) | undefined>;
   }
 
   private async remove(apiVersion: string, kind: string, name: string): Promise<void> {
     await ignoreNotFound(`delete ${kind} ${this.namespace}/${name}`, () =>
-      this.c.objects.delete({ apiVersion, kind, metadata: { name, namespace: this.namespace } }, undefined, undefined, undefined, undefined, 'Background'));
+      this.c.objects.delete(
+        { apiVersion, kind, metadata: { name, namespace: this.namespace } },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        'Background',
+      ),
+    );
   }
 
   private async listNames(apiVersion: string, kind: string, labels: Record<string, string>): Promise<string[]> {
     const list = await kubeCall(`list ${kind} in ${this.namespace}`, () =>
-      this.c.objects.list(apiVersion, kind, this.namespace, undefined, undefined, undefined, undefined, selectorOf(labels)));
+      this.c.objects.list(
+        apiVersion,
+        kind,
+        this.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        selectorOf(labels),
+      ),
+    );
     return list.items.map((i) => i.metadata?.name ?? '').filter(Boolean);
   }
 
@@ -107,7 +171,11 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
     const services = onlineServices(spec);
     for (const { service, role } of services) await this.applyService(spec, service, role);
     const traffic: TrafficSpec = spec.traffic ?? { active: spec.services[0]!.name };
-    await this.applyTraffic(spec, traffic, services.map((s) => s.service));
+    await this.applyTraffic(
+      spec,
+      traffic,
+      services.map((s) => s.service),
+    );
   }
 
   private async applyService(ref: WorkflowRef, s: ServiceSpec, role: 'service' | 'backup'): Promise<void> {
@@ -123,12 +191,21 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
   }
 
   private async applyTraffic(ref: WorkflowRef, traffic: TrafficSpec, services: ServiceSpec[]): Promise<void> {
-    validateTraffic(traffic, services.map((s) => s.name));
+    validateTraffic(
+      traffic,
+      services.map((s) => s.name),
+    );
     const target = traffic.active ?? Object.entries(traffic.weights ?? {}).sort((a, b) => b[1] - a[1])[0]![0];
     const port = services.find((s) => s.name === target)!.port;
     await this.apply(entryServiceOf(ref, this.namespace, port, traffic));
     if (traffic.weights) {
-      await this.apply(destinationRuleOf(ref, this.namespace, services.map((s) => s.name)));
+      await this.apply(
+        destinationRuleOf(
+          ref,
+          this.namespace,
+          services.map((s) => s.name),
+        ),
+      );
       await this.apply(virtualServiceOf(ref, this.namespace, traffic.weights));
     } else {
       // All traffic to one service: a mesh split would contradict the entry Service.
@@ -142,9 +219,13 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
   }
 
   async upgradeOnlineWorkflow(ref: WorkflowRef, service: string, change: ContainerUpgrade): Promise<void> {
-    if (!change.image && !change.command && !change.args && !change.env) throw invalidSpec('upgrade: give at least one of image, command, args, env');
+    if (!change.image && !change.command && !change.args && !change.env)
+      throw invalidSpec('upgrade: give at least one of image, command, args, env');
     await this.requireDeployment(ref, service);
-    await this.apply(this.deploymentPatch(ref, service, { containers: [upgradeContainer(change)] }), `${FIELD_MANAGER}-upgrade`);
+    await this.apply(
+      this.deploymentPatch(ref, service, { containers: [upgradeContainer(change)] }),
+      `${FIELD_MANAGER}-upgrade`,
+    );
   }
 
   async updateOnlineWorkflowAffinity(ref: WorkflowRef, service: string, affinity: AffinitySpec): Promise<void> {
@@ -155,7 +236,10 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
   async updateOnlineWorkflowResource(ref: WorkflowRef, service: string, resources: ResourceSpec): Promise<void> {
     validateResources(resources, 'resources');
     await this.requireDeployment(ref, service);
-    await this.apply(this.deploymentPatch(ref, service, { containers: [{ name: CONTAINER, resources: resourcesOf(resources) }] }), `${FIELD_MANAGER}-resources`);
+    await this.apply(
+      this.deploymentPatch(ref, service, { containers: [{ name: CONTAINER, resources: resourcesOf(resources) }] }),
+      `${FIELD_MANAGER}-resources`,
+    );
   }
 
   async updateWorkflowReplica(ref: WorkflowRef, service: string, change: AutoscalingUpdate): Promise<void> {
@@ -164,32 +248,61 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
     const so = await this.readOptional('keda.sh/v1alpha1', 'ScaledObject', name);
     const hpa = so ? undefined : await this.readOptional('autoscaling/v2', 'HorizontalPodAutoscaler', name);
     const current = (so ?? hpa)?.spec as Record<string, unknown> | undefined;
-    if (!current) throw invalidSpec(`updateWorkflowReplica: service '${service}' of ${ref.app}/${ref.workflow} has no autoscaler (ScaledObject or HPA ${this.namespace}/${name}); deploy it with autoscaling first`);
+    if (!current)
+      throw invalidSpec(
+        `updateWorkflowReplica: service '${service}' of ${ref.app}/${ref.workflow} has no autoscaler (ScaledObject or HPA ${this.namespace}/${name}); deploy it with autoscaling first`,
+      );
     if (so) {
       const triggers = structuredClone(current.triggers as Array<{ metadata: Record<string, string> }>);
       if (change.threshold !== undefined) triggers[0]!.metadata.threshold = String(change.threshold);
       const min = change.minReplicas ?? (current.minReplicaCount as number);
       const max = change.maxReplicas ?? (current.maxReplicaCount as number);
       if (min > max) throw invalidSpec(`updateWorkflowReplica: minReplicas ${min} > maxReplicas ${max}`);
-      await this.apply({ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name, namespace: this.namespace, labels: componentLabels(ref, service) }, spec: { ...current, minReplicaCount: min, maxReplicaCount: max, triggers } });
+      await this.apply({
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name, namespace: this.namespace, labels: componentLabels(ref, service) },
+        spec: { ...current, minReplicaCount: min, maxReplicaCount: max, triggers },
+      });
     } else {
       const min = change.minReplicas ?? (current.minReplicas as number);
       const max = change.maxReplicas ?? (current.maxReplicas as number);
-      if (min > max || min < 1) throw invalidSpec(`updateWorkflowReplica: need 1 <= minReplicas (${min}) <= maxReplicas (${max}) for an HPA`);
-      const metrics = change.threshold !== undefined
-        ? [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: change.threshold } } }]
-        : current.metrics;
-      await this.apply({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name, namespace: this.namespace, labels: componentLabels(ref, service) }, spec: { scaleTargetRef: current.scaleTargetRef, minReplicas: min, maxReplicas: max, metrics } });
+      if (min > max || min < 1)
+        throw invalidSpec(`updateWorkflowReplica: need 1 <= minReplicas (${min}) <= maxReplicas (${max}) for an HPA`);
+      const metrics =
+        change.threshold !== undefined
+          ? [
+              {
+                type: 'Resource',
+                resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: change.threshold } },
+              },
+            ]
+          : current.metrics;
+      await this.apply({
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name, namespace: this.namespace, labels: componentLabels(ref, service) },
+        spec: { scaleTargetRef: current.scaleTargetRef, minReplicas: min, maxReplicas: max, metrics },
+      });
     }
   }
 
   async updateWorkflowTraffic(ref: WorkflowRef, traffic: TrafficSpec): Promise<void> {
     checkRef(ref);
-    const names = await this.listNames('apps/v1', 'Deployment', { ...workflowLabels(ref), 'scanflow.io/online': 'true' });
-    if (names.length === 0) throw invalidSpec(`updateWorkflowTraffic: ${ref.app}/${ref.workflow} has no deployed services in ${this.namespace}`);
+    const names = await this.listNames('apps/v1', 'Deployment', {
+      ...workflowLabels(ref),
+      'scanflow.io/online': 'true',
+    });
+    if (names.length === 0)
+      throw invalidSpec(
+        `updateWorkflowTraffic: ${ref.app}/${ref.workflow} has no deployed services in ${this.namespace}`,
+      );
     const services: ServiceSpec[] = [];
     for (const dn of names) {
-      const d = await this.read('apps/v1', 'Deployment', dn) as { metadata?: { labels?: Record<string, string> }; spec?: { template?: { spec?: { containers?: Array<{ ports?: Array<{ containerPort: number }> }> } } } };
+      const d = (await this.read('apps/v1', 'Deployment', dn)) as {
+        metadata?: { labels?: Record<string, string> };
+        spec?: { template?: { spec?: { containers?: Array<{ ports?: Array<{ containerPort: number }> }> } } };
+      };
       const service = d.metadata?.labels?.[LABEL_COMPONENT];
       const port = d.spec?.template?.spec?.containers?.[0]?.ports?.[0]?.containerPort;
       if (service && port) services.push({ name: service, port, image: '', replicas: 0 });
@@ -213,38 +326,58 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
   }
 
   async duplicateWorkflowInstance(ref: WorkflowRef, service: string, replicas: number): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) throw invalidSpec(`duplicateWorkflowInstance: replicas must be an integer >= 0, got ${replicas}`);
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw invalidSpec(`duplicateWorkflowInstance: replicas must be an integer >= 0, got ${replicas}`);
     await this.requireDeployment(ref, service);
-    await this.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: serviceObjectName(ref, service), namespace: this.namespace }, spec: { replicas } }, `${FIELD_MANAGER}-replicas`);
+    await this.apply(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: serviceObjectName(ref, service), namespace: this.namespace },
+        spec: { replicas },
+      },
+      `${FIELD_MANAGER}-replicas`,
+    );
   }
 
   async readyReplicas(ref: WorkflowRef): Promise<ReplicaStatus[]> {
     checkRef(ref);
-    const list = await kubeCall(`list Deployments of ${ref.workflow}`, () => this.c.apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector: selectorOf(workflowLabels(ref)) }));
-    return list.items.map((d) => ({
-      service: d.metadata?.labels?.[LABEL_COMPONENT] ?? d.metadata?.name ?? '',
-      desired: d.spec?.replicas ?? 0,
-      ready: d.status?.readyReplicas ?? 0,
-      available: d.status?.availableReplicas ?? 0,
-      updated: d.status?.updatedReplicas ?? 0,
-    })).sort((a, b) => a.service.localeCompare(b.service));
+    const list = await kubeCall(`list Deployments of ${ref.workflow}`, () =>
+      this.c.apps.listNamespacedDeployment({
+        namespace: this.namespace,
+        labelSelector: selectorOf(workflowLabels(ref)),
+      }),
+    );
+    return list.items
+      .map((d) => ({
+        service: d.metadata?.labels?.[LABEL_COMPONENT] ?? d.metadata?.name ?? '',
+        desired: d.spec?.replicas ?? 0,
+        ready: d.status?.readyReplicas ?? 0,
+        available: d.status?.availableReplicas ?? 0,
+        updated: d.status?.updatedReplicas ?? 0,
+      }))
+      .sort((a, b) => a.service.localeCompare(b.service));
   }
 
   async podPlacement(ref: WorkflowRef): Promise<PodPlacement[]> {
     checkRef(ref);
     const pods = await this.pods(workflowLabels(ref));
-    return pods.map((p) => ({
-      pod: p.metadata?.name ?? '',
-      component: p.metadata?.labels?.[LABEL_COMPONENT] ?? '',
-      node: p.spec?.nodeName ?? '',
-      phase: p.status?.phase ?? 'Unknown',
-      ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      image: p.spec?.containers?.[0]?.image ?? '',
-    })).sort((a, b) => a.pod.localeCompare(b.pod));
+    return pods
+      .map((p) => ({
+        pod: p.metadata?.name ?? '',
+        component: p.metadata?.labels?.[LABEL_COMPONENT] ?? '',
+        node: p.spec?.nodeName ?? '',
+        phase: p.status?.phase ?? 'Unknown',
+        ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+        image: p.spec?.containers?.[0]?.image ?? '',
+      }))
+      .sort((a, b) => a.pod.localeCompare(b.pod));
   }
 
   private async pods(labels: Record<string, string>): Promise<V1Pod[]> {
-    const list = await kubeCall(`list Pods in ${this.namespace}`, () => this.c.core.listNamespacedPod({ namespace: this.namespace, labelSelector: selectorOf(labels) }));
+    const list = await kubeCall(`list Pods in ${this.namespace}`, () =>
+      this.c.core.listNamespacedPod({ namespace: this.namespace, labelSelector: selectorOf(labels) }),
+    );
     return list.items.filter((p) => !p.metadata?.deletionTimestamp);
   }
 
@@ -259,23 +392,38 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
   /** The stored definition (the source of truth for runs and update primitives). */
   async readBatchWorkflow(ref: WorkflowRef): Promise<BatchWorkflowSpec> {
     checkRef(ref);
-    const cm = await this.readOptional('v1', 'ConfigMap', batchDefinitionName(ref)) as { data?: Record<string, string> } | undefined;
+    const cm = (await this.readOptional('v1', 'ConfigMap', batchDefinitionName(ref))) as
+      { data?: Record<string, string> } | undefined;
     const raw = cm?.data?.['workflow.json'];
-    if (!raw) throw invalidSpec(`batch workflow ${ref.app}/${ref.workflow} is not defined in ${this.namespace} (applyBatchWorkflow first)`);
+    if (!raw)
+      throw invalidSpec(
+        `batch workflow ${ref.app}/${ref.workflow} is not defined in ${this.namespace} (applyBatchWorkflow first)`,
+      );
     return JSON.parse(raw) as BatchWorkflowSpec;
   }
 
-  private async changeBatch(ref: WorkflowRef, executor: string | undefined, edit: (e: ExecutorSpec) => ExecutorSpec): Promise<void> {
+  private async changeBatch(
+    ref: WorkflowRef,
+    executor: string | undefined,
+    edit: (e: ExecutorSpec) => ExecutorSpec,
+  ): Promise<void> {
     const spec = await this.readBatchWorkflow(ref);
     if (executor !== undefined && !spec.executors.some((e) => e.name === executor)) {
-      throw invalidSpec(`batch workflow ${ref.app}/${ref.workflow} has no executor '${executor}' (known: ${spec.executors.map((e) => e.name).join(', ')})`);
+      throw invalidSpec(
+        `batch workflow ${ref.app}/${ref.workflow} has no executor '${executor}' (known: ${spec.executors.map((e) => e.name).join(', ')})`,
+      );
     }
-    await this.applyBatchWorkflow({ ...spec, executors: spec.executors.map((e) => (executor === undefined || e.name === executor ? edit(e) : e)) });
+    await this.applyBatchWorkflow({
+      ...spec,
+      executors: spec.executors.map((e) => (executor === undefined || e.name === executor ? edit(e) : e)),
+    });
   }
 
   private async observe(ref: WorkflowRef, runId: string): Promise<Observed> {
     const labels = { ...workflowLabels(ref), [LABEL_RUN]: runId };
-    const jobs = await kubeCall(`list Jobs of ${ref.workflow} run ${runId}`, () => this.c.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: selectorOf(labels) }));
+    const jobs = await kubeCall(`list Jobs of ${ref.workflow} run ${runId}`, () =>
+      this.c.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: selectorOf(labels) }),
+    );
     const pods = await this.pods(labels);
     return { jobs: new Map(jobs.items.map((j: V1Job) => [j.metadata?.name ?? '', j])), pods };
   }
@@ -297,11 +445,22 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
       let status = runStatus(spec, runId, order, await this.observe(ref, runId));
       if (status.phase === 'Running' && !status.steps.some((s) => s.phase === 'Failed')) {
         const next = startable(spec, status);
-        for (const name of next) await this.apply(jobOf(spec, this.namespace, runId, spec.executors.find((e) => e.name === name)!));
+        for (const name of next)
+          await this.apply(
+            jobOf(
+              spec,
+              this.namespace,
+              runId,
+              spec.executors.find((e) => e.name === name)!,
+            ),
+          );
         if (next.length) status = runStatus(spec, runId, order, await this.observe(ref, runId));
       }
       const key = JSON.stringify(status.steps.map((s) => [s.executor, s.phase]));
-      if (key !== last) { last = key; opts.onProgress?.(status); }
+      if (key !== last) {
+        last = key;
+        opts.onProgress?.(status);
+      }
       if (status.phase !== 'Running') return status;
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
       await sleep(opts.pollMs ?? 500, undefined, opts.signal ? { signal: opts.signal } : undefined);
@@ -349,7 +508,10 @@ export class KubernetesPlatform implements Platform, OnlinePlatform, BatchPlatfo
 
   async stopExecutor(ref: WorkflowRef, executor: string, runId?: string): Promise<void> {
     checkRef(ref);
-    await this.removeLabelled('batch/v1', 'Job', { ...componentLabels(ref, executor), ...(runId ? { [LABEL_RUN]: runId } : {}) });
+    await this.removeLabelled('batch/v1', 'Job', {
+      ...componentLabels(ref, executor),
+      ...(runId ? { [LABEL_RUN]: runId } : {}),
+    });
   }
 
   async upgradeExecutor(ref: WorkflowRef, executor: string, change: ContainerUpgrade): Promise<void> {
@@ -376,7 +538,8 @@ function upgradeContainer(change: ContainerUpgrade): Record<string, unknown> {
 }
 
 function upgradeExecutorSpec(e: ExecutorSpec, change: ContainerUpgrade): ExecutorSpec {
-  if (!change.image && !change.command && !change.args && !change.env) throw invalidSpec('upgrade: give at least one of image, command, args, env');
+  if (!change.image && !change.command && !change.args && !change.env)
+    throw invalidSpec('upgrade: give at least one of image, command, args, env');
   return {
     ...e,
     ...(change.image ? { image: change.image } : {}),

@@ -13,7 +13,8 @@ export interface Observed {
   pods: V1Pod[];
 }
 
-const iso = (d: Date | string | undefined): string | undefined => (d === undefined ? undefined : new Date(d).toISOString());
+const iso = (d: Date | string | undefined): string | undefined =>
+  d === undefined ? undefined : new Date(d).toISOString();
 
 /** The phase of one step from its Job's conditions; failures carry the container's reason. */
 export function stepStatus(spec: BatchWorkflowSpec, runId: string, executor: string, observed: Observed): StepStatus {
@@ -23,7 +24,8 @@ export function stepStatus(spec: BatchWorkflowSpec, runId: string, executor: str
   const cond = (type: string) => job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
   const base = { executor, job: name, startedAt: iso(job.status?.startTime) };
   const complete = cond('Complete');
-  if (complete) return { ...base, phase: 'Succeeded', finishedAt: iso(job.status?.completionTime ?? complete.lastTransitionTime) };
+  if (complete)
+    return { ...base, phase: 'Succeeded', finishedAt: iso(job.status?.completionTime ?? complete.lastTransitionTime) };
   const failed = cond('Failed') ?? cond('FailureTarget');
   if (failed) {
     const terminated = observed.pods
@@ -52,7 +54,8 @@ export function runStatus(spec: BatchWorkflowSpec, runId: string, order: string[
   for (const name of order) {
     let s = stepStatus(spec, runId, name, observed);
     const deps = byName.get(name)?.dependsOn ?? [];
-    if (s.phase === 'Pending' && deps.some((d) => ['Failed', 'Skipped'].includes(steps.get(d)?.phase ?? ''))) s = { ...s, phase: 'Skipped' };
+    if (s.phase === 'Pending' && deps.some((d) => ['Failed', 'Skipped'].includes(steps.get(d)?.phase ?? '')))
+      s = { ...s, phase: 'Skipped' };
     steps.set(name, s);
   }
   const list = order.map((n) => steps.get(n)!);

@@ -6,7 +6,11 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 
-interface StatusBody { reason?: string; message?: string; code?: number }
+interface StatusBody {
+  reason?: string;
+  message?: string;
+  code?: number;
+}
 
 /** ApiException.body may be a parsed Status, or the raw JSON text of one. */
 function statusOf(body: unknown): StatusBody {
@@ -17,7 +21,7 @@ function statusOf(body: unknown): StatusBody {
       return { message: body };
     }
   }
-  return (body && typeof body === 'object') ? body as StatusBody : {};
+  return body && typeof body === 'object' ? (body as StatusBody) : {};
 }
 
 const nonRetryable: Record<number, string> = {
@@ -46,8 +50,14 @@ export function kubeFailure(err: unknown, action: string): ApplicationFailure {
     if (type) return ApplicationFailure.nonRetryable(message, type);
     return ApplicationFailure.retryable(message, code === 429 ? 'KubernetesThrottled' : 'KubernetesServerError');
   }
-  const cause = err instanceof Error ? `${err.message}${(err as { cause?: Error }).cause ? `: ${(err as { cause: Error }).cause.message}` : ''}` : String(err);
-  return ApplicationFailure.retryable(`${action}: cannot reach the Kubernetes API server: ${cause}`, 'KubernetesUnavailable');
+  const cause =
+    err instanceof Error
+      ? `${err.message}${(err as { cause?: Error }).cause ? `: ${(err as { cause: Error }).cause.message}` : ''}`
+      : String(err);
+  return ApplicationFailure.retryable(
+    `${action}: cannot reach the Kubernetes API server: ${cause}`,
+    'KubernetesUnavailable',
+  );
 }
 
 /** Run a call; map its failure. */

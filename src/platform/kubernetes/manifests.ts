@@ -3,14 +3,27 @@
  * Every object carries app / workflow / managed-by labels and, for pods, the component label.
  */
 import type {
-  AffinitySpec, AutoscalingSpec, ContainerSpec, ExecutorSpec, OnlineWorkflowSpec, PodAffinityTerm, ResourceSpec,
-  ServiceSpec, TrafficSpec, WorkflowRef,
+  AffinitySpec,
+  AutoscalingSpec,
+  ContainerSpec,
+  ExecutorSpec,
+  OnlineWorkflowSpec,
+  PodAffinityTerm,
+  ResourceSpec,
+  ServiceSpec,
+  TrafficSpec,
+  WorkflowRef,
 } from '../types.js';
 import { LABEL_COMPONENT } from '../types.js';
 import { componentLabels, jobName, runLabels, serviceObjectName, workflowLabels } from './names.js';
 
 /** Loose JSON object type for apply bodies (server-side apply takes partial objects). */
-export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown };
+export type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: unknown;
+};
 
 export const CONTAINER = 'main';
 /** Set on every online service's pods: the traffic-splitting entry Service selects them all. */
@@ -35,7 +48,9 @@ function podTerm(t: PodAffinityTerm): Record<string, unknown> {
 function podAffinityOf(terms: PodAffinityTerm[] | undefined): Record<string, unknown> | undefined {
   if (!terms || terms.length === 0) return undefined;
   const required = terms.filter((t) => t.mode === 'required').map(podTerm);
-  const preferred = terms.filter((t) => t.mode === 'preferred').map((t) => ({ weight: t.weight ?? 100, podAffinityTerm: podTerm(t) }));
+  const preferred = terms
+    .filter((t) => t.mode === 'preferred')
+    .map((t) => ({ weight: t.weight ?? 100, podAffinityTerm: podTerm(t) }));
   return {
     ...(required.length ? { requiredDuringSchedulingIgnoredDuringExecution: required } : {}),
     ...(preferred.length ? { preferredDuringSchedulingIgnoredDuringExecution: preferred } : {}),
@@ -72,7 +87,9 @@ function container(c: ContainerSpec, extra: Record<string, unknown> = {}): Recor
 
 export function deploymentOf(ref: WorkflowRef, namespace: string, s: ServiceSpec, role: 'service' | 'backup'): Obj {
   const labels = { ...componentLabels(ref, s.name), [LABEL_ONLINE]: 'true', 'scanflow.io/role': role };
-  const probe = s.readinessPath ? { readinessProbe: { httpGet: { path: s.readinessPath, port: s.port }, periodSeconds: 5 } } : {};
+  const probe = s.readinessPath
+    ? { readinessProbe: { httpGet: { path: s.readinessPath, port: s.port }, periodSeconds: 5 } }
+    : {};
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -110,13 +127,19 @@ export function serviceOf(ref: WorkflowRef, namespace: string, s: ServiceSpec): 
  * pod of the workflow and the VirtualService splits the traffic.
  */
 export function entryServiceOf(ref: WorkflowRef, namespace: string, port: number, traffic: TrafficSpec): Obj {
-  const selector = traffic.active !== undefined
-    ? componentLabels(ref, traffic.active)
-    : { ...workflowLabels(ref), [LABEL_ONLINE]: 'true' };
+  const selector =
+    traffic.active !== undefined
+      ? componentLabels(ref, traffic.active)
+      : { ...workflowLabels(ref), [LABEL_ONLINE]: 'true' };
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: ref.workflow, namespace, labels: { ...workflowLabels(ref), [LABEL_COMPONENT]: 'entry' }, annotations: { 'scanflow.io/traffic': JSON.stringify(traffic) } },
+    metadata: {
+      name: ref.workflow,
+      namespace,
+      labels: { ...workflowLabels(ref), [LABEL_COMPONENT]: 'entry' },
+      annotations: { 'scanflow.io/traffic': JSON.stringify(traffic) },
+    },
     spec: { selector, ports: [{ name: 'http', port, targetPort: port, protocol: 'TCP' }] },
   };
 }
@@ -137,7 +160,15 @@ export function virtualServiceOf(ref: WorkflowRef, namespace: string, weights: R
     metadata: { name: ref.workflow, namespace, labels: { ...workflowLabels(ref), [LABEL_COMPONENT]: 'entry' } },
     spec: {
       hosts: [ref.workflow],
-      http: [{ name: 'split', route: Object.entries(weights).map(([subset, weight]) => ({ destination: { host: ref.workflow, subset }, weight })) }],
+      http: [
+        {
+          name: 'split',
+          route: Object.entries(weights).map(([subset, weight]) => ({
+            destination: { host: ref.workflow, subset },
+            weight,
+          })),
+        },
+      ],
     },
   };
 }
@@ -156,15 +187,19 @@ export function autoscalerOf(ref: WorkflowRef, namespace: string, service: strin
         cooldownPeriod: a.cooldownPeriodSeconds ?? 300,
         minReplicaCount: a.minReplicas,
         maxReplicaCount: a.maxReplicas,
-        triggers: [{
-          type: 'prometheus',
-          metadata: {
-            serverAddress: a.prometheus.serverAddress,
-            query: a.prometheus.query,
-            threshold: String(a.prometheus.threshold),
-            ...(a.prometheus.activationThreshold !== undefined ? { activationThreshold: String(a.prometheus.activationThreshold) } : {}),
+        triggers: [
+          {
+            type: 'prometheus',
+            metadata: {
+              serverAddress: a.prometheus.serverAddress,
+              query: a.prometheus.query,
+              threshold: String(a.prometheus.threshold),
+              ...(a.prometheus.activationThreshold !== undefined
+                ? { activationThreshold: String(a.prometheus.activationThreshold) }
+                : {}),
+            },
           },
-        }],
+        ],
       },
     };
   }
@@ -176,7 +211,12 @@ export function autoscalerOf(ref: WorkflowRef, namespace: string, service: strin
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
       minReplicas: a.minReplicas,
       maxReplicas: a.maxReplicas,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpuUtilization } } }],
+      metrics: [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpuUtilization } },
+        },
+      ],
     },
   };
 }

@@ -1,12 +1,22 @@
 /** Object names and labels: one place that decides what a workflow's objects are called. */
-import { LABEL_APP, LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_RUN, LABEL_WORKFLOW, MANAGED_BY, type WorkflowRef } from '../types.js';
+import {
+  LABEL_APP,
+  LABEL_COMPONENT,
+  LABEL_MANAGED_BY,
+  LABEL_RUN,
+  LABEL_WORKFLOW,
+  MANAGED_BY,
+  type WorkflowRef,
+} from '../types.js';
 import { invalidSpec } from './errors.js';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function checkDnsLabel(value: string, field: string, max = 63): void {
   if (!dnsLabel.test(value) || value.length > max) {
-    throw invalidSpec(`${field} '${value}' must be a DNS label: lowercase letters, digits and '-', starting and ending alphanumeric, at most ${max} characters`);
+    throw invalidSpec(
+      `${field} '${value}' must be a DNS label: lowercase letters, digits and '-', starting and ending alphanumeric, at most ${max} characters`,
+    );
   }
 }
 
@@ -24,14 +34,17 @@ export function componentLabels(ref: WorkflowRef, component: string): Record<str
 }
 
 export function selectorOf(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** Deployment / Service / ScaledObject / HPA of one service. */
 export const serviceObjectName = (ref: WorkflowRef, service: string): string => `${ref.workflow}-${service}`;
 /** The ConfigMap holding a batch workflow's definition. */
 export const batchDefinitionName = (ref: WorkflowRef): string => `scanflow-batch-${ref.workflow}`;
-export const jobName = (ref: WorkflowRef, runId: string, executor: string): string => `${ref.workflow}-${runId}-${executor}`;
+export const jobName = (ref: WorkflowRef, runId: string, executor: string): string =>
+  `${ref.workflow}-${runId}-${executor}`;
 
 export function runLabels(ref: WorkflowRef, runId: string, executor: string): Record<string, string> {
   return { ...componentLabels(ref, executor), [LABEL_RUN]: runId };

@@ -18,20 +18,34 @@ function unsupported(primitive: string): never {
 }
 
 const batchPrimitives: Array<keyof BatchPlatform> = [
-  'applyBatchWorkflow', 'runWorkflow', 'stopWorkflow', 'upgradeBatchWorkflow', 'updateBatchWorkflowAffinity', 'updateBatchWorkflowResource',
-  'runExecutor', 'stopExecutor', 'upgradeExecutor', 'updateExecutorAffinity', 'updateExecutorResource', 'jobStatus',
+  'applyBatchWorkflow',
+  'runWorkflow',
+  'stopWorkflow',
+  'upgradeBatchWorkflow',
+  'updateBatchWorkflowAffinity',
+  'updateBatchWorkflowResource',
+  'runExecutor',
+  'stopExecutor',
+  'upgradeExecutor',
+  'updateExecutorAffinity',
+  'updateExecutorResource',
+  'jobStatus',
 ];
 
 /** The local platform as a full Platform whose batch half refuses every call. */
 export function asPlatform(local: LocalPlatform): Platform {
-  const batch = Object.fromEntries(batchPrimitives.map((name) => [name, async () => unsupported(name)])) as unknown as BatchPlatform;
+  const batch = Object.fromEntries(
+    batchPrimitives.map((name) => [name, async () => unsupported(name)]),
+  ) as unknown as BatchPlatform;
   return {
     ...batch,
     deployWorkflow: (spec) => local.deployWorkflow(spec),
     deleteWorkflow: (ref) => local.deleteWorkflow(ref),
     upgradeOnlineWorkflow: (ref, service, change) => local.upgradeOnlineWorkflow(ref, service, change),
-    updateOnlineWorkflowAffinity: (ref, service, affinity) => local.updateOnlineWorkflowAffinity(ref, service, affinity),
-    updateOnlineWorkflowResource: (ref, service, resources) => local.updateOnlineWorkflowResource(ref, service, resources),
+    updateOnlineWorkflowAffinity: (ref, service, affinity) =>
+      local.updateOnlineWorkflowAffinity(ref, service, affinity),
+    updateOnlineWorkflowResource: (ref, service, resources) =>
+      local.updateOnlineWorkflowResource(ref, service, resources),
     updateWorkflowReplica: (ref, service, change) => local.updateWorkflowReplica(ref, service, change),
     updateWorkflowTraffic: (ref, traffic) => local.updateWorkflowTraffic(ref, traffic),
     applyWorkflowInstance: (ref, service) => local.applyWorkflowInstance(ref, service),

@@ -135,14 +135,26 @@ export class LocalPlatform implements OnlinePlatform {
     if (existing) {
       await this.serialised(existing, async () => {
         const wanted = allServices(spec);
-        for (const name of [...existing.services.keys()]) if (!wanted.some((s) => s.name === name)) await this.removeService(existing, name);
+        for (const name of [...existing.services.keys()])
+          if (!wanted.some((s) => s.name === name)) await this.removeService(existing, name);
         for (const s of wanted) await this.applyService(existing, s, s === spec.backup);
         this.setTraffic(existing, spec.traffic ?? { active: spec.services[0]!.name });
       });
       return;
     }
-    const router = new Router({ replicas: (service) => this.workflows.get(key(spec))?.services.get(service)?.replicas ?? [] });
-    const wf: LocalWorkflow = { ref: { app: spec.app, workflow: spec.workflow }, services: new Map(), traffic: { active: spec.services[0]!.name }, router, health: setInterval(() => void this.checkHealth(wf), this.options.healthIntervalMs ?? 500), queue: Promise.resolve(), seq: 0, checking: false };
+    const router = new Router({
+      replicas: (service) => this.workflows.get(key(spec))?.services.get(service)?.replicas ?? [],
+    });
+    const wf: LocalWorkflow = {
+      ref: { app: spec.app, workflow: spec.workflow },
+      services: new Map(),
+      traffic: { active: spec.services[0]!.name },
+      router,
+      health: setInterval(() => void this.checkHealth(wf), this.options.healthIntervalMs ?? 500),
+      queue: Promise.resolve(),
+      seq: 0,
+      checking: false,
+    };
     wf.health.unref();
     this.workflows.set(key(spec), wf);
     try {
@@ -184,13 +196,16 @@ export class LocalPlatform implements OnlinePlatform {
   }
 
   async duplicateWorkflowInstance(ref: WorkflowRef, service: string, replicas: number): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) throw invalidSpec(`replicas must be an integer >= 0, got ${replicas}`);
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw invalidSpec(`replicas must be an integer >= 0, got ${replicas}`);
     const wf = this.get(ref);
     await this.serialised(wf, async () => {
       const s = this.service(wf, service);
       const a = s.spec.autoscaling;
       if (a && (replicas < a.minReplicas || replicas > a.maxReplicas)) {
-        throw invalidSpec(`replicas ${replicas} of service '${service}' is outside its autoscaling range ${a.minReplicas}-${a.maxReplicas}`);
+        throw invalidSpec(
+          `replicas ${replicas} of service '${service}' is outside its autoscaling range ${a.minReplicas}-${a.maxReplicas}`,
+        );
       }
       s.spec = { ...s.spec, replicas };
       await this.scale(wf, s);
@@ -238,7 +253,8 @@ export class LocalPlatform implements OnlinePlatform {
     await this.serialised(wf, async () => {
       const s = this.service(wf, service);
       const current = s.spec.autoscaling;
-      if (!current) throw invalidSpec(`service '${service}' has no autoscaling to update: set spec.autoscaling when deploying it`);
+      if (!current)
+        throw invalidSpec(`service '${service}' has no autoscaling to update: set spec.autoscaling when deploying it`);
       const next = {
         ...current,
         ...(change.minReplicas !== undefined ? { minReplicas: change.minReplicas } : {}),
@@ -277,7 +293,14 @@ export class LocalPlatform implements OnlinePlatform {
   async podPlacement(ref: WorkflowRef): Promise<PodPlacement[]> {
     const wf = this.get(ref);
     return [...wf.services.values()].flatMap((s) =>
-      s.replicas.map((r) => ({ pod: r.name, component: s.spec.name, node: 'local', phase: r.draining ? 'Terminating' : 'Running', ready: r.ready && !r.draining, image: r.spec.image })),
+      s.replicas.map((r) => ({
+        pod: r.name,
+        component: s.spec.name,
+        node: 'local',
+        phase: r.draining ? 'Terminating' : 'Running',
+        ready: r.ready && !r.draining,
+        image: r.spec.image,
+      })),
     );
   }
 
@@ -292,7 +315,10 @@ export class LocalPlatform implements OnlinePlatform {
 
   private service(wf: LocalWorkflow, name: string): LocalService {
     const s = wf.services.get(name);
-    if (!s) throw invalidSpec(`service '${name}' is not part of online workflow ${wf.ref.app}/${wf.ref.workflow} (known: ${[...wf.services.keys()].join(', ')})`);
+    if (!s)
+      throw invalidSpec(
+        `service '${name}' is not part of online workflow ${wf.ref.app}/${wf.ref.workflow} (known: ${[...wf.services.keys()].join(', ')})`,
+      );
     return s;
   }
 
@@ -326,7 +352,8 @@ export class LocalPlatform implements OnlinePlatform {
   private setTraffic(wf: LocalWorkflow, traffic: TrafficSpec): void {
     const known = [...wf.services.keys()];
     validateTraffic(traffic, known);
-    const weights = traffic.active !== undefined ? new Map([[traffic.active, 100]]) : new Map(Object.entries(traffic.weights));
+    const weights =
+      traffic.active !== undefined ? new Map([[traffic.active, 100]]) : new Map(Object.entries(traffic.weights));
     const backup = [...wf.services.values()].find((s) => s.backup)?.spec.name;
     wf.traffic = traffic;
     wf.router.setTraffic(weights, backup);
@@ -388,17 +415,30 @@ export class LocalPlatform implements OnlinePlatform {
   /** In-place model switch through the server's admin endpoint, when that is all that changes. */
   private async switchModelInPlace(s: LocalService, next: ServiceSpec, change: ContainerUpgrade): Promise<boolean> {
     const adminPath = s.spec.annotations?.[MODEL_ADMIN_ANNOTATION];
-    const onlyVersion = change.image === undefined && change.command === undefined && change.args === undefined && Object.keys(change.env ?? {}).length === 1 && change.env?.[MODEL_VERSION_ENV] !== undefined;
+    const onlyVersion =
+      change.image === undefined &&
+      change.command === undefined &&
+      change.args === undefined &&
+      Object.keys(change.env ?? {}).length === 1 &&
+      change.env?.[MODEL_VERSION_ENV] !== undefined;
     if (!adminPath || !onlyVersion) return false;
     const raw = change.env![MODEL_VERSION_ENV]!;
     const version = raw === 'production' ? raw : Number(raw);
     if (version !== 'production' && !(Number.isInteger(version) && version >= 1)) {
-      throw invalidSpec(`env.${MODEL_VERSION_ENV} must be a positive integer or "production", got ${JSON.stringify(raw)}`);
+      throw invalidSpec(
+        `env.${MODEL_VERSION_ENV} must be a positive integer or "production", got ${JSON.stringify(raw)}`,
+      );
     }
     for (const r of s.replicas.filter((x) => !x.draining)) {
-      const res = await fetch(`${r.url}${adminPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version }), signal: AbortSignal.timeout(120_000) });
+      const res = await fetch(`${r.url}${adminPath}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ version }),
+        signal: AbortSignal.timeout(120_000),
+      });
       const body = (await res.json().catch(() => ({}))) as { error?: string };
-      if (!res.ok) throw invalidSpec(`replica ${r.name} refused model version ${raw}: ${body.error ?? `HTTP ${res.status}`}`);
+      if (!res.ok)
+        throw invalidSpec(`replica ${r.name} refused model version ${raw}: ${body.error ?? `HTTP ${res.status}`}`);
       r.spec = next;
     }
     s.spec = next;
@@ -408,12 +448,16 @@ export class LocalPlatform implements OnlinePlatform {
   private async startReplica(wf: LocalWorkflow, spec: ServiceSpec): Promise<Replica> {
     wf.seq += 1;
     const name = `${wf.ref.workflow}-${spec.name}-${wf.seq}`;
-    return Replica.start(name, { ...spec, env: { ...spec.env } }, {
-      logDir: join(this.options.workDir, 'logs', wf.ref.app, wf.ref.workflow),
-      cwd: repoRoot,
-      commandFor: (image) => this.images[image] ?? this.images[image.replace(/:[^/]*$/, '')],
-      readyTimeoutMs: this.options.readyTimeoutMs,
-    });
+    return Replica.start(
+      name,
+      { ...spec, env: { ...spec.env } },
+      {
+        logDir: join(this.options.workDir, 'logs', wf.ref.app, wf.ref.workflow),
+        cwd: repoRoot,
+        commandFor: (image) => this.images[image] ?? this.images[image.replace(/:[^/]*$/, '')],
+        readyTimeoutMs: this.options.readyTimeoutMs,
+      },
+    );
   }
 
   /** No new requests, wait for the router's in-flight ones, then SIGTERM (the server drains its own). */
@@ -450,7 +494,11 @@ export class LocalPlatform implements OnlinePlatform {
         await Promise.all(gone.map((r) => r.stop(0)));
         await this.scale(wf, s);
       }
-    }).catch((err: unknown) => console.error(`local platform: replacing a dead replica of ${wf.ref.app}/${wf.ref.workflow} failed: ${(err as Error).message}`));
+    }).catch((err: unknown) =>
+      console.error(
+        `local platform: replacing a dead replica of ${wf.ref.app}/${wf.ref.workflow} failed: ${(err as Error).message}`,
+      ),
+    );
   }
 
   private async teardown(wf: LocalWorkflow): Promise<void> {

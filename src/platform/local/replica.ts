@@ -28,7 +28,12 @@ export class Replica {
   /** Consecutive failed health checks (a busy CPU can make one probe time out). */
   private failures = 0;
 
-  private constructor(readonly name: string, readonly port: number, public spec: ServiceSpec, private readonly proc: ManagedProcess) {}
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+    public spec: ServiceSpec,
+    private readonly proc: ManagedProcess,
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -51,12 +56,20 @@ export class Replica {
   static async start(name: string, spec: ServiceSpec, options: ReplicaOptions): Promise<Replica> {
     const argv = spec.command?.length ? spec.command : options.commandFor(spec.image);
     if (!argv?.length) {
-      throw new Error(`service ${spec.name}: the local platform cannot run image ${JSON.stringify(spec.image)}: give "command" or map the image to a local command`);
+      throw new Error(
+        `service ${spec.name}: the local platform cannot run image ${JSON.stringify(spec.image)}: give "command" or map the image to a local command`,
+      );
     }
     const port = await freePort();
     // The model server reads SCANFLOW_SERVING_*; other commands can use PORT. Only the router is
     // meant to reach a replica, so it listens on loopback.
-    const env: Record<string, string> = { ...spec.env, PORT: String(port), SCANFLOW_SERVING_PORT: String(port), SCANFLOW_SERVING_HOST: '127.0.0.1', SCANFLOW_REPLICA: name };
+    const env: Record<string, string> = {
+      ...spec.env,
+      PORT: String(port),
+      SCANFLOW_SERVING_PORT: String(port),
+      SCANFLOW_SERVING_HOST: '127.0.0.1',
+      SCANFLOW_REPLICA: name,
+    };
     const args = [...argv.slice(1), ...(spec.args ?? [])].map((a) => expandVariables(a, env));
     const readinessPath = spec.readinessPath ?? '/';
     const proc = await ManagedProcess.start({
@@ -91,8 +104,11 @@ export class Replica {
 
 /** Kubernetes semantics: $(NAME) is replaced by the variable's value, $$(NAME) escapes, unknown names stay as written. */
 export function expandVariables(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, escaped: string | undefined, name: string | undefined) => {
-    if (escaped !== undefined) return `$(${escaped})`;
-    return name !== undefined && env[name] !== undefined ? env[name] : match;
-  });
+  return text.replace(
+    /\$\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+    (match, escaped: string | undefined, name: string | undefined) => {
+      if (escaped !== undefined) return `$(${escaped})`;
+      return name !== undefined && env[name] !== undefined ? env[name] : match;
+    },
+  );
 }

@@ -66,7 +66,8 @@ export class Router {
 
   /** The replica the next request goes to, or undefined when nothing (not even the backup) is ready. */
   pick(exclude: Set<Replica> = new Set()): { service: string; replica: Replica } | undefined {
-    const usable = (service: string) => this.table.replicas(service).filter((r) => r.ready && !r.draining && !exclude.has(r));
+    const usable = (service: string) =>
+      this.table.replicas(service).filter((r) => r.ready && !r.draining && !exclude.has(r));
     let service = this.choice.next((s) => usable(s).length > 0);
     if (service === undefined && this.backup !== undefined && usable(this.backup).length > 0) {
       service = this.backup;
@@ -85,7 +86,8 @@ export class Router {
     let size = 0;
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) return json(res, 413, { error: `request body is larger than ${MAX_BODY_BYTES} bytes` });
+      if (size > MAX_BODY_BYTES)
+        return json(res, 413, { error: `request body is larger than ${MAX_BODY_BYTES} bytes` });
       chunks.push(chunk as Buffer);
     }
     const body = Buffer.concat(chunks);
@@ -99,10 +101,18 @@ export class Router {
       // Connection refused: the replica is gone; stop sending it traffic until its health check passes.
       target.replica.ready = false;
     }
-    json(res, 503, { error: `no ready replica of ${[...this.weights.keys()].join(', ') || 'any service'}${this.backup ? ` nor of the backup ${this.backup}` : ''}` });
+    json(res, 503, {
+      error: `no ready replica of ${[...this.weights.keys()].join(', ') || 'any service'}${this.backup ? ` nor of the backup ${this.backup}` : ''}`,
+    });
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer, service: string, replica: Replica): Promise<'done' | 'refused'> {
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    service: string,
+    replica: Replica,
+  ): Promise<'done' | 'refused'> {
     return new Promise((resolve) => {
       replica.inFlight += 1;
       let settled = false;
@@ -114,18 +124,25 @@ export class Router {
       };
       const headers = { ...req.headers, host: `127.0.0.1:${replica.port}`, 'content-length': String(body.length) };
       delete headers['transfer-encoding'];
-      const upstream = request({ host: '127.0.0.1', port: replica.port, method: req.method, path: req.url, headers, agent: this.agent }, (up) => {
-        res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-scanflow-service': service, 'x-scanflow-replica': replica.name });
-        up.pipe(res);
-        up.on('end', () => {
-          this.served.set(service, (this.served.get(service) ?? 0) + 1);
-          finish('done');
-        });
-        up.on('error', () => {
-          res.destroy();
-          finish('done');
-        });
-      });
+      const upstream = request(
+        { host: '127.0.0.1', port: replica.port, method: req.method, path: req.url, headers, agent: this.agent },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, {
+            ...up.headers,
+            'x-scanflow-service': service,
+            'x-scanflow-replica': replica.name,
+          });
+          up.pipe(res);
+          up.on('end', () => {
+            this.served.set(service, (this.served.get(service) ?? 0) + 1);
+            finish('done');
+          });
+          up.on('error', () => {
+            res.destroy();
+            finish('done');
+          });
+        },
+      );
       upstream.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ECONNREFUSED' && !res.headersSent) return finish('refused');
         if (!res.headersSent) json(res, 502, { error: `replica ${replica.name} of ${service} failed: ${err.message}` });
@@ -147,7 +164,14 @@ export class Router {
           {
             weight: this.weights.get(name) ?? 0,
             served: this.served.get(name) ?? 0,
-            replicas: this.table.replicas(name).map((r) => ({ name: r.name, pid: r.pid, port: r.port, ready: r.ready, draining: r.draining, inFlight: r.inFlight })),
+            replicas: this.table.replicas(name).map((r) => ({
+              name: r.name,
+              pid: r.pid,
+              port: r.port,
+              ready: r.ready,
+              draining: r.draining,
+              inFlight: r.inFlight,
+            })),
           },
         ]),
       ),

@@ -4,7 +4,11 @@
  */
 import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 // The import a real workflow would use: activity and spec types from one types.js file.
-import type { BatchWorkflowSpec, OnlineWorkflowSpec, PlatformActivities } from '../../../src/activities/kubernetes/types.js';
+import type {
+  BatchWorkflowSpec,
+  OnlineWorkflowSpec,
+  PlatformActivities,
+} from '../../../src/activities/kubernetes/types.js';
 
 const primitives = proxyActivities<PlatformActivities>({
   startToCloseTimeout: '1 minute',
@@ -17,7 +21,11 @@ const longRunning = proxyActivities<PlatformActivities>({
 });
 
 /** Deploy, wait until all replicas are ready (a sensor loop), then run a batch DAG. */
-export async function platformProbeWorkflow(input: { online: OnlineWorkflowSpec; batch: BatchWorkflowSpec; runId: string }) {
+export async function platformProbeWorkflow(input: {
+  online: OnlineWorkflowSpec;
+  batch: BatchWorkflowSpec;
+  runId: string;
+}) {
   await primitives.deployWorkflow(input.online);
   let ready = 0;
   for (let i = 0; i < 120; i++) {
@@ -34,7 +42,11 @@ export async function platformProbeWorkflow(input: { online: OnlineWorkflowSpec;
 /** A primitive that the API server refuses: the failure must reach the workflow without retries. */
 export async function platformInvalidWorkflow(input: { online: OnlineWorkflowSpec }) {
   try {
-    await primitives.updateOnlineWorkflowResource({ ref: input.online, service: input.online.services[0]!.name, resources: { requests: { cpu: '4' }, limits: { cpu: '1' } } });
+    await primitives.updateOnlineWorkflowResource({
+      ref: input.online,
+      service: input.online.services[0]!.name,
+      resources: { requests: { cpu: '4' }, limits: { cpu: '1' } },
+    });
   } catch (err) {
     const cause = (err as { cause?: ApplicationFailure }).cause;
     return { type: cause?.type, nonRetryable: cause?.nonRetryable, message: cause?.message };

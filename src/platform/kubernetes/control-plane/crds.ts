@@ -1,6 +1,12 @@
 /** Installs CRD manifests (deploy/crds) and waits until the API server serves them (Established). */
 import { readFileSync } from 'node:fs';
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  loadAllYaml,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 
 export async function installCrds(kubeconfigPath: string, files: string[]): Promise<string[]> {
   const kc = new KubeConfig();
@@ -17,11 +23,22 @@ export async function installCrds(kubeconfigPath: string, files: string[]): Prom
       try {
         await api.createCustomResourceDefinition({ body: doc });
       } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw new Error(`${file}: installing CRD ${name} failed: ${String((err as { body?: unknown }).body ?? err)}`);
-        await api.replaceCustomResourceDefinition({ name, body: { ...doc, metadata: { ...doc.metadata, resourceVersion: (await api.readCustomResourceDefinition({ name })).metadata?.resourceVersion } } });
+        if ((err as { code?: number }).code !== 409)
+          throw new Error(`${file}: installing CRD ${name} failed: ${String((err as { body?: unknown }).body ?? err)}`);
+        await api.replaceCustomResourceDefinition({
+          name,
+          body: {
+            ...doc,
+            metadata: {
+              ...doc.metadata,
+              resourceVersion: (await api.readCustomResourceDefinition({ name })).metadata?.resourceVersion,
+            },
+          },
+        });
       }
       names.push(name);
-      for (const v of doc.spec.versions.filter((x) => x.served)) served.push({ group: doc.spec.group, version: v.name, plural: doc.spec.names.plural });
+      for (const v of doc.spec.versions.filter((x) => x.served))
+        served.push({ group: doc.spec.group, version: v.name, plural: doc.spec.names.plural });
     }
   }
   const deadline = Date.now() + 30_000;
@@ -41,7 +58,8 @@ export async function installCrds(kubeconfigPath: string, files: string[]): Prom
         await custom.listClusterCustomObject(r);
         break;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`CRD ${r.plural}.${r.group}/${r.version} is not served after 30 s: ${String(err)}`);
+        if (Date.now() > deadline)
+          throw new Error(`CRD ${r.plural}.${r.group}/${r.version} is not served after 30 s: ${String(err)}`);
         await new Promise((res) => setTimeout(res, 100));
       }
     }

@@ -57,11 +57,19 @@ export async function createFakeNodes(kubeconfigPath: string, nodes: FakeNode[])
   const deadline = Date.now() + 60_000;
   for (;;) {
     const list = await core.listNode({ labelSelector: 'type=kwok' });
-    const ready = new Set(list.items
-      .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-      .map((n) => n.metadata?.name));
+    const ready = new Set(
+      list.items
+        .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((n) => n.metadata?.name),
+    );
     if (nodes.every((n) => ready.has(n.name))) return;
-    if (Date.now() > deadline) throw new Error(`KWOK did not make nodes Ready within 60 s: ${nodes.filter((n) => !ready.has(n.name)).map((n) => n.name).join(', ')} (see kwok.log)`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `KWOK did not make nodes Ready within 60 s: ${nodes
+          .filter((n) => !ready.has(n.name))
+          .map((n) => n.name)
+          .join(', ')} (see kwok.log)`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -171,7 +171,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const nodes = opts.nodes ?? defaultFakeNodes();
     await Promise.all([
       createFakeNodes(kubeconfigPath, nodes),
-      installCrds(kubeconfigPath, readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(crdDir, f))),
+      installCrds(
+        kubeconfigPath,
+        readdirSync(crdDir)
+          .filter((f) => f.endsWith('.yaml'))
+          .sort()
+          .map((f) => join(crdDir, f)),
+      ),
       waitForDefaultServiceAccount(server, adminToken),
     ]);
     return { kubeconfigPath, server, adminToken, nodes, stop };
@@ -191,7 +197,9 @@ function writeKubeconfig(path: string, server: string, caPem: Buffer, token: str
     kind: 'Config',
     clusters: [{ name: 'scanflow-test', cluster: { server, 'certificate-authority-data': caPem.toString('base64') } }],
     users: [{ name: 'scanflow-admin', user: { token } }],
-    contexts: [{ name: 'scanflow-test', context: { cluster: 'scanflow-test', user: 'scanflow-admin', namespace: 'default' } }],
+    contexts: [
+      { name: 'scanflow-test', context: { cluster: 'scanflow-test', user: 'scanflow-admin', namespace: 'default' } },
+    ],
     'current-context': 'scanflow-test',
   };
   // JSON is YAML: kubectl, client-node and KWOK all read it.
@@ -201,12 +209,19 @@ function writeKubeconfig(path: string, server: string, caPem: Buffer, token: str
 /** GET over TLS without verifying (the servers' self-signed certificates are minted at start). */
 function httpsOk(url: string, token?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url, { rejectUnauthorized: false, timeout: 2_000, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 500) < 300);
-    });
+    const req = request(
+      url,
+      { rejectUnauthorized: false, timeout: 2_000, headers: token ? { authorization: `Bearer ${token}` } : {} },
+      (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 500) < 300);
+      },
+    );
     req.on('error', () => resolve(false));
-    req.on('timeout', () => { req.destroy(); resolve(false); });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
     req.end();
   });
 }
@@ -218,5 +233,7 @@ async function waitForDefaultServiceAccount(server: string, token: string): Prom
     if (await httpsOk(`${server}/api/v1/namespaces/default/serviceaccounts/default`, token)) return;
     await sleep(200);
   }
-  throw new Error('the controller-manager did not create the default ServiceAccount within 60 s (see kube-controller-manager.log)');
+  throw new Error(
+    'the controller-manager did not create the default ServiceAccount within 60 s (see kube-controller-manager.log)',
+  );
 }
