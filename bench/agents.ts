@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createAgentActivities } from '../src/activities/agents/registry.js';
 import { AgentClient } from '../src/client/agents.js';
 import { binaryPath } from '../src/stack/binaries.js';
-import { scanflowSearchAttributes } from '../src/spec/search-attributes.js';
+import { scanflowSearchAttributes } from '../src/agents/conventions.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { CORRUPTIONS, corruptImage } from '../src/ml/corruptions.js';
 import { loadMnist } from '../src/ml/mnist.js';
 import { imageSeed } from '../src/ml/mnist-c.js';
-import { renderGrid, type GridTile } from '../src/ml/png-grid.js';
+import { renderGrid, type GridTile } from '../src/report/png-grid.js';
 
 function run(): void {
   const out = process.argv[2] ?? fileURLToPath(new URL('../docs/mnist-c.png', import.meta.url));

@@ -5,7 +5,7 @@
  *   npx tsx workers/main.ts
  */
 import { loadConfig } from '../src/config.js';
-import { parseRoles, runWorkers } from '../src/worker/run-workers.js';
+import { parseRoles, runWorkers } from './run.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();

@@ -24,8 +24,8 @@ import type {
   Strategy,
   TemplateName,
   When,
-} from '../spec/agent.js';
-import { validateAgentSpec } from '../spec/validate.js';
+} from './spec.js';
+import { validateAgentSpec } from './validate.js';
 
 export const ref = (path: string): Ref => ({ $ref: path });
 

@@ -2,8 +2,8 @@
  * Evaluation of the data parts of a strategy: `{ "$ref": "beliefs.x" }` references and
  * constraints. Pure and deterministic (runs inside the agent workflow).
  */
-import type { Constraint, Json, Operand } from '../spec/agent.js';
-import { isRef } from '../spec/agent.js';
+import type { Constraint, Json, Operand } from './spec.js';
+import { isRef } from './spec.js';
 
 /** What references can see while a strategy runs. */
 export interface RunContext {

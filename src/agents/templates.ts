@@ -3,8 +3,8 @@
  * function whose sensors and actions are parameters, returning an ordinary AgentSpec; the
  * thresholds live in `parameters` so another agent (or an operator) can tune them at run time.
  */
-import type { Action, AgentSpec, Constraint, Json, Sensor, Trigger } from '../spec/agent.js';
-import { validateAgentSpec } from '../spec/validate.js';
+import type { Action, AgentSpec, Constraint, Json, Sensor, Trigger } from './spec.js';
+import { validateAgentSpec } from './validate.js';
 
 interface Common {
   app: string;

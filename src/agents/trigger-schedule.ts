@@ -16,9 +16,9 @@
  *            An operator's "trigger now" (a nominal time off the driver's own grid) always fires.
  *            A backfill replays the intersection over the backfilled range.
  */
-import type { Trigger } from '../spec/agent.js';
-import { cronMatches, parseCron } from '../spec/cron.js';
-import { durationMs } from '../spec/duration.js';
+import type { Trigger } from './spec.js';
+import { cronMatches, parseCron } from './cron.js';
+import { durationMs } from './duration.js';
 
 /** A fire-time test for one simple trigger. */
 export type Gate = { every: number; offset: number } | { cron: string } | { notBefore: number };

@@ -6,9 +6,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { readFile } from 'node:fs/promises';
 import { AgentClient, AgentUpdateRejected } from '../client/agents.js';
-import type { Json, Strategy } from '../spec/agent.js';
-import { DEFAULT_AGENT_TASK_QUEUE } from '../spec/ids.js';
-import { SpecError } from '../spec/validate.js';
+import type { Json, Strategy } from '../agents/spec.js';
+import { DEFAULT_AGENT_TASK_QUEUE } from '../agents/conventions.js';
+import { SpecError } from '../agents/validate.js';
 
 export const agentUsage = `usage: scanflow agent <command> …
 

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { ScanflowConfig } from '../config.js';
-import { TaskQueues } from '../spec/task-queues.js';
+import { TaskQueues } from '../agents/conventions.js';
 
 /** Runs diagnosticsWorkflow on the running stack and prints what it found. */
 export async function doctor(config: ScanflowConfig): Promise<number> {

@@ -26,12 +26,12 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up': {
-      const { up } = await import('../stack/up.js');
+      const { up } = await import('./up.js');
       await up({ config: loadConfig(), noWorkers: rest.includes('--no-workers') });
       return 0;
     }
     case 'worker': {
-      const { parseRoles, runWorkers } = await import('../worker/run-workers.js');
+      const { parseRoles, runWorkers } = await import('../../workers/run.js');
       const config = loadConfig();
       await runWorkers({
         config,

@@ -3,16 +3,16 @@
  * Specs are validated before anything reaches the server, so a bad spec starts no workflow.
  */
 import { type Client, WorkflowIdReusePolicy, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { AgentSpec, Json, Strategy } from '../spec/agent.js';
-import { DEFAULT_AGENT_TASK_QUEUE, agentWorkflowId } from '../spec/ids.js';
+import type { AgentSpec, Json, Strategy } from '../agents/spec.js';
+import { DEFAULT_AGENT_TASK_QUEUE, agentWorkflowId } from '../agents/conventions.js';
 import {
   ScanflowAgent,
   ScanflowApp,
   ScanflowKind,
   ScanflowState,
   ScanflowTemplate,
-} from '../spec/search-attributes.js';
-import { validateAgentSpec } from '../spec/validate.js';
+} from '../agents/conventions.js';
+import { validateAgentSpec } from '../agents/validate.js';
 import {
   type AgentCall,
   type AgentStateView,
@@ -31,7 +31,7 @@ import {
   stateQuery,
   stopUpdate,
   strategiesQuery,
-} from '../workflows/agent-messages.js';
+} from '../agents/messages.js';
 import type { agentWorkflow } from '../workflows/agent.js';
 
 export interface AgentSummary {

@@ -38,4 +38,3 @@ export { calibrate, judgeBatch, type BatchVerdict, type DetectorCalibration } fr
 export { DriftDetector, type DetectorState, type ScoreMode } from './drift-detector.js';
 export { PICK_METHODS, pickCriticalPoints, type PickMethod } from './picking.js';
 export { auroc, ksTwoSample, binomialUpperTail, percentile } from './stats.js';
-export { renderGrid, type GridTile } from './png-grid.js';

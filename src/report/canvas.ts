@@ -3,7 +3,7 @@
  * No native graphics stack is needed, so the demo's report renders on any machine.
  */
 import { PNG } from 'pngjs';
-import { FONT_3X5 } from '../ml/font-3x5.js';
+import { FONT_3X5 } from './font-3x5.js';
 
 export type Rgb = readonly [number, number, number];
 

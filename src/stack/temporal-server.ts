@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { binaryPath } from './binaries.js';
 import { ManagedProcess, httpOk } from './process.js';
-import { searchAttributeFlags } from '../spec/search-attributes.js';
+import { searchAttributeFlags } from '../agents/conventions.js';
 
 export interface TemporalDevServerOptions {
   /** SQLite file that keeps namespaces, workflows and schedules across restarts. */

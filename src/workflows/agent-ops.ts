@@ -3,10 +3,10 @@
  * Calls are serialised so two strategy updates never race on the same schedules.
  */
 import { condition, proxyActivities } from '@temporalio/workflow';
-import type { AgentState } from './agent-messages.js';
+import type { AgentState } from '../agents/messages.js';
 import type { createAgentRuntimeActivities } from '../activities/agents/runtime.js';
-import type { Trigger } from '../spec/agent.js';
-import { isCallReceive } from '../spec/agent.js';
+import type { Trigger } from '../agents/spec.js';
+import { isCallReceive } from '../agents/spec.js';
 
 const runtime = proxyActivities<ReturnType<typeof createAgentRuntimeActivities>>({
   startToCloseTimeout: '30 seconds',

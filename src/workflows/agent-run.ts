@@ -10,11 +10,11 @@ import {
   proxyActivities,
   type ActivityOptions as TemporalActivityOptions,
 } from '@temporalio/workflow';
-import type { Action, ActivityOptions, AgentSpec, Json, Strategy } from '../spec/agent.js';
-import { agentWorkflowId } from '../spec/ids.js';
+import type { Action, ActivityOptions, AgentSpec, Json, Strategy } from '../agents/spec.js';
+import { agentWorkflowId } from '../agents/conventions.js';
 import { evaluateConstraint, resolveRefs, type RunContext } from '../agents/refs.js';
 import type { createAgentRuntimeActivities } from '../activities/agents/runtime.js';
-import { callSignal, type ActionRecord, type AgentEvent, type AgentState, type Decision } from './agent-messages.js';
+import { callSignal, type ActionRecord, type AgentEvent, type AgentState, type Decision } from '../agents/messages.js';
 
 type NamedActivity = (args?: Json) => Promise<Json>;
 

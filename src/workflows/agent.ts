@@ -16,16 +16,16 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AgentSpec, Json, Strategy } from '../spec/agent.js';
-import { isCallReceive } from '../spec/agent.js';
-import { validateAgentSpec, strategyIssues, SpecError } from '../spec/validate.js';
+import type { AgentSpec, Json, Strategy } from '../agents/spec.js';
+import { isCallReceive } from '../agents/spec.js';
+import { validateAgentSpec, strategyIssues, SpecError } from '../agents/validate.js';
 import {
   ScanflowAgent,
   ScanflowApp,
   ScanflowKind,
   ScanflowState,
   ScanflowTemplate,
-} from '../spec/search-attributes.js';
+} from '../agents/conventions.js';
 import {
   type AgentCarry,
   type AgentEvent,
@@ -46,7 +46,7 @@ import {
   stopUpdate,
   strategiesQuery,
   triggerSignal,
-} from './agent-messages.js';
+} from '../agents/messages.js';
 import { runStrategy } from './agent-run.js';
 import { agentOps } from './agent-ops.js';
 

@@ -4,5 +4,4 @@ export * from './agent.js';
 export * from './trigger.js';
 export * from './training.js';
 export * from './detector.js';
-export * from './mnist-bootstrap.js';
 export * from './platform-operation.js';

@@ -5,8 +5,8 @@
  * The primitive runs as an activity on the platform task queue (scanflow-kubernetes).
  */
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { PlatformActivities } from '../activities/kubernetes/types.js';
-import { TaskQueues } from '../spec/task-queues.js';
+import type { PlatformActivities } from '../activities/platform/types.js';
+import { TaskQueues } from '../agents/conventions.js';
 
 /** Every primitive the platform activities offer (Table IV plus the observation sensors). */
 export const PLATFORM_PRIMITIVES = [

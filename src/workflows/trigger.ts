@@ -5,7 +5,7 @@
  */
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 import { andVerdict, type TriggerPlan } from '../agents/trigger-schedule.js';
-import { triggerSignal } from './agent-messages.js';
+import { triggerSignal } from '../agents/messages.js';
 
 export interface TriggerFireInput {
   agentWorkflowId: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
-import { agentWorkflowId, triggerScheduleId } from '../../src/spec/ids.js';
-import { SpecError } from '../../src/spec/validate.js';
+import { agentWorkflowId, triggerScheduleId } from '../../src/agents/conventions.js';
+import { SpecError } from '../../src/agents/validate.js';
 import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
 import { Worker } from '@temporalio/worker';
 import { agentBundle, agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';

@@ -3,7 +3,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { fileURLToPath } from 'node:url';
 import { createAgentActivities, type NamedActivities } from '../../src/activities/agents/registry.js';
 import { AgentClient } from '../../src/client/agents.js';
-import type { Json } from '../../src/spec/agent.js';
+import type { Json } from '../../src/agents/spec.js';
 import type { TemporalTestContext } from '../harness/env.js';
 
 export const agentBundlePath = fileURLToPath(new URL('./fixtures/workflows.ts', import.meta.url));

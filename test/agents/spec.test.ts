@@ -3,8 +3,8 @@ import { agent, callAgent, activity, every, gte, onCall, ref, when, and, not, eq
 import { andVerdict, dateAsCron, gateAccepts, planTrigger } from '../../src/agents/trigger-schedule.js';
 import { evaluateConstraint, resolveRefs, type RunContext } from '../../src/agents/refs.js';
 import { checkerAgent, executorAgent, plannerAgent, trackerAgent } from '../../src/agents/templates.js';
-import { cronMatches, parseCron } from '../../src/spec/cron.js';
-import { SpecError, validateAgentSpec } from '../../src/spec/validate.js';
+import { cronMatches, parseCron } from '../../src/agents/cron.js';
+import { SpecError, validateAgentSpec } from '../../src/agents/validate.js';
 
 const issuesOf = (raw: unknown): string[] => {
   try {

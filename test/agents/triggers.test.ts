@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { binaryPath } from '../../src/stack/binaries.js';
-import { triggerScheduleId } from '../../src/spec/ids.js';
-import type { Strategy, When } from '../../src/spec/agent.js';
+import { triggerScheduleId } from '../../src/agents/conventions.js';
+import type { Strategy, When } from '../../src/agents/spec.js';
 import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
 import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { mnistAgents } from '../../src/apps/mnist/agents.js';
-import { validateAgentSpec } from '../../src/spec/validate.js';
+import { validateAgentSpec } from '../../src/agents/validate.js';
 
 describe('the MNIST agents (Table V)', () => {
   it('are valid specs, one per template', () => {

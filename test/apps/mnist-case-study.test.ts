@@ -15,9 +15,9 @@ import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
 import type { KnowledgeStoreConfig } from '../../src/knowledge/types.js';
 import { buildClassifier, evaluateClassifier } from '../../src/ml/classifier.js';
 import { getImageSet } from '../../src/knowledge/image-set.js';
-import { startWorkers, type RunningWorkers } from '../../src/worker/run-workers.js';
+import { startWorkers, type RunningWorkers } from '../../workers/run.js';
 import { installQuietRuntime, requireEnv, s3Config } from '../harness/env.js';
-import type { Decision } from '../../src/workflows/agent-messages.js';
+import type { Decision } from '../../src/agents/messages.js';
 
 // Bootstrap (a small training run) and a dozen intervals of a few seconds each.
 jest.setTimeout(600_000);

@@ -15,7 +15,7 @@ import { binaryPath } from '../../src/stack/binaries.js';
 import { freePort } from '../../src/stack/ports.js';
 import { startS3Server } from '../../src/stack/s3-server.js';
 import { startPrometheus } from '../../src/stack/prometheus-server.js';
-import { scanflowSearchAttributes } from '../../src/spec/search-attributes.js';
+import { scanflowSearchAttributes } from '../../src/agents/conventions.js';
 import { harnessState, type Component } from './state.js';
 
 const all: Component[] = ['temporal', 's3', 'prometheus', 'kubernetes'];

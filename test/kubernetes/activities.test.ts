@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import { createKubernetesActivities } from '../../src/activities/kubernetes/index.js';
+import { createKubernetesActivities } from '../../src/activities/platform/index.js';
 import type { BatchWorkflowSpec, OnlineWorkflowSpec } from '../../src/platform/types.js';
 import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
 import { freshNamespace, testCluster } from './cluster.js';

@@ -34,7 +34,7 @@ describe('training and detector workflows on a real Temporal server', () => {
       connection: t.workerConnection,
       namespace: t.namespace,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+      workflowsPath: fileURLToPath(new URL('../../workers/workflows.ts', import.meta.url)),
       activities: { ...ml, ...knowledge },
     });
     running = worker.run();

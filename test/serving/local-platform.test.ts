@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalPlatform } from '../../src/platform/local/local-platform.js';
 import { modelServerService } from '../../src/serving/service-spec.js';
-import { createLocalPlatformActivities } from '../../src/platform/local/activities.js';
+import { createLocalPlatformActivities } from '../../src/activities/platform/local.js';
 import type { OnlineWorkflowSpec, ServiceSpec } from '../../src/platform/types.js';
 import { listPredictionBatches, readPredictionBatch } from '../../src/knowledge/prediction-log.js';
 import { loopingSource } from '../../src/traffic/sources.js';

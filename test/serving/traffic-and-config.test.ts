@@ -18,7 +18,7 @@ import { registryModelSource } from '../../src/serving/model-source.js';
 import { ModelServer } from '../../src/serving/server.js';
 import { parseStoreArgument, storeArgument } from '../../src/serving/store-config.js';
 import { loopingSource } from '../../src/traffic/sources.js';
-import { createTrafficActivities } from '../../src/traffic/activities.js';
+import { createTrafficActivities } from '../../src/activities/traffic.js';
 import { putImageSet } from '../../src/knowledge/image-set.js';
 import { formatReport, runTraffic } from '../../src/traffic/traffic-client.js';
 import { summarise } from '../../src/traffic/percentiles.js';

@@ -22,7 +22,7 @@ describe('the stack end to end', () => {
       connection: t.workerConnection,
       namespace: t.namespace,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+      workflowsPath: fileURLToPath(new URL('../../workers/workflows.ts', import.meta.url)),
       activities: createDiagnosticsActivities(store),
     });
 

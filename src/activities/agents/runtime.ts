@@ -11,11 +11,11 @@ import {
   ScheduleOverlapPolicy,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import type { Json } from '../../spec/agent.js';
-import { triggerScheduleId, triggerWorkflowIdPrefix } from '../../spec/ids.js';
-import { ScanflowAgent, ScanflowApp, ScanflowKind } from '../../spec/search-attributes.js';
+import type { Json } from '../../agents/spec.js';
+import { triggerScheduleId, triggerWorkflowIdPrefix } from '../../agents/conventions.js';
+import { ScanflowAgent, ScanflowApp, ScanflowKind } from '../../agents/conventions.js';
 import { planTrigger } from '../../agents/trigger-schedule.js';
-import type { CallOutcome } from '../../workflows/agent-messages.js';
+import type { CallOutcome } from '../../agents/messages.js';
 import type { PauseSchedulesInput, RemoteCallInput, RemoteTuneInput, SyncSchedulesInput } from './types.js';
 
 /** The schedule that fires one strategy: its action starts `agentTriggerWorkflow`, which signals the agent. */

@@ -1,5 +1,5 @@
 /** Inputs of the agent runtime's own activities (types only: the agent workflow imports them). */
-import type { Json, Trigger } from '../../spec/agent.js';
+import type { Json, Trigger } from '../../agents/spec.js';
 
 export interface SyncSchedulesInput {
   app: string;

@@ -12,8 +12,8 @@
  * Thresholds, interval and budget are parameters (a person or another agent can tune them at run
  * time with `scanflow agent tune` / the setParameters update).
  */
-import type { AgentSpec, Json } from '../../spec/agent.js';
-import { TaskQueues } from '../../spec/task-queues.js';
+import type { AgentSpec, Json } from '../../agents/spec.js';
+import { TaskQueues } from '../../agents/conventions.js';
 import { CLASSIFIER_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC, MNIST_APP, SERVING_REF, SERVING_SERVICE } from './names.js';
 
 export interface MnistAgentParameters {

@@ -16,11 +16,11 @@ import type { LocalPlatform } from '../../platform/local/local-platform.js';
 import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE } from '../../platform/local/local-platform.js';
 import type { OnlineWorkflowSpec } from '../../platform/types.js';
 import { storeArgument } from '../../serving/store-config.js';
-import { agentWorkflowId } from '../../spec/ids.js';
-import { TaskQueues } from '../../spec/task-queues.js';
+import { agentWorkflowId } from '../../agents/conventions.js';
+import { TaskQueues } from '../../agents/conventions.js';
 import { runTraffic } from '../../traffic/traffic-client.js';
-import type { Decision } from '../../workflows/agent-messages.js';
-import type { MnistBootstrapInput, MnistBootstrapResult } from '../../workflows/mnist-bootstrap.js';
+import type { Decision } from '../../agents/messages.js';
+import type { MnistBootstrapInput, MnistBootstrapResult } from './workflows/bootstrap.js';
 import { mnistAgents } from './agents.js';
 import { scheduleCorruptions, scheduleMaxShare, type DemoOptions } from './demo-options.js';
 import {

@@ -18,7 +18,7 @@ import { loadConfig, type ScanflowConfig } from '../../config.js';
 import { LocalDirectoryStore } from '../../knowledge/local-store.js';
 import type { KnowledgeStore } from '../../knowledge/types.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../stack/temporal-server.js';
-import { startWorkers, type RunningWorkers } from '../../worker/run-workers.js';
+import { startWorkers, type RunningWorkers } from '../../../workers/run.js';
 import { MnistCaseStudy } from './case-study.js';
 import type { DemoOptions } from './demo-options.js';
 import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY, MNIST_APP } from './names.js';

@@ -5,14 +5,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Json } from '../../spec/agent.js';
+import type { Json } from '../../agents/spec.js';
 import type { ModelVersionRecord } from '../../knowledge/types.js';
 import type { OracleBudget } from '../../activities/ml/label-oracle.js';
-import type { Decision } from '../../workflows/agent-messages.js';
-import type { MnistBootstrapResult } from '../../workflows/mnist-bootstrap.js';
+import type { Decision } from '../../agents/messages.js';
+import type { MnistBootstrapResult } from './workflows/bootstrap.js';
 import { barChart, lineChart, palette } from '../../report/charts.js';
 import type { DemoOptions } from './demo-options.js';
-import { agentWorkflowId } from '../../spec/ids.js';
+import { agentWorkflowId } from '../../agents/conventions.js';
 import { HELD_OUT_METRIC, MNIST_APP } from './names.js';
 
 export interface IntervalRow {

@@ -8,7 +8,7 @@ import type {
   BatchWorkflowSpec,
   OnlineWorkflowSpec,
   PlatformActivities,
-} from '../../../src/activities/kubernetes/types.js';
+} from '../../../src/activities/platform/types.js';
 
 const primitives = proxyActivities<PlatformActivities>({
   startToCloseTimeout: '1 minute',

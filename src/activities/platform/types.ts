@@ -2,7 +2,7 @@
  * Types for workflow code. The eslint rule for src/workflows|agents|spec lets them import
  * the types.js files under activities (as types), not src/platform, so the platform spec types are
  * re-exported here too:
- *   import type { PlatformActivities, OnlineWorkflowSpec } from '../activities/kubernetes/types.js';
+ *   import type { PlatformActivities, OnlineWorkflowSpec } from '../activities/platform/types.js';
  *   const k8s = proxyActivities<PlatformActivities>({ ... });
  */
 export type {

@@ -4,7 +4,7 @@
  * `temporal workflow query --type state`, `temporal workflow update execute --name callAndWait`.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AgentSpec, Json, Strategy } from '../spec/agent.js';
+import type { AgentSpec, Json, Strategy } from './spec.js';
 
 /** Sent by a trigger workflow when a strategy's schedule fires. */
 export interface TriggerFired {

@@ -5,11 +5,11 @@
  * skipped when it already exists, so running it again is cheap.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { DriftPhase, MlActivities } from '../activities/ml/types.js';
-import type { KnowledgeActivities } from '../activities/knowledge/knowledge-activities.js';
-import type { MnistAppActivities } from '../apps/mnist/activities.js';
-import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC } from '../apps/mnist/names.js';
-import { trainingActivityOptions } from './ml-activity-options.js';
+import type { DriftPhase, MlActivities } from '../../../activities/ml/types.js';
+import type { KnowledgeActivities } from '../../../activities/knowledge/knowledge-activities.js';
+import type { MnistAppActivities } from '../activities.js';
+import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC } from '../names.js';
+import { trainingActivityOptions } from '../../../workflows/ml-activity-options.js';
 
 const quick = proxyActivities<KnowledgeActivities & MnistAppActivities>({
   startToCloseTimeout: '5 minutes',

@@ -4,11 +4,11 @@
  * Hand-written (not zod) because the trigger/constraint/action unions are keyed by a property
  * name and a generic union error would not say which field is wrong. Pure: runs in workflow code.
  */
-import type { Action, AgentSpec, Constraint, Json, Strategy, Trigger, When } from './agent.js';
-import { REF_ROOTS, TEMPLATES, isRef } from './agent.js';
+import type { Action, AgentSpec, Constraint, Json, Strategy, Trigger, When } from './spec.js';
+import { REF_ROOTS, TEMPLATES, isRef } from './spec.js';
 import { parseCron } from './cron.js';
 import { parseDuration } from './duration.js';
-import { NAME_PATTERN } from './ids.js';
+import { NAME_PATTERN } from './conventions.js';
 
 export class SpecError extends Error {
   constructor(readonly issues: string[]) {

@@ -14,16 +14,16 @@ import {
   Worker,
   type LogLevel,
 } from '@temporalio/worker';
-import type { ScanflowConfig } from '../config.js';
-import { TaskQueues, taskQueueRoles, type TaskQueueRole } from '../spec/task-queues.js';
-import { createWorkerResources, type WorkerResources } from './activities.js';
+import type { ScanflowConfig } from '../src/config.js';
+import { TaskQueues, taskQueueRoles, type TaskQueueRole } from '../src/agents/conventions.js';
+import { createWorkerResources, type WorkerResources } from './roles.js';
 
-/** The workflows' entry module: the .ts source in a checkout, the compiled .js in a built image. */
+/** The bundle's entry module (runtime + apps): the .ts source in a checkout, the compiled .js in a built image. */
 export const workflowsPath =
   [
-    fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-    fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
-  ].find((p) => existsSync(p)) ?? fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+    fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+    fileURLToPath(new URL('./workflows.js', import.meta.url)),
+  ].find((p) => existsSync(p)) ?? fileURLToPath(new URL('./workflows.ts', import.meta.url));
 
 export function parseRoles(raw: string | undefined): TaskQueueRole[] {
   if (!raw || raw === 'all') return [...taskQueueRoles];

@@ -6,10 +6,10 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { asActivity, beat } from '../activities/ml/activity-support.js';
+import { asActivity, beat } from './ml/activity-support.js';
 import type { KnowledgeStore } from '../knowledge/types.js';
-import { storedImageSetsSource } from './sources.js';
-import { runTraffic, type TrafficReport } from './traffic-client.js';
+import { storedImageSetsSource } from '../traffic/sources.js';
+import { runTraffic, type TrafficReport } from '../traffic/traffic-client.js';
 
 export interface ReplayTrafficInput {
   /** Model server or local router, e.g. LocalPlatform.endpoint(ref). */

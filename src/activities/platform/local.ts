@@ -6,9 +6,9 @@
  * fail non-retryably with a message that says so.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { createPlatformActivities, type PlatformActivities } from '../../activities/kubernetes/index.js';
-import type { BatchPlatform, Platform } from '../types.js';
-import type { LocalPlatform } from './local-platform.js';
+import { createPlatformActivities, type PlatformActivities } from './index.js';
+import type { BatchPlatform, Platform } from '../../platform/types.js';
+import type { LocalPlatform } from '../../platform/local/local-platform.js';
 
 function unsupported(primitive: string): never {
   throw ApplicationFailure.nonRetryable(

@@ -7,8 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScanflowConfig } from '../config.js';
-import { parseRoles, runWorkers } from '../worker/run-workers.js';
-import { startTemporalDevServer } from './temporal-server.js';
+import { parseRoles, runWorkers } from '../../workers/run.js';
+import { startTemporalDevServer } from '../stack/temporal-server.js';
 
 export interface UpOptions {
   config: ScanflowConfig;

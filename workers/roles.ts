@@ -1,0 +1,88 @@
+/**
+ * Which activities each task queue serves: the runtime's, then every installed app's. A worker
+ * process serves one or more roles (SCANFLOW_WORKER_ROLES), so ML activities can run on big
+ * nodes and platform activities where the cluster credentials are.
+ */
+import type { Client } from '@temporalio/client';
+import type { ScanflowConfig } from '../src/config.js';
+import type { TaskQueueRole } from '../src/agents/conventions.js';
+import { createDiagnosticsActivities } from '../src/activities/diagnostics.js';
+import { createAgentActivities, type NamedActivities } from '../src/activities/agents/registry.js';
+import { createKnowledgeActivities } from '../src/activities/knowledge/knowledge-activities.js';
+import { createMlActivities } from '../src/activities/ml/ml-activities.js';
+import { createKubernetesActivities } from '../src/activities/platform/index.js';
+import { createLocalPlatformActivities } from '../src/activities/platform/local.js';
+import { createTrafficActivities } from '../src/activities/traffic.js';
+import { openKnowledgeStore } from '../src/knowledge/open-store.js';
+import type { KnowledgeStore } from '../src/knowledge/types.js';
+import { LocalPlatform } from '../src/platform/local/local-platform.js';
+import type { AppContext, ScanflowAppModule } from './app.js';
+import { installedApps } from './apps.js';
+
+export interface WorkerResources {
+  activitiesFor(role: TaskQueueRole): NamedActivities;
+  /** The local platform's replicas (when this process runs them). */
+  localPlatform?: LocalPlatform;
+  store: KnowledgeStore;
+  /** Stops what the activities started (local model-server processes). */
+  close(): Promise<void>;
+}
+
+/** Merges activity sets, refusing two with the same name (one would silently replace the other). */
+export function mergeActivities(role: TaskQueueRole, sets: { owner: string; activities: NamedActivities }[]) {
+  const merged: NamedActivities = {};
+  const owners = new Map<string, string>();
+  for (const { owner, activities } of sets) {
+    for (const [name, fn] of Object.entries(activities)) {
+      const first = owners.get(name);
+      if (first !== undefined) {
+        throw new Error(`task queue role '${role}': activity '${name}' is registered by both ${first} and ${owner}`);
+      }
+      owners.set(name, owner);
+      merged[name] = fn;
+    }
+  }
+  return merged;
+}
+
+export function createWorkerResources(
+  config: ScanflowConfig,
+  client: Client,
+  options: { apps?: readonly ScanflowAppModule[]; userActivities?: NamedActivities } = {},
+): WorkerResources {
+  const store = openKnowledgeStore(config.knowledge);
+  const apps = options.apps ?? installedApps;
+  const { platform } = config;
+  const localPlatform = platform.kind === 'local' ? new LocalPlatform({ workDir: platform.workDir }) : undefined;
+  const runtime: Record<TaskQueueRole, () => NamedActivities> = {
+    system: () => createDiagnosticsActivities(store),
+    // The agent runtime's own activities (schedules, calls) plus the user's sensors and actions.
+    agents: () => createAgentActivities({ client, extra: [options.userActivities ?? {}] }),
+    ml: () => ({
+      ...createMlActivities({ store }),
+      ...createKnowledgeActivities({ store }),
+      ...createTrafficActivities({ store }),
+    }),
+    kubernetes: () =>
+      platform.kind === 'kubernetes'
+        ? createKubernetesActivities({ kubeconfigPath: platform.kubeconfig, namespace: platform.namespace })
+        : createLocalPlatformActivities(localPlatform!),
+  };
+  const context: AppContext = { store };
+  return {
+    store,
+    localPlatform,
+    activitiesFor(role) {
+      return mergeActivities(role, [
+        { owner: 'the runtime', activities: runtime[role]() },
+        ...apps.flatMap((app) => {
+          const factory = app.activities[role];
+          return factory ? [{ owner: `app '${app.name}'`, activities: factory(context) }] : [];
+        }),
+      ]);
+    },
+    async close() {
+      await localPlatform?.close();
+    },
+  };
+}
