@@ -1,5 +1,6 @@
 import tseslint from 'typescript-eslint';
 import prettierConfig from 'eslint-config-prettier';
+import { layersPlugin } from './eslint/layers.js';
 
 const nodeBuiltins = [
   'fs',
@@ -22,7 +23,7 @@ const nodeBuiltins = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.scanflow/**', '*.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.scanflow/**', '*.config.js', 'eslint/**'] },
   ...tseslint.configs.recommended,
   prettierConfig,
   {
@@ -35,9 +36,15 @@ export default tseslint.config(
     },
   },
   {
+    // Imports point down the layers (table and reasons in eslint/layers.js, diagram in docs/architecture.md).
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
+    plugins: { scanflow: layersPlugin(import.meta.dirname) },
+    rules: { 'scanflow/layers': 'error' },
+  },
+  {
     // Workflow code must stay deterministic: no Node built-ins, no native modules, and
     // activity implementations only as types.
-    files: ['src/workflows/**/*.ts', 'src/spec/**/*.ts', 'src/agents/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/agents/**/*.ts', 'src/apps/*/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
