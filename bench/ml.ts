@@ -10,7 +10,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { loadavg } from 'node:os';
-import type { ImageSet } from '../src/knowledge/types.js';
+import type { ImageSet } from '../src/ml/types.js';
 import { buildAutoencoder, trainAutoencoder } from '../src/ml/autoencoder.js';
 import {
   buildClassifier,

@@ -2,9 +2,11 @@
  * Image sets (datasets, picked samples, stream batches) stored as ONE binary object, so a batch
  * is never half-written: `SFIMG1\n`, a uint32 (LE) header length, a JSON header
  * `{count, height, width, labels?, ids?}`, then `count*height*width` bytes (pixels quantised to
- * 0..255, as MNIST itself is stored). Reading checks every length and range.
+ * 0..255, as MNIST itself is stored). Reading checks every length and range. `ImageSet` is the ML
+ * library's type: the knowledge base sits above `src/ml` and imports from it, never the reverse.
  */
-import { KnowledgeError, type ImageSet, type KnowledgeStore } from './types.js';
+import type { ImageSet } from '../ml/types.js';
+import { KnowledgeError, type KnowledgeStore } from './types.js';
 
 const MAGIC = Buffer.from('SFIMG1\n', 'ascii');
 

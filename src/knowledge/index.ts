@@ -1,5 +1,6 @@
 // The knowledge base: store backends, model registry, model files, image sets, prediction log.
 export * from './types.js';
+export type { ImageSet } from '../ml/types.js';
 export { LocalDirectoryStore } from './local-store.js';
 export { S3Store, type S3StoreOptions } from './s3-store.js';
 export { openKnowledgeStore } from './open-store.js';

@@ -4,10 +4,10 @@
  * tracker counts predictions by listing batch objects.
  */
 import { randomBytes } from 'node:crypto';
+import type { ImageSet } from '../ml/types.js';
 import { checkKey } from './keys.js';
 import {
   KnowledgeError,
-  type ImageSet,
   type KnowledgeStore,
   type PredictionLogBatchRef,
   type PredictionLogWriter,

@@ -132,22 +132,6 @@ export interface ModelRegistryApi {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Datasets (images + optional labels) stored as one binary artifact
-// ---------------------------------------------------------------------------------------------
-
-/** A batch of 28×28 grey images in [0,1], row-major, `count * 784` floats. */
-export interface ImageSet {
-  count: number;
-  height: number;
-  width: number;
-  pixels: Float32Array;
-  /** True labels 0..9 when known (the training set, or samples labelled by the oracle). */
-  labels?: Int32Array;
-  /** Optional per-image ids (e.g. prediction ids), same length as count. */
-  ids?: string[];
-}
-
-// ---------------------------------------------------------------------------------------------
 // Prediction log
 // ---------------------------------------------------------------------------------------------
 

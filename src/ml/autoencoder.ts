@@ -3,7 +3,7 @@
  * trained on clean digits in [0,1]. Its per-image score is the reconstruction error.
  */
 import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { progressCallbacks } from './classifier.js';
 import { Rng } from './random.js';
 import { subset } from './mnist.js';

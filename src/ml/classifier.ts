@@ -6,7 +6,7 @@
  * forgetting clean digits).
  */
 import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { concatImageSets, subset } from './mnist.js';
 import { Rng } from './random.js';
 import { imagesToTensor, requireLabels } from './tensors.js';

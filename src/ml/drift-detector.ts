@@ -6,7 +6,7 @@
  * JSON (`DetectorState`) stored beside the autoencoder's weights.
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { reconstructionScores } from './autoencoder.js';
 import { calibrate, judgeBatch, type BatchVerdict, type DetectorCalibration } from './detector.js';
 import { fitFeatureModel, imageFeatures, mahalanobisScores, type FeatureModel } from './drift-features.js';

@@ -14,7 +14,7 @@
  * footprint the published MNIST-C images carry too, so part of their detection may rest on it
  * rather than on the geometry itself.
  */
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { InvalidInputError } from './errors.js';
 
 export const FEATURE_NAMES = [

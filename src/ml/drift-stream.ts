@@ -5,7 +5,7 @@
  * travel with the images: they stay in the LabelOracle, which answers within a label budget,
  * as a human labeller would.
  */
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { CORRUPTIONS, corruptImage, isCorruptionName, type CorruptionName } from './corruptions.js';
 import { Rng } from './random.js';
 import { InvalidInputError } from './errors.js';

@@ -1,4 +1,6 @@
-// The ML library (plain code, used by activities, the serving process and benchmarks).
+// The ML library (plain code, used by activities, the serving process and benchmarks). It imports
+// nothing else of Scanflow: the knowledge base and the activities sit above it.
+export type { ImageSet } from './types.js';
 export { tensorflow, libtensorflowVersion } from './tf.js';
 export { InvalidInputError } from './errors.js';
 export { Rng } from './random.js';

@@ -1,5 +1,5 @@
 /** MNIST-C image sets: a whole set under one corruption, each image with its own derived seed. */
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { corruptImage, type CorruptionName } from './corruptions.js';
 import { Rng } from './random.js';
 import { InvalidInputError } from './errors.js';

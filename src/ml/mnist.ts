@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { parseIdx } from './idx.js';
 import { Rng } from './random.js';
 import { InvalidInputError } from './errors.js';

@@ -1,6 +1,6 @@
 /** ImageSet ↔ tensors, with the checks that turn a wrong shape or dtype into a clear error. */
 import type { Tensor4D } from '@tensorflow/tfjs-node';
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from './types.js';
 import { tensorflow } from './tf.js';
 import { InvalidInputError } from './errors.js';
 

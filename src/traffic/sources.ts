@@ -3,7 +3,8 @@
  * for a fixed image set (looped) and for the drifting MNIST-C stream of the case study.
  */
 import { getImageSet } from '../knowledge/image-set.js';
-import type { ImageSet, KnowledgeStore } from '../knowledge/types.js';
+import type { KnowledgeStore } from '../knowledge/types.js';
+import type { ImageSet } from '../ml/types.js';
 import type { DriftStream, StreamBatch } from '../ml/drift-stream.js';
 
 export interface ImageSource {

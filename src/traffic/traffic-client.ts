@@ -7,7 +7,7 @@
  * hidden by the client slowing down), but never more than `concurrency` requests are in flight;
  * with no rate it sends as fast as the concurrency allows (closed loop).
  */
-import type { ImageSet } from '../knowledge/types.js';
+import type { ImageSet } from '../ml/types.js';
 import { summarise, type LatencySummary } from './percentiles.js';
 import type { ImageSource } from './sources.js';
 

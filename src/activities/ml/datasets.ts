@@ -7,14 +7,15 @@
  * - anything else — a store key of an image set written with putImageSet.
  */
 import { getImageSet } from '../../knowledge/image-set.js';
-import type { ImageSet, KnowledgeStore } from '../../knowledge/types.js';
+import type { KnowledgeStore } from '../../knowledge/types.js';
+import type { ImageSet } from '../../ml/types.js';
 import { CORRUPTIONS, isCorruptionName } from '../../ml/corruptions.js';
 import { loadMnist, referenceAndTraffic, type MnistSplit } from '../../ml/mnist.js';
+import { corruptImageSet } from '../../ml/mnist-c.js';
+import { InvalidInputError } from '../../ml/errors.js';
 
 /** Fixed so every worker agrees on which test digits are reference and which are traffic. */
 export const CASE_STUDY_SPLIT_SEED = 1;
-import { corruptImageSet } from '../../ml/mnist-c.js';
-import { InvalidInputError } from '../../ml/errors.js';
 
 export async function resolveDataset(store: KnowledgeStore, ref: string): Promise<ImageSet> {
   if (typeof ref !== 'string' || ref.length === 0)
