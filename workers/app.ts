@@ -18,3 +18,20 @@ export interface ScanflowAppModule {
   /** Activities the app registers, per task queue. */
   activities: Partial<Record<TaskQueueRole, (ctx: AppContext) => NamedActivities>>;
 }
+
+/** Merges activity sets, refusing two with the same name (one would silently replace the other). */
+export function mergeActivities(role: TaskQueueRole, sets: { owner: string; activities: NamedActivities }[]) {
+  const merged: NamedActivities = {};
+  const owners = new Map<string, string>();
+  for (const { owner, activities } of sets) {
+    for (const [name, fn] of Object.entries(activities)) {
+      const first = owners.get(name);
+      if (first !== undefined) {
+        throw new Error(`task queue role '${role}': activity '${name}' is registered by both ${first} and ${owner}`);
+      }
+      owners.set(name, owner);
+      merged[name] = fn;
+    }
+  }
+  return merged;
+}

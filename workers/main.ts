@@ -5,7 +5,8 @@
  *   npx tsx workers/main.ts
  */
 import { loadConfig } from '../src/config.js';
-import { parseRoles, runWorkers } from './run.js';
+import { runWorkers } from './run.js';
+import { parseRoles } from './parse-roles.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();

@@ -16,7 +16,7 @@ import { createTrafficActivities } from '../src/activities/traffic.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
 import type { KnowledgeStore } from '../src/knowledge/types.js';
 import { LocalPlatform } from '../src/platform/local/local-platform.js';
-import type { AppContext, ScanflowAppModule } from './app.js';
+import { mergeActivities, type AppContext, type ScanflowAppModule } from './app.js';
 import { installedApps } from './apps.js';
 
 export interface WorkerResources {
@@ -26,23 +26,6 @@ export interface WorkerResources {
   store: KnowledgeStore;
   /** Stops what the activities started (local model-server processes). */
   close(): Promise<void>;
-}
-
-/** Merges activity sets, refusing two with the same name (one would silently replace the other). */
-export function mergeActivities(role: TaskQueueRole, sets: { owner: string; activities: NamedActivities }[]) {
-  const merged: NamedActivities = {};
-  const owners = new Map<string, string>();
-  for (const { owner, activities } of sets) {
-    for (const [name, fn] of Object.entries(activities)) {
-      const first = owners.get(name);
-      if (first !== undefined) {
-        throw new Error(`task queue role '${role}': activity '${name}' is registered by both ${first} and ${owner}`);
-      }
-      owners.set(name, owner);
-      merged[name] = fn;
-    }
-  }
-  return merged;
 }
 
 export function createWorkerResources(

@@ -15,7 +15,7 @@ import {
   type LogLevel,
 } from '@temporalio/worker';
 import type { ScanflowConfig } from '../src/config.js';
-import { TaskQueues, taskQueueRoles, type TaskQueueRole } from '../src/agents/conventions.js';
+import { TaskQueues, type TaskQueueRole } from '../src/agents/conventions.js';
 import { createWorkerResources, type WorkerResources } from './roles.js';
 
 /** The bundle's entry module (runtime + apps): the .ts source in a checkout, the compiled .js in a built image. */
@@ -24,20 +24,6 @@ export const workflowsPath =
     fileURLToPath(new URL('./workflows.ts', import.meta.url)),
     fileURLToPath(new URL('./workflows.js', import.meta.url)),
   ].find((p) => existsSync(p)) ?? fileURLToPath(new URL('./workflows.ts', import.meta.url));
-
-export function parseRoles(raw: string | undefined): TaskQueueRole[] {
-  if (!raw || raw === 'all') return [...taskQueueRoles];
-  const roles = raw
-    .split(',')
-    .map((r) => r.trim())
-    .filter(Boolean);
-  for (const r of roles) {
-    if (!taskQueueRoles.includes(r as TaskQueueRole)) {
-      throw new Error(`SCANFLOW_WORKER_ROLES: unknown role '${r}' (known: ${taskQueueRoles.join(', ')}, or 'all')`);
-    }
-  }
-  return roles as TaskQueueRole[];
-}
 
 export interface RunWorkersOptions {
   config: ScanflowConfig;

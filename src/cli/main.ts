@@ -31,7 +31,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'worker': {
-      const { parseRoles, runWorkers } = await import('../../workers/run.js');
+      const { runWorkers } = await import('../../workers/run.js');
+      const { parseRoles } = await import('../../workers/parse-roles.js');
       const config = loadConfig();
       await runWorkers({
         config,

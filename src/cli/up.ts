@@ -7,7 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScanflowConfig } from '../config.js';
-import { parseRoles, runWorkers } from '../../workers/run.js';
+import { runWorkers } from '../../workers/run.js';
+import { parseRoles } from '../../workers/parse-roles.js';
 import { startTemporalDevServer } from '../stack/temporal-server.js';
 
 export interface UpOptions {

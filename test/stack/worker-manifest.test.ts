@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { loadConfig } from '../../src/config.js';
-import { parseRoles } from '../../workers/run.js';
+import { parseRoles } from '../../workers/parse-roles.js';
 import { freshNamespace, testCluster, waitFor } from '../kubernetes/cluster.js';
 
 const read = (path: string) =>
