@@ -15,7 +15,7 @@ import path from 'node:path';
  * a type-only contract module named `types.ts`.
  * @type {Record<string, Layer>}
  */
-export const layers = {
+const runtimeLayers = {
   ml: { may: [], why: 'plain TensorFlow.js library code: models, data, drift detection' },
   agents: { may: [], why: 'the agent model: spec, validation, triggers, state, messages; workflow-safe' },
   knowledge: { may: ['ml'], why: 'the knowledge base: stores, model registry, prediction log' },
@@ -32,19 +32,17 @@ export const layers = {
   workflows: { may: ['agents'], typeOnly: ['activities'], why: 'Temporal workflows: deterministic orchestration' },
   client: { may: ['agents'], typeOnly: ['workflows'], why: 'typed Temporal client for agents' },
   config: { may: ['agents', 'knowledge', 'serving', 'platform'], why: 'configuration from the environment' },
-  apps: {
-    may: ['agents', 'workflows', 'activities', 'ml', 'knowledge', 'platform', 'serving', 'traffic', 'loadgen'].concat([
-      'stack',
-      'report',
-      'client',
-      'config',
-      'workers',
-    ]),
-    why: 'case studies on top of the runtime (everything but the CLI)',
-  },
-  cli: { may: ['*'], why: 'the scanflow command (an entry point)' },
-  workers: { may: ['*'], why: 'worker assembly: runtime + apps (an entry point)' },
 };
+const runtime = Object.keys(runtimeLayers);
+
+/** @type {Record<string, Layer>} */
+export const layers = {
+  ...runtimeLayers,
+  apps: { may: runtime, typeOnly: ['workers'], why: 'case studies on top of the runtime' },
+  workers: { may: [...runtime, 'apps'], why: 'worker assembly: runtime + apps (an entry point)' },
+  cli: { may: [...runtime, 'apps', 'workers'], why: 'the scanflow command (an entry point)' },
+};
+
 /** The area of a repository-relative path, or null for code outside the layered tree. */
 export function areaOf(relative) {
   const parts = relative.split(path.sep).join('/').split('/');
@@ -87,7 +85,7 @@ export function layersPlugin(root) {
             if (typeof source !== 'string' || !source.startsWith('.')) return;
             const target = path.resolve(path.dirname(file), source);
             const to = areaOf(path.relative(root, target));
-            if (to === null || to === from || layer.may.includes('*') || layer.may.includes(to)) return;
+            if (to === null || to === from || layer.may.includes(to)) return;
             const contract = /(^|\/)types\.(js|ts)$/.test(source);
             if (layer.typeOnly?.includes(to)) {
               if (isTypeOnly(node) || contract) return;

@@ -53,7 +53,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const { runDemo } = await import('../apps/mnist/demo.js');
-      await runDemo(options);
+      const { startWorkers } = await import('../../workers/run.js');
+      await runDemo(options, startWorkers);
       return 0;
     }
     case 'agent': {

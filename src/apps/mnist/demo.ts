@@ -18,7 +18,7 @@ import { loadConfig, type ScanflowConfig } from '../../config.js';
 import { LocalDirectoryStore } from '../../knowledge/local-store.js';
 import type { KnowledgeStore } from '../../knowledge/types.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../stack/temporal-server.js';
-import { startWorkers, type RunningWorkers } from '../../../workers/run.js';
+import type { RunningWorkers, startWorkers } from '../../../workers/run.js';
 import { MnistCaseStudy } from './case-study.js';
 import type { DemoOptions } from './demo-options.js';
 import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY, MNIST_APP } from './names.js';
@@ -66,7 +66,11 @@ async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
   return true;
 }
 
-export async function runDemo(options: DemoOptions): Promise<DemoRun> {
+/**
+ * Runs the demo. The workers are started by the caller's `start` (the CLI passes the worker
+ * assembly of workers/run.ts): an app uses the worker wiring, it does not own it.
+ */
+export async function runDemo(options: DemoOptions, start: typeof startWorkers): Promise<DemoRun> {
   const base = loadConfig();
   const runId = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = resolve(options.runDir ?? join(base.home, 'demo', runId));
@@ -98,7 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
       logDir: join(base.home, 'logs'),
     });
     log(`[demo] Temporal ${server.address}, Web UI ${server.uiUrl}`);
-    workers = await startWorkers({ config, roles: ['agents', 'ml', 'kubernetes', 'system'], logLevel: 'WARN' });
+    workers = await start({ config, roles: ['agents', 'ml', 'kubernetes', 'system'], logLevel: 'WARN' });
     const study = new MnistCaseStudy(
       {
         client: workers.client,

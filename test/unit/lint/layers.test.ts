@@ -3,6 +3,7 @@
  * the repository's own ESLint config (the rule is on for src/ and workers/) and on source text
  * placed in each layer, one named row per case.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
@@ -122,8 +123,15 @@ describe('the layer rule', () => {
     expect(areaOf('workers/main.ts')).toBe('workers');
     expect(areaOf('test/unit/x.ts')).toBeNull();
     for (const [area, layer] of Object.entries(layers)) {
-      for (const dep of layer.may) expect(dep === '*' || dep in layers).toBe(true);
+      for (const dep of [...layer.may, ...(layer.typeOnly ?? [])]) expect(dep in layers).toBe(true);
       expect(layer.may).not.toContain(area);
     }
+  });
+});
+
+describe('docs/architecture.md', () => {
+  it('shows the layer table as it is (npm run docs:layers regenerates it)', () => {
+    const script = path.join(root, 'scripts/layers-diagram.mjs');
+    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toContain('matches');
   });
 });
