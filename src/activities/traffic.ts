@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { asActivity, beat } from './ml/activity-support.js';
+import { asActivity, beat } from './support.js';
 import type { KnowledgeStore } from '../knowledge/types.js';
 import { storedImageSetsSource } from '../traffic/sources.js';
 import { runTraffic, type TrafficReport } from '../traffic/traffic-client.js';

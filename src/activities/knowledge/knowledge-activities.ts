@@ -9,7 +9,7 @@ import { ModelRegistry } from '../../knowledge/model-registry.js';
 import { listPredictionBatches, readPredictionBatch, recordsToImageSet } from '../../knowledge/prediction-log.js';
 import { checkKey } from '../../knowledge/keys.js';
 import type { KnowledgeStore, ModelVersionRecord } from '../../knowledge/types.js';
-import { asActivity } from '../ml/activity-support.js';
+import { asActivity } from '../support.js';
 import { getBudget, setBudget, type OracleBudget } from '../ml/label-oracle.js';
 
 export interface KnowledgeActivityDeps {

@@ -1,14 +1,52 @@
 /**
- * The contracts of the ML activities: their inputs and outputs (small JSON; images, models and
- * scores travel as knowledge-store keys). Workflows import these as types.
+ * The contract of the ML activities: their signatures, inputs and outputs (small JSON; images,
+ * models and scores travel as knowledge-store keys). Workflows import this file as types only; it
+ * imports no implementation (only types of the ML library), and the implementations
+ * (training.ts, evaluation.ts, detection.ts, picking.ts, traffic-batches.ts, composed by
+ * ml-activities.ts) are checked against it.
  */
 import type { DriftPhase } from '../../ml/drift-stream.js';
 import type { PickMethod } from '../../ml/picking.js';
 import type { ScoreMode } from '../../ml/drift-detector.js';
-import type { createMlActivities } from './ml-activities.js';
 
-export type MlActivities = ReturnType<typeof createMlActivities>;
 export type { DriftPhase, PickMethod, ScoreMode };
+
+// Object type aliases (not interfaces) so an activity set is assignable to a plain record of
+// functions, as worker registration wants.
+
+/** Classifier training: from scratch, or fine-tuned from a registered version. */
+export type TrainingActivities = {
+  trainClassifier(input: TrainClassifierInput): Promise<TrainedVersion>;
+  retrainClassifier(input: RetrainClassifierInput): Promise<RetrainedVersion>;
+};
+
+/** Accuracy of a classifier version on a dataset, optionally recorded in the registry. */
+export type EvaluationActivities = {
+  evaluateClassifier(input: EvaluateInput): Promise<EvaluationResult>;
+};
+
+/** The drift detector: train and calibrate it, then score and flag batches. */
+export type DetectionActivities = {
+  trainDetector(input: TrainDetectorInput): Promise<TrainedDetector>;
+  detectDrift(input: DetectInput): Promise<DetectionSummary>;
+};
+
+/** Critical-point picking among flagged samples, and their labelling by the oracle within budget. */
+export type PickingActivities = {
+  pickSamples(input: PickInput): Promise<PickResult>;
+  labelSamples(input: LabelInput): Promise<LabelResult>;
+};
+
+/** Datasets the case study generates: batches of the drifting stream, with their truth for the oracle. */
+export type TrafficBatchActivities = {
+  generateTrafficBatch(input: GenerateTrafficInput): Promise<TrafficBatch>;
+};
+
+export type MlActivities = TrainingActivities &
+  EvaluationActivities &
+  DetectionActivities &
+  PickingActivities &
+  TrafficBatchActivities;
 
 export interface TrainClassifierInput {
   /** Dataset reference (see datasets.ts); default `mnist:train`. */
@@ -27,6 +65,17 @@ export interface TrainedVersion {
   metrics: Record<string, number>;
   trainSeconds: number;
   imagesPerSecond: number;
+}
+
+export interface RetrainedVersion extends TrainedVersion {
+  parentVersion: number;
+  /** Labelled samples it was fine-tuned on (the replay comes on top). */
+  samples: number;
+}
+
+export interface TrainedDetector extends TrainedVersion {
+  threshold: number;
+  mode: ScoreMode;
 }
 
 export interface RetrainClassifierInput {
@@ -129,6 +178,12 @@ export interface LabelInput {
   outputKey?: string;
 }
 
+export interface LabelResult {
+  labelledKey: string;
+  count: number;
+  budgetLeft: number;
+}
+
 export interface GenerateTrafficInput {
   seed: number;
   batchIndex: number;
@@ -137,4 +192,11 @@ export interface GenerateTrafficInput {
   /** Clean digits to draw from; default `case-study:traffic`. */
   source?: string;
   outputKey?: string;
+}
+
+export interface TrafficBatch {
+  datasetKey: string;
+  count: number;
+  /** Images per kind (`clean` or a corruption name). */
+  kinds: Record<string, number>;
 }

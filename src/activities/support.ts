@@ -1,12 +1,12 @@
 /**
- * What every ML / knowledge activity shares: turning library errors into Temporal failures that
+ * What every activity module shares (ML, knowledge, traffic, …): turning library errors into Temporal failures that
  * say whether a retry can help, and heartbeats that also work when the function is called
  * directly (benchmarks, tests) outside an activity.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { KnowledgeError } from '../../knowledge/types.js';
-import { InvalidInputError } from '../../ml/errors.js';
+import { KnowledgeError } from '../knowledge/types.js';
+import { InvalidInputError } from '../ml/errors.js';
 
 /** Heartbeats when running inside an activity; a no-op elsewhere. */
 export function beat(details?: unknown): void {

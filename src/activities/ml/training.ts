@@ -1,0 +1,102 @@
+/**
+ * Classifier training activities: train from scratch, or fine-tune a registered version on
+ * labelled samples plus a replay of the original data. Each registers the result as a
+ * `candidate` version with its lineage; promotion is someone else's decision. Long work
+ * heartbeats every epoch and every 50 batches: give these activities a heartbeatTimeout.
+ */
+import { getImageSet } from '../../knowledge/image-set.js';
+import {
+  buildClassifier,
+  evaluateClassifier as evaluate,
+  fineTuneClassifier,
+  trainClassifier as train,
+} from '../../ml/classifier.js';
+import { InvalidInputError } from '../../ml/errors.js';
+import { concatImageSets } from '../../ml/mnist.js';
+import { asActivity, beat } from '../support.js';
+import { resolveDataset } from './datasets.js';
+import type { MlModels } from './models.js';
+import type { TrainingActivities } from './types.js';
+
+export function createTrainingActivities(ml: MlModels): TrainingActivities {
+  const { store, classifiers } = ml;
+  return {
+    async trainClassifier(input) {
+      return asActivity('trainClassifier', async () => {
+        const trainRef = input.trainData ?? 'mnist:train';
+        const data = await resolveDataset(store, trainRef);
+        const model = buildClassifier(input.seed);
+        const result = await train(model, data, {
+          epochs: input.epochs,
+          seed: input.seed,
+          batchSize: input.batchSize,
+          onEpoch: (epoch, loss) => beat({ epoch, loss }),
+          onProgress: () => beat(),
+        });
+        const evalRef = input.evalData ?? 'mnist:test';
+        const evaluation = evaluate(model, await resolveDataset(store, evalRef));
+        const record = await classifiers.register({
+          model,
+          metrics: { accuracy: evaluation.accuracy },
+          lineage: {
+            datasets: [trainRef],
+            seed: input.seed,
+            epochs: input.epochs,
+            notes: input.notes ?? `trained from scratch; accuracy on ${evalRef}`,
+          },
+        });
+        return {
+          model: classifiers.model,
+          version: record.version,
+          metrics: record.metrics,
+          trainSeconds: result.seconds,
+          imagesPerSecond: result.imagesPerSecond,
+        };
+      });
+    },
+
+    async retrainClassifier(input) {
+      return asActivity('retrainClassifier', async () => {
+        if (!Array.isArray(input.labelledData) || input.labelledData.length === 0)
+          throw new InvalidInputError('labelledData must list at least one labelled image set key');
+        const parentVersion = await ml.productionVersion(classifiers, input.parentVersion);
+        // A fresh copy: fine-tuning must not touch the cached parent model.
+        const model = await classifiers.loadModel(parentVersion);
+        const parts = await Promise.all(input.labelledData.map((key) => getImageSet(store, key)));
+        const labelled = concatImageSets(parts);
+        const replayRef = input.replayData ?? 'mnist:train';
+        const result = await fineTuneClassifier(model, labelled, await resolveDataset(store, replayRef), {
+          seed: input.seed,
+          epochs: input.epochs,
+          learningRate: input.learningRate,
+          replayRatio: input.replayRatio,
+          onEpoch: (epoch, loss) => beat({ epoch, loss }),
+          onProgress: () => beat(),
+        });
+        const metrics: Record<string, number> = {};
+        if (input.evalData) metrics.accuracy = evaluate(model, await resolveDataset(store, input.evalData)).accuracy;
+        const record = await classifiers.register({
+          model,
+          metrics,
+          lineage: {
+            parentVersion,
+            datasets: [...input.labelledData, replayRef],
+            seed: input.seed,
+            epochs: input.epochs ?? 5,
+            notes: input.notes ?? 'fine-tuned on labelled samples + replay',
+          },
+        });
+        model.dispose();
+        return {
+          model: classifiers.model,
+          version: record.version,
+          parentVersion,
+          samples: labelled.count,
+          metrics: record.metrics,
+          trainSeconds: result.seconds,
+          imagesPerSecond: result.imagesPerSecond,
+        };
+      });
+    },
+  };
+}
