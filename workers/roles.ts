@@ -16,6 +16,7 @@ import { createTrafficActivities } from '../src/activities/traffic.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
 import type { KnowledgeStore } from '../src/knowledge/types.js';
 import { LocalPlatform } from '../src/platform/local/local-platform.js';
+import { localModelServerSupport } from '../src/serving/local-model-server.js';
 import { mergeActivities, type AppContext, type ScanflowAppModule } from './app.js';
 import { installedApps } from './apps.js';
 
@@ -36,7 +37,11 @@ export function createWorkerResources(
   const store = openKnowledgeStore(config.knowledge);
   const apps = options.apps ?? installedApps;
   const { platform } = config;
-  const localPlatform = platform.kind === 'local' ? new LocalPlatform({ workDir: platform.workDir }) : undefined;
+  // The local platform runs processes; serving tells it how to run and hot-switch a model server.
+  const localPlatform =
+    platform.kind === 'local'
+      ? new LocalPlatform({ workDir: platform.workDir, ...localModelServerSupport() })
+      : undefined;
   const runtime: Record<TaskQueueRole, () => NamedActivities> = {
     system: () => createDiagnosticsActivities(store),
     // The agent runtime's own activities (schedules, calls) plus the user's sensors and actions.

@@ -102,8 +102,11 @@ export interface ContainerUpgrade {
   image?: string;
   command?: string[];
   args?: string[];
-  /** Merged into the existing env (a model version as an env var is the usual case). */
-  env?: Record<string, string>;
+  /**
+   * Merged into the existing env (a model version as an env var is the usual case). A number is
+   * written as its decimal text, so an agent can pass a version as the number it is.
+   */
+  env?: Record<string, string | number>;
 }
 
 // ---------------------------------------------------------------- online workflows

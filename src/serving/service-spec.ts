@@ -6,10 +6,10 @@
  */
 import type { KnowledgeStoreConfig } from '../knowledge/types.js';
 import type { ServiceSpec } from '../platform/types.js';
+import { MODEL_VERSION_ENV, type VersionChoice } from './model-version.js';
 import { storeArgument } from './store-config.js';
 
 export const MODEL_SERVER_IMAGE = 'scanflow/model-server';
-export const MODEL_VERSION_ENV = 'SCANFLOW_MODEL_VERSION';
 /** Annotation naming the admin path for in-place model-version switches (the local platform uses it). */
 export const MODEL_ADMIN_ANNOTATION = 'scanflow.io/model-admin-path';
 
@@ -21,7 +21,7 @@ export interface ModelServerServiceOptions {
   model: string;
   replicas: number;
   /** Version to serve at start (default the registry's production version). */
-  version?: number | 'production';
+  version?: VersionChoice;
   /** Image tag on Kubernetes (default scanflow/model-server:0.1.0); the local platform maps the name to main.ts. */
   image?: string;
   /** 0.0.0.0 in a container (default), 127.0.0.1 on the local platform. */

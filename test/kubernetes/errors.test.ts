@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
-import { kubeFailure } from '../../src/platform/kubernetes/errors.js';
+import { kubeFailure } from '../../src/platform/kubernetes/api-errors.js';
 import { freePort } from '../../src/stack/ports.js';
 import { requireEnv } from '../harness/env.js';
 import { freshNamespace, testCluster } from './cluster.js';

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalPlatform } from '../../src/platform/local/local-platform.js';
+import { localModelServerSupport } from '../../src/serving/local-model-server.js';
 import { modelServerService } from '../../src/serving/service-spec.js';
 import { createLocalPlatformActivities } from '../../src/activities/platform/local.js';
 import type { OnlineWorkflowSpec, ServiceSpec } from '../../src/platform/types.js';
@@ -22,6 +23,7 @@ describe('local platform running model-server processes', () => {
   const storeConfig = uniqueS3StoreConfig('local-platform');
   const store = s3Store(storeConfig);
   const platform = new LocalPlatform({
+    ...localModelServerSupport(),
     workDir: mkdtempSync(join(tmpdir(), 'scanflow-local-platform-')),
     healthIntervalMs: 200,
   });

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalPlatform } from '../../src/platform/local/local-platform.js';
+import { localModelServerSupport } from '../../src/serving/local-model-server.js';
 import { modelServerService } from '../../src/serving/service-spec.js';
 import type { ScrapeJob } from '../../src/stack/prometheus-server.js';
 import { loopingSource } from '../../src/traffic/sources.js';
@@ -41,6 +42,7 @@ describe('model-server metrics in Prometheus', () => {
   };
   const storeConfig = uniqueS3StoreConfig('prometheus');
   const platform = new LocalPlatform({
+    ...localModelServerSupport(),
     workDir: mkdtempSync(join(tmpdir(), 'scanflow-prom-')),
     onScrapeTargets: setScrapeJobs,
   });

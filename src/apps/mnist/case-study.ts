@@ -13,7 +13,7 @@ import { resolveDataset } from '../../activities/ml/datasets.js';
 import { predict } from '../../ml/classifier.js';
 import { DriftStream } from '../../ml/drift-stream.js';
 import type { LocalPlatform } from '../../platform/local/local-platform.js';
-import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE } from '../../platform/local/local-platform.js';
+import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE } from '../../serving/service-spec.js';
 import type { OnlineWorkflowSpec } from '../../platform/types.js';
 import { storeArgument } from '../../serving/store-config.js';
 import { agentWorkflowId } from '../../agents/conventions.js';

@@ -6,7 +6,7 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BatchRunStatus, BatchWorkflowSpec, StepStatus } from '../types.js';
-import { jobName } from './names.js';
+import { jobName } from '../names.js';
 
 export interface Observed {
   jobs: Map<string, V1Job>;

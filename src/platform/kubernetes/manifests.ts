@@ -15,7 +15,7 @@ import type {
   WorkflowRef,
 } from '../types.js';
 import { LABEL_COMPONENT } from '../types.js';
-import { componentLabels, jobName, runLabels, serviceObjectName, workflowLabels } from './names.js';
+import { componentLabels, jobName, runLabels, serviceObjectName, workflowLabels } from '../names.js';
 
 /** Loose JSON object type for apply bodies (server-side apply takes partial objects). */
 export type Obj = {

@@ -5,21 +5,23 @@
  * the model server on when there is no cluster.
  *
  * Semantics next to the Kubernetes adapter:
- * - specs are validated by the same rules (src/platform/kubernetes/validate.ts), errors are the
- *   same non-retryable InvalidSpec failures naming the field;
- * - upgrade = rolling replacement: a new replica is started and ready before an old one stops
- *   taking traffic, and an old one is stopped only after its in-flight requests have finished;
- *   a model-version-only change (env SCANFLOW_MODEL_VERSION) on a service annotated with
- *   `scanflow.io/model-admin-path` is applied in place through that admin endpoint instead
- *   (the model server's hot swap: no restart, no dropped request);
+ * - specs are checked by the same rules (src/platform/validate.ts) and refused with the same
+ *   non-retryable InvalidSpec failures naming the field;
+ * - upgrade = rolling replacement (replica-set.ts): a new replica is ready before an old one stops
+ *   taking traffic, and an old one stops only after its in-flight requests have finished; a change
+ *   that the `inPlaceUpgrade` hook recognises is applied to the running replicas instead (serving
+ *   hands in the model server's hot version switch: no restart, no dropped request);
  * - affinity and resources have no meaning on one machine: they are recorded (and shown by
  *   podPlacement / the spec) but not enforced; autoscaling min/max are enforced on the replica
  *   count, there is no local autoscaler acting on the threshold;
  * - state lives in this process: if it exits, its replicas are stopped with it (process groups).
  */
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import type { ScrapeJob } from '../../stack/prometheus-server.js';
+import { invalidSpec } from '../errors.js';
+import { checkRef, workflowKey } from '../names.js';
 import type {
   AffinitySpec,
   AutoscalingUpdate,
@@ -33,25 +35,33 @@ import type {
   TrafficSpec,
   WorkflowRef,
 } from '../types.js';
-import { invalidSpec } from '../kubernetes/errors.js';
-import { checkRef } from '../kubernetes/names.js';
-import { validateOnline, validateService, validateTraffic } from '../kubernetes/validate.js';
-import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE, MODEL_VERSION_ENV } from '../../serving/service-spec.js';
-import type { ScrapeJob } from '../../stack/prometheus-server.js';
+import {
+  validateAutoscalingUpdate,
+  validateOnline,
+  validateReplicaCount,
+  validateService,
+  validateUpgrade,
+  type CheckedUpgrade,
+} from '../validate.js';
+import type { InPlaceUpgrade } from './in-place-upgrade.js';
 import { Replica } from './replica.js';
-import { Router } from './router.js';
+import type { ReplicaSet } from './replica-set.js';
+import { publishScrapeTargets, scrapeJobsOf, type PublishScrapeTargets } from './scrape-targets.js';
+import { LocalWorkflow } from './workflow.js';
 
-// The model server's image name (locally: src/serving/main.ts through tsx), its admin annotation
-// for in-place version switches, and the env var that carries the version.
-export { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE, MODEL_VERSION_ENV };
-
+/** Replicas run from the repository root, so image commands can name files relative to it. */
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface LocalPlatformOptions {
   /** Replica logs go to <workDir>/logs/<app>/<workflow>/. */
   workDir: string;
-  /** Image → local argv, for services that give no `command` (the model server is mapped by default). */
+  /**
+   * Image → local argv, for services that give no `command` (tag ignored), e.g. the model
+   * server's image → `node --import tsx src/serving/main.ts` (src/serving/local-model-server.ts).
+   */
   images?: Record<string, string[]>;
+  /** Upgrades the running replicas can take without a restart (the model server's version switch). */
+  inPlaceUpgrade?: InPlaceUpgrade;
   /** Health-check period of every replica (default 500 ms). */
   healthIntervalMs?: number;
   /** Longest wait for a replica to become ready (default 60 s). */
@@ -62,59 +72,28 @@ export interface LocalPlatformOptions {
    * Called with the Prometheus scrape jobs (one per service, its replicas as targets) after every
    * change, e.g. `(jobs) => prometheus.setScrapeJobs(jobs)` from src/stack/prometheus-server.ts.
    */
-  onScrapeTargets?: (jobs: ScrapeJob[]) => void | Promise<void>;
-}
-
-interface LocalService {
-  spec: ServiceSpec;
-  replicas: Replica[];
-  /** Replicas replaced after their process died. */
-  restarts: number;
-  backup: boolean;
-  affinity?: AffinitySpec;
-  resources?: ResourceSpec;
-}
-
-interface LocalWorkflow {
-  ref: WorkflowRef;
-  services: Map<string, LocalService>;
-  traffic: TrafficSpec;
-  router: Router;
-  health: NodeJS.Timeout;
-  /** Serialises changes to this workflow. */
-  queue: Promise<unknown>;
-  seq: number;
-  checking: boolean;
+  onScrapeTargets?: PublishScrapeTargets;
 }
 
 export class LocalPlatform implements OnlinePlatform {
   private readonly workflows = new Map<string, LocalWorkflow>();
-  private readonly images: Record<string, string[]>;
 
   /**
    * Replicas run in their own process groups (so stopping one takes its children too), which
    * also means they would outlive this process: on exit, kill whatever is still running.
    */
   private readonly killOnExit = () => {
-    for (const wf of this.workflows.values()) {
-      for (const s of wf.services.values()) {
-        for (const r of s.replicas) {
-          try {
-            process.kill(-r.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
+    for (const pid of [...this.workflows.values()].flatMap((wf) => wf.pids())) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
       }
     }
   };
 
   constructor(private readonly options: LocalPlatformOptions) {
     process.once('exit', this.killOnExit);
-    this.images = {
-      [MODEL_SERVER_IMAGE]: [process.execPath, '--import', 'tsx', join(repoRoot, 'src/serving/main.ts')],
-      ...options.images,
-    };
   }
 
   /** URL of the workflow's router: where clients send traffic. */
@@ -127,41 +106,34 @@ export class LocalPlatform implements OnlinePlatform {
     return this.get(ref).router.status();
   }
 
+  /** Prometheus scrape jobs: one per service (`<app>-<workflow>-<service>`), its live replicas as targets. */
+  scrapeJobs(): ScrapeJob[] {
+    return scrapeJobsOf(this.workflows.values());
+  }
+
   // ------------------------------------------------------------------ deploy / delete
 
   async deployWorkflow(spec: OnlineWorkflowSpec): Promise<void> {
     validateOnline(spec);
-    const existing = this.workflows.get(key(spec));
+    const services = [...spec.services, ...(spec.backup ? [spec.backup] : [])];
+    const traffic = spec.traffic ?? { active: spec.services[0]!.name };
+    const existing = this.workflows.get(workflowKey(spec));
     if (existing) {
-      await this.serialised(existing, async () => {
-        const wanted = allServices(spec);
+      // A redeploy: remove what the spec dropped, bring the rest to the spec.
+      await existing.serialised(async () => {
         for (const name of [...existing.services.keys()])
-          if (!wanted.some((s) => s.name === name)) await this.removeService(existing, name);
-        for (const s of wanted) await this.applyService(existing, s, s === spec.backup);
-        this.setTraffic(existing, spec.traffic ?? { active: spec.services[0]!.name });
+          if (!services.some((s) => s.name === name)) await existing.removeService(name);
+        for (const s of services) await existing.applyService(s, s === spec.backup);
+        existing.setTraffic(traffic);
       });
       return;
     }
-    const router = new Router({
-      replicas: (service) => this.workflows.get(key(spec))?.services.get(service)?.replicas ?? [],
-    });
-    const wf: LocalWorkflow = {
-      ref: { app: spec.app, workflow: spec.workflow },
-      services: new Map(),
-      traffic: { active: spec.services[0]!.name },
-      router,
-      health: setInterval(() => void this.checkHealth(wf), this.options.healthIntervalMs ?? 500),
-      queue: Promise.resolve(),
-      seq: 0,
-      checking: false,
-    };
-    wf.health.unref();
-    this.workflows.set(key(spec), wf);
+    const wf = this.newWorkflow({ app: spec.app, workflow: spec.workflow });
     try {
-      await router.listen(0);
-      await this.serialised(wf, async () => {
-        await Promise.all(allServices(spec).map((s) => this.applyService(wf, s, s === spec.backup)));
-        this.setTraffic(wf, spec.traffic ?? { active: spec.services[0]!.name });
+      await wf.router.listen(0);
+      await wf.serialised(async () => {
+        await Promise.all(services.map((s) => wf.applyService(s, s === spec.backup)));
+        wf.setTraffic(traffic);
       });
     } catch (err) {
       await this.teardown(wf);
@@ -171,14 +143,14 @@ export class LocalPlatform implements OnlinePlatform {
 
   async deleteWorkflow(ref: WorkflowRef): Promise<void> {
     checkRef(ref);
-    const wf = this.workflows.get(key(ref));
+    const wf = this.workflows.get(workflowKey(ref));
     if (!wf) return; // idempotent, like deleting absent Kubernetes objects
-    await this.serialised(wf, () => this.teardown(wf));
+    await wf.serialised(() => this.teardown(wf));
   }
 
   /** Stops every workflow (end of a demo or a test). */
   async close(): Promise<void> {
-    await Promise.all([...this.workflows.values()].map((wf) => this.serialised(wf, () => this.teardown(wf))));
+    await Promise.all([...this.workflows.values()].map((wf) => wf.serialised(() => this.teardown(wf))));
     process.removeListener('exit', this.killOnExit);
   }
 
@@ -187,20 +159,19 @@ export class LocalPlatform implements OnlinePlatform {
   async applyWorkflowInstance(ref: WorkflowRef, service: ServiceSpec): Promise<void> {
     validateService(service, 'service');
     const wf = this.get(ref);
-    await this.serialised(wf, () => this.applyService(wf, service, wf.services.get(service.name)?.backup ?? false));
+    await wf.serialised(() => wf.applyService(service, wf.services.get(service.name)?.backup ?? false));
   }
 
   async deleteWorkflowInstance(ref: WorkflowRef, service: string): Promise<void> {
     const wf = this.get(ref);
-    await this.serialised(wf, () => this.removeService(wf, service));
+    await wf.serialised(() => wf.removeService(service));
   }
 
   async duplicateWorkflowInstance(ref: WorkflowRef, service: string, replicas: number): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0)
-      throw invalidSpec(`replicas must be an integer >= 0, got ${replicas}`);
+    validateReplicaCount(replicas);
     const wf = this.get(ref);
-    await this.serialised(wf, async () => {
-      const s = this.service(wf, service);
+    await wf.serialised(async () => {
+      const s = wf.service(service);
       const a = s.spec.autoscaling;
       if (a && (replicas < a.minReplicas || replicas > a.maxReplicas)) {
         throw invalidSpec(
@@ -208,50 +179,50 @@ export class LocalPlatform implements OnlinePlatform {
         );
       }
       s.spec = { ...s.spec, replicas };
-      await this.scale(wf, s);
+      await s.scale();
     });
   }
 
   async upgradeOnlineWorkflow(ref: WorkflowRef, service: string, change: ContainerUpgrade): Promise<void> {
+    const checked = validateUpgrade(change);
     const wf = this.get(ref);
-    await this.serialised(wf, async () => {
-      const s = this.service(wf, service);
+    await wf.serialised(async () => {
+      const s = wf.service(service);
       const next: ServiceSpec = {
         ...s.spec,
-        ...(change.image !== undefined ? { image: change.image } : {}),
-        ...(change.command !== undefined ? { command: change.command } : {}),
-        ...(change.args !== undefined ? { args: change.args } : {}),
-        env: { ...s.spec.env, ...change.env },
+        ...(checked.image !== undefined ? { image: checked.image } : {}),
+        ...(checked.command !== undefined ? { command: checked.command } : {}),
+        ...(checked.args !== undefined ? { args: checked.args } : {}),
+        env: { ...s.spec.env, ...checked.env },
       };
       validateService(next, `service '${service}'`);
       if (isDeepStrictEqual(next, s.spec)) return; // idempotent: a retried upgrade is a no-op
-      if (await this.switchModelInPlace(s, next, change)) return;
-      await this.replaceReplicas(wf, s, next);
+      if (await this.upgradeInPlace(s, next, checked)) return;
+      await s.rollTo(next);
     });
   }
 
   async updateOnlineWorkflowAffinity(ref: WorkflowRef, service: string, affinity: AffinitySpec): Promise<void> {
     const wf = this.get(ref);
-    await this.serialised(wf, async () => {
-      const s = this.service(wf, service);
-      s.affinity = affinity;
+    await wf.serialised(async () => {
+      const s = wf.service(service);
       s.spec = { ...s.spec, affinity };
     });
   }
 
   async updateOnlineWorkflowResource(ref: WorkflowRef, service: string, resources: ResourceSpec): Promise<void> {
     const wf = this.get(ref);
-    await this.serialised(wf, async () => {
-      const s = this.service(wf, service);
-      s.resources = resources;
+    await wf.serialised(async () => {
+      const s = wf.service(service);
       s.spec = { ...s.spec, resources };
     });
   }
 
   async updateWorkflowReplica(ref: WorkflowRef, service: string, change: AutoscalingUpdate): Promise<void> {
+    validateAutoscalingUpdate(change);
     const wf = this.get(ref);
-    await this.serialised(wf, async () => {
-      const s = this.service(wf, service);
+    await wf.serialised(async () => {
+      const s = wf.service(service);
       const current = s.spec.autoscaling;
       if (!current)
         throw invalidSpec(`service '${service}' has no autoscaling to update: set spec.autoscaling when deploying it`);
@@ -261,265 +232,86 @@ export class LocalPlatform implements OnlinePlatform {
         ...(change.maxReplicas !== undefined ? { maxReplicas: change.maxReplicas } : {}),
       };
       if (change.threshold !== undefined) {
-        if (!(change.threshold > 0)) throw invalidSpec(`threshold must be > 0, got ${change.threshold}`);
         if (next.kind === 'keda') next.prometheus = { ...next.prometheus, threshold: change.threshold };
         else next.cpuUtilization = change.threshold;
       }
       const spec: ServiceSpec = { ...s.spec, autoscaling: next };
       validateService(spec, `service '${service}'`);
+      // No local autoscaler acts on the threshold: min/max only clamp the current count.
       const replicas = Math.min(next.maxReplicas, Math.max(next.minReplicas, spec.replicas));
       s.spec = { ...spec, replicas };
-      await this.scale(wf, s);
+      await s.scale();
     });
   }
 
   async updateWorkflowTraffic(ref: WorkflowRef, traffic: TrafficSpec): Promise<void> {
     const wf = this.get(ref);
-    await this.serialised(wf, async () => this.setTraffic(wf, traffic));
+    await wf.serialised(async () => wf.setTraffic(traffic));
   }
 
   // ------------------------------------------------------------------ observation
 
   async readyReplicas(ref: WorkflowRef): Promise<ReplicaStatus[]> {
-    const wf = this.get(ref);
-    return [...wf.services.values()].map((s) => {
-      const live = s.replicas.filter((r) => !r.draining);
-      const ready = live.filter((r) => r.ready).length;
-      const updated = live.filter((r) => sameProcess(r.spec, s.spec)).length;
-      return { service: s.spec.name, desired: s.spec.replicas, ready, available: ready, updated };
-    });
+    return [...this.get(ref).services.values()].map((s) => s.status());
   }
 
   async podPlacement(ref: WorkflowRef): Promise<PodPlacement[]> {
-    const wf = this.get(ref);
-    return [...wf.services.values()].flatMap((s) =>
-      s.replicas.map((r) => ({
-        pod: r.name,
-        component: s.spec.name,
-        node: 'local',
-        phase: r.draining ? 'Terminating' : 'Running',
-        ready: r.ready && !r.draining,
-        image: r.spec.image,
-      })),
-    );
+    return [...this.get(ref).services.values()].flatMap((s) => s.placement());
   }
 
   // ------------------------------------------------------------------ internals
 
   private get(ref: WorkflowRef): LocalWorkflow {
     checkRef(ref);
-    const wf = this.workflows.get(key(ref));
+    const wf = this.workflows.get(workflowKey(ref));
     if (!wf) throw invalidSpec(`online workflow ${ref.app}/${ref.workflow} is not deployed on the local platform`);
     return wf;
   }
 
-  private service(wf: LocalWorkflow, name: string): LocalService {
-    const s = wf.services.get(name);
-    if (!s)
-      throw invalidSpec(
-        `service '${name}' is not part of online workflow ${wf.ref.app}/${wf.ref.workflow} (known: ${[...wf.services.keys()].join(', ')})`,
-      );
-    return s;
+  private newWorkflow(ref: WorkflowRef): LocalWorkflow {
+    const wf = new LocalWorkflow(ref, {
+      startReplica: (name, spec) =>
+        Replica.start(
+          name,
+          { ...spec, env: { ...spec.env } },
+          {
+            logDir: join(this.options.workDir, 'logs', ref.app, ref.workflow),
+            cwd: repoRoot,
+            commandFor: (image) => this.options.images?.[image] ?? this.options.images?.[image.replace(/:[^/]*$/, '')],
+            readyTimeoutMs: this.options.readyTimeoutMs,
+          },
+        ),
+      drainTimeoutMs: this.options.drainTimeoutMs ?? 30_000,
+      healthIntervalMs: this.options.healthIntervalMs ?? 500,
+      afterChange: () => publishScrapeTargets(this.options.onScrapeTargets, this.scrapeJobs()),
+    });
+    this.workflows.set(workflowKey(ref), wf);
+    return wf;
   }
 
-  private serialised<T>(wf: LocalWorkflow, fn: () => Promise<T>): Promise<T> {
-    const run = wf.queue.then(fn).finally(() => this.publishScrapeTargets());
-    wf.queue = run.catch(() => undefined);
-    return run;
+  private async teardown(wf: LocalWorkflow): Promise<void> {
+    await wf.teardown();
+    this.workflows.delete(workflowKey(wf.ref));
   }
 
-  /** Prometheus scrape jobs: one per service (`<app>-<workflow>-<service>`), its live replicas as targets. */
-  scrapeJobs(): ScrapeJob[] {
-    return [...this.workflows.values()].flatMap((wf) =>
-      [...wf.services.values()].map((s) => ({
-        job: `${wf.ref.app}-${wf.ref.workflow}-${s.spec.name}`,
-        targets: s.replicas.filter((r) => !r.draining).map((r) => `127.0.0.1:${r.port}`),
-      })),
-    );
-  }
-
-  private async publishScrapeTargets(): Promise<void> {
-    const publish = this.options.onScrapeTargets;
-    if (!publish) return;
+  /**
+   * Applies the upgrade to the running replicas when the hook knows how (e.g. a model-version
+   * switch); false when the replicas must be rolled instead.
+   */
+  private async upgradeInPlace(s: ReplicaSet, next: ServiceSpec, change: CheckedUpgrade): Promise<boolean> {
+    let plan;
     try {
-      await publish(this.scrapeJobs());
+      plan = this.options.inPlaceUpgrade?.plan(s.spec, change);
     } catch (err) {
-      // Monitoring must not fail a deployment: report and carry on.
-      console.error(`local platform: publishing Prometheus scrape targets failed: ${(err as Error).message}`);
+      throw invalidSpec((err as Error).message);
     }
-  }
-
-  private setTraffic(wf: LocalWorkflow, traffic: TrafficSpec): void {
-    const known = [...wf.services.keys()];
-    validateTraffic(traffic, known);
-    const weights =
-      traffic.active !== undefined ? new Map([[traffic.active, 100]]) : new Map(Object.entries(traffic.weights));
-    const backup = [...wf.services.values()].find((s) => s.backup)?.spec.name;
-    wf.traffic = traffic;
-    wf.router.setTraffic(weights, backup);
-  }
-
-  private async applyService(wf: LocalWorkflow, spec: ServiceSpec, backup: boolean): Promise<void> {
-    const existing = wf.services.get(spec.name);
-    if (!existing) {
-      const s: LocalService = { spec, replicas: [], backup, restarts: 0 };
-      wf.services.set(spec.name, s);
-      await this.scale(wf, s);
-      return;
-    }
-    existing.backup = backup;
-    if (sameProcess(existing.spec, spec)) {
-      existing.spec = spec;
-      await this.scale(wf, existing);
-      return;
-    }
-    await this.replaceReplicas(wf, existing, spec);
-  }
-
-  private async removeService(wf: LocalWorkflow, name: string): Promise<void> {
-    const s = wf.services.get(name);
-    if (!s) return;
-    await Promise.all(s.replicas.map((r) => this.retire(r)));
-    wf.services.delete(name);
-  }
-
-  /** Starts or stops replicas until the count matches spec.replicas. */
-  private async scale(wf: LocalWorkflow, s: LocalService): Promise<void> {
-    const missing = s.spec.replicas - s.replicas.length;
-    if (missing > 0) {
-      const started = await Promise.allSettled(Array.from({ length: missing }, () => this.startReplica(wf, s.spec)));
-      for (const r of started) if (r.status === 'fulfilled') s.replicas.push(r.value);
-      const failed = started.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-    }
-    if (missing < 0) {
-      const removed = s.replicas.splice(s.spec.replicas);
-      await Promise.all(removed.map((r) => this.retire(r)));
-    }
-  }
-
-  /** Rolling replacement, one replica at a time: start new, ready → route to it → drain and stop old. */
-  private async replaceReplicas(wf: LocalWorkflow, s: LocalService, next: ServiceSpec): Promise<void> {
-    const old = [...s.replicas];
-    for (let i = 0; i < Math.max(old.length, next.replicas); i += 1) {
-      if (i < next.replicas) s.replicas.push(await this.startReplica(wf, next));
-      const previous = old[i];
-      if (previous) {
-        s.replicas.splice(s.replicas.indexOf(previous), 1);
-        await this.retire(previous);
-      }
-    }
-    s.spec = next;
-  }
-
-  /** In-place model switch through the server's admin endpoint, when that is all that changes. */
-  private async switchModelInPlace(s: LocalService, next: ServiceSpec, change: ContainerUpgrade): Promise<boolean> {
-    const adminPath = s.spec.annotations?.[MODEL_ADMIN_ANNOTATION];
-    const onlyVersion =
-      change.image === undefined &&
-      change.command === undefined &&
-      change.args === undefined &&
-      Object.keys(change.env ?? {}).length === 1 &&
-      change.env?.[MODEL_VERSION_ENV] !== undefined;
-    if (!adminPath || !onlyVersion) return false;
-    const raw = change.env![MODEL_VERSION_ENV]!;
-    const version = raw === 'production' ? raw : Number(raw);
-    if (version !== 'production' && !(Number.isInteger(version) && version >= 1)) {
-      throw invalidSpec(
-        `env.${MODEL_VERSION_ENV} must be a positive integer or "production", got ${JSON.stringify(raw)}`,
-      );
-    }
-    for (const r of s.replicas.filter((x) => !x.draining)) {
-      const res = await fetch(`${r.url}${adminPath}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ version }),
-        signal: AbortSignal.timeout(120_000),
-      });
-      const body = (await res.json().catch(() => ({}))) as { error?: string };
-      if (!res.ok)
-        throw invalidSpec(`replica ${r.name} refused model version ${raw}: ${body.error ?? `HTTP ${res.status}`}`);
+    if (!plan) return false;
+    for (const r of s.live) {
+      const { refused } = await plan.apply(r.url);
+      if (refused !== undefined) throw invalidSpec(`replica ${r.name} refused ${plan.description}: ${refused}`);
       r.spec = next;
     }
     s.spec = next;
     return true;
   }
-
-  private async startReplica(wf: LocalWorkflow, spec: ServiceSpec): Promise<Replica> {
-    wf.seq += 1;
-    const name = `${wf.ref.workflow}-${spec.name}-${wf.seq}`;
-    return Replica.start(
-      name,
-      { ...spec, env: { ...spec.env } },
-      {
-        logDir: join(this.options.workDir, 'logs', wf.ref.app, wf.ref.workflow),
-        cwd: repoRoot,
-        commandFor: (image) => this.images[image] ?? this.images[image.replace(/:[^/]*$/, '')],
-        readyTimeoutMs: this.options.readyTimeoutMs,
-      },
-    );
-  }
-
-  /** No new requests, wait for the router's in-flight ones, then SIGTERM (the server drains its own). */
-  private async retire(r: Replica): Promise<void> {
-    r.draining = true;
-    const deadline = Date.now() + (this.options.drainTimeoutMs ?? 30_000);
-    while (r.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    await r.stop();
-  }
-
-  private async checkHealth(wf: LocalWorkflow): Promise<void> {
-    if (wf.checking) return; // the previous round is still waiting on a slow probe
-    wf.checking = true;
-    try {
-      await this.probeAll(wf);
-    } finally {
-      wf.checking = false;
-    }
-  }
-
-  private async probeAll(wf: LocalWorkflow): Promise<void> {
-    await Promise.all(
-      [...wf.services.values()].flatMap((s) => s.replicas.filter((r) => !r.draining).map((r) => r.probe())),
-    );
-    // Like a ReplicaSet: a replica whose process died is replaced, keeping the desired count.
-    const dead = [...wf.services.values()].filter((s) => s.replicas.some((r) => !r.draining && !r.alive));
-    if (dead.length === 0 || !this.workflows.has(key(wf.ref))) return;
-    await this.serialised(wf, async () => {
-      for (const s of dead) {
-        const gone = s.replicas.filter((r) => !r.draining && !r.alive);
-        if (gone.length === 0) continue;
-        s.replicas = s.replicas.filter((r) => !gone.includes(r));
-        s.restarts += gone.length;
-        await Promise.all(gone.map((r) => r.stop(0)));
-        await this.scale(wf, s);
-      }
-    }).catch((err: unknown) =>
-      console.error(
-        `local platform: replacing a dead replica of ${wf.ref.app}/${wf.ref.workflow} failed: ${(err as Error).message}`,
-      ),
-    );
-  }
-
-  private async teardown(wf: LocalWorkflow): Promise<void> {
-    clearInterval(wf.health);
-    await Promise.all([...wf.services.values()].flatMap((s) => s.replicas.map((r) => this.retire(r))));
-    wf.services.clear();
-    await wf.router.close().catch(() => undefined);
-    this.workflows.delete(key(wf.ref));
-  }
-}
-
-function key(ref: WorkflowRef): string {
-  return `${ref.app}/${ref.workflow}`;
-}
-
-function allServices(spec: OnlineWorkflowSpec): ServiceSpec[] {
-  return [...spec.services, ...(spec.backup ? [spec.backup] : [])];
-}
-
-/** Two specs run the same process (only replicas, autoscaling, affinity or resources differ). */
-function sameProcess(a: ServiceSpec, b: ServiceSpec): boolean {
-  const strip = ({ replicas: _r, autoscaling: _a, affinity: _f, resources: _s, ...rest }: ServiceSpec) => rest;
-  return isDeepStrictEqual(strip(a), strip(b));
 }

@@ -78,8 +78,3 @@ export async function ignoreNotFound<T>(action: string, fn: () => Promise<T>): P
     throw kubeFailure(err, action);
   }
 }
-
-/** Bad input found before calling the API server. */
-export function invalidSpec(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'InvalidSpec');
-}

@@ -1,4 +1,8 @@
-/** Object names and labels: one place that decides what a workflow's objects are called. */
+/**
+ * Names and labels: the one place that decides what a workflow's objects are called, on every
+ * platform. Kubernetes objects, local replicas and their Prometheus scrape jobs all derive their
+ * names from here, so a name that is valid on one platform is valid on the other.
+ */
 import {
   LABEL_APP,
   LABEL_COMPONENT,
@@ -7,7 +11,7 @@ import {
   LABEL_WORKFLOW,
   MANAGED_BY,
   type WorkflowRef,
-} from '../types.js';
+} from './types.js';
 import { invalidSpec } from './errors.js';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -24,6 +28,9 @@ export function checkRef(ref: WorkflowRef): void {
   checkDnsLabel(ref.app, 'app');
   checkDnsLabel(ref.workflow, 'workflow', 40);
 }
+
+/** A workflow's identity as one string, e.g. a map key ("mnist/serving"). */
+export const workflowKey = (ref: WorkflowRef): string => `${ref.app}/${ref.workflow}`;
 
 export function workflowLabels(ref: WorkflowRef): Record<string, string> {
   return { [LABEL_APP]: ref.app, [LABEL_WORKFLOW]: ref.workflow, [LABEL_MANAGED_BY]: MANAGED_BY };
@@ -43,6 +50,11 @@ export function selectorOf(labels: Record<string, string>): string {
 export const serviceObjectName = (ref: WorkflowRef, service: string): string => `${ref.workflow}-${service}`;
 /** The ConfigMap holding a batch workflow's definition. */
 export const batchDefinitionName = (ref: WorkflowRef): string => `scanflow-batch-${ref.workflow}`;
+/** One local replica of a service: the service's object name and a sequence number. */
+export const replicaName = (ref: WorkflowRef, service: string, seq: number): string =>
+  `${serviceObjectName(ref, service)}-${seq}`;
+/** The Prometheus scrape job of one service (its replicas are the targets). */
+export const scrapeJobName = (ref: WorkflowRef, service: string): string => `${ref.app}-${ref.workflow}-${service}`;
 export const jobName = (ref: WorkflowRef, runId: string, executor: string): string =>
   `${ref.workflow}-${runId}-${executor}`;
 

@@ -1,5 +1,17 @@
-/** Checks specs before anything is sent to the API server; errors name the field. */
-import type { BatchWorkflowSpec, OnlineWorkflowSpec, ResourceSpec, ServiceSpec, TrafficSpec } from '../types.js';
+/**
+ * The rules every platform applies to its input before acting, so a spec that one adapter accepts
+ * the other accepts too: each check throws an InvalidSpec failure whose message names the field
+ * (`services[0].port`, `traffic.weights.backup`, `change.env.X`), and nothing is changed.
+ */
+import type {
+  AutoscalingUpdate,
+  BatchWorkflowSpec,
+  ContainerUpgrade,
+  OnlineWorkflowSpec,
+  ResourceSpec,
+  ServiceSpec,
+  TrafficSpec,
+} from './types.js';
 import { invalidSpec } from './errors.js';
 import { checkDnsLabel, checkRef, jobName } from './names.js';
 
@@ -112,4 +124,57 @@ export function validateResources(r: ResourceSpec | undefined, field: string): v
         throw invalidSpec(`${field}.${kind}.${name} '${value}' is not a Kubernetes quantity (e.g. 500m, 2, 256Mi)`);
     }
   }
+}
+
+/** A replica count set directly (duplicateWorkflowInstance). */
+export function validateReplicaCount(replicas: number, field = 'replicas'): void {
+  if (!Number.isInteger(replicas) || replicas < 0)
+    throw invalidSpec(`${field} must be an integer >= 0, got ${replicas}`);
+}
+
+/** An upgrade whose env values are all text: what the adapters apply. */
+export type CheckedUpgrade = Omit<ContainerUpgrade, 'env'> & { env?: Record<string, string> };
+
+/**
+ * Checks an upgrade and writes its env values as text. A number is accepted (an agent passes a
+ * model version as the number it is) and becomes its decimal text here, the one place where a
+ * typed value turns into an environment string.
+ */
+export function validateUpgrade(change: ContainerUpgrade, field = 'change'): CheckedUpgrade {
+  if (!change || typeof change !== 'object') throw invalidSpec(`${field} must be an object`);
+  const { image, command, args, env } = change;
+  if (image === undefined && command === undefined && args === undefined && env === undefined)
+    throw invalidSpec(`${field}: give at least one of image, command, args, env`);
+  if (image !== undefined && (typeof image !== 'string' || image === ''))
+    throw invalidSpec(`${field}.image must be a non-empty string, got ${JSON.stringify(image)}`);
+  for (const [name, list] of [
+    ['command', command],
+    ['args', args],
+  ] as const) {
+    if (list !== undefined && !(Array.isArray(list) && list.every((a) => typeof a === 'string')))
+      throw invalidSpec(`${field}.${name} must be a list of strings, got ${JSON.stringify(list)}`);
+  }
+  if (env === undefined) return { ...change, env: undefined };
+  if (typeof env !== 'object' || env === null || Array.isArray(env))
+    throw invalidSpec(`${field}.env must be an object of NAME: value, got ${JSON.stringify(env)}`);
+  const text: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name))
+      throw invalidSpec(`${field}.env: '${name}' is not an environment variable name`);
+    if (typeof value === 'string') text[name] = value;
+    else if (typeof value === 'number' && Number.isFinite(value)) text[name] = String(value);
+    else throw invalidSpec(`${field}.env.${name} must be a string or a number, got ${JSON.stringify(value)}`);
+  }
+  return { ...change, env: text };
+}
+
+/** The fields an autoscaling update may set, before the adapter merges them into the current autoscaler. */
+export function validateAutoscalingUpdate(change: AutoscalingUpdate, field = 'change'): void {
+  for (const name of ['minReplicas', 'maxReplicas'] as const) {
+    const v = change[name];
+    if (v !== undefined && (!Number.isInteger(v) || v < 0))
+      throw invalidSpec(`${field}.${name} must be an integer >= 0, got ${v}`);
+  }
+  if (change.threshold !== undefined && !(typeof change.threshold === 'number' && change.threshold > 0))
+    throw invalidSpec(`${field}.threshold must be > 0, got ${change.threshold}`);
 }

@@ -1,0 +1,39 @@
+/**
+ * /admin/model, the model server's one management endpoint (the platform's in-place upgrade
+ * calls it, see local-model-server.ts):
+ *   GET                                         { model, version, loaded, leases, pending }
+ *   POST { "version": 3 | "production" }        load that version and switch to it
+ * The version is read by the same parser as the --version option and the env variable.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { allow, readJson, send } from './http-io.js';
+import { parseModelVersion } from './model-version.js';
+import { ProtocolError } from './protocol.js';
+import type { ServingContext } from './serving-context.js';
+
+export async function admin(ctx: ServingContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === 'GET') {
+    return send(res, 200, {
+      model: ctx.modelName,
+      version: ctx.slot.version ?? null,
+      loaded: ctx.slot.loadedVersions,
+      leases: ctx.slot.leases,
+      pending: ctx.batcher.pending,
+    });
+  }
+  allow(req, 'POST');
+  const body = await readJson(req);
+  let version;
+  try {
+    version = parseModelVersion((body as { version?: unknown } | null)?.version, '"version"', ['production']);
+  } catch (err) {
+    throw new ProtocolError(400, (err as Error).message);
+  }
+  try {
+    const switched = await ctx.switcher.switchTo(version);
+    send(res, 200, { model: ctx.modelName, ...switched, previous: switched.previous ?? null });
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(400, (err as Error).message);
+  }
+}

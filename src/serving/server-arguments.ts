@@ -1,0 +1,99 @@
+/**
+ * The model-server command line, read into typed options (main.ts only wires them up), so every
+ * bad argument is refused before anything starts, with a message that names the flag.
+ *
+ * Options (flags win over the environment variables named in brackets):
+ *   --store <dir | file:///dir | s3://bucket/prefix | JSON>   knowledge store [SCANFLOW_STORE] (required)
+ *   --model <name>             registry model name, also the served name [SCANFLOW_MODEL] (required)
+ *   --port <n>                 0 = any free port (default 8080) [SCANFLOW_SERVING_PORT]
+ *   --host <addr>              default 127.0.0.1; 0.0.0.0 in a container [SCANFLOW_SERVING_HOST]
+ *   --version <n|production|none>   version to serve at start (default production) [SCANFLOW_MODEL_VERSION]
+ *   --max-batch <n> --max-wait-ms <ms> --batch-wait <arrivals|fixed> | --no-batching
+ *                              dynamic batching (default 256 images, 2 ms, arrivals: see batcher.ts)
+ *   --poll-ms <ms>             follow the registry's production version (0 = off, default)
+ *   --log-batch <n> --log-flush-ms <ms>                        prediction log batching (default 200 / 2000 ms)
+ *   --no-log | --no-log-pixels                                 no prediction log / records without pixels
+ *   --replica <id>             distinguishes replicas in the prediction log keys [SCANFLOW_REPLICA]
+ */
+import { parseArgs } from 'node:util';
+import type { KnowledgeStoreConfig } from '../knowledge/types.js';
+import type { BatchingOptions, BatchWaitPolicy } from './batcher.js';
+import { MODEL_VERSION_ENV, parseModelVersion, type InitialVersion } from './model-version.js';
+import { parseStoreArgument } from './store-config.js';
+
+export interface ServerArguments {
+  store: KnowledgeStoreConfig;
+  model: string;
+  port: number;
+  host: string;
+  initialVersion: InitialVersion;
+  batching: BatchingOptions | false;
+  pollProductionMs: number;
+  /** undefined: no prediction log (--no-log). */
+  predictionLog?: { batchSize: number; flushIntervalMs: number };
+  logPixels: boolean;
+  replica?: string;
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min)
+    throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function batchWait(value: string | undefined): BatchWaitPolicy {
+  if (value === 'arrivals' || value === 'fixed') return value;
+  throw new Error(`--batch-wait must be "arrivals" or "fixed", got ${JSON.stringify(value)}`);
+}
+
+export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = process.env): ServerArguments {
+  const { values } = parseArgs({
+    args,
+    options: {
+      store: { type: 'string', default: env.SCANFLOW_STORE },
+      model: { type: 'string', default: env.SCANFLOW_MODEL },
+      port: { type: 'string', default: env.SCANFLOW_SERVING_PORT ?? '8080' },
+      host: { type: 'string', default: env.SCANFLOW_SERVING_HOST ?? '127.0.0.1' },
+      version: { type: 'string', default: env[MODEL_VERSION_ENV] ?? 'production' },
+      'max-batch': { type: 'string' },
+      'max-wait-ms': { type: 'string' },
+      'no-batching': { type: 'boolean', default: false },
+      'batch-wait': { type: 'string', default: 'arrivals' },
+      'poll-ms': { type: 'string' },
+      'log-batch': { type: 'string' },
+      'log-flush-ms': { type: 'string' },
+      'no-log': { type: 'boolean', default: false },
+      'no-log-pixels': { type: 'boolean', default: false },
+      replica: { type: 'string', default: env.SCANFLOW_REPLICA },
+    },
+    strict: true,
+  });
+  if (!values.store)
+    throw new Error('--store is required (or SCANFLOW_STORE): a directory, s3://bucket/prefix or a JSON store config');
+  if (!values.model) throw new Error('--model is required (or SCANFLOW_MODEL): the registry model name, e.g. mnist');
+  return {
+    store: parseStoreArgument(values.store, env),
+    model: values.model,
+    port: integer('port', values.port, 8080, 0),
+    host: values.host ?? '127.0.0.1',
+    initialVersion: parseModelVersion(values.version, '--version', ['production', 'none']),
+    batching: values['no-batching']
+      ? false
+      : {
+          maxBatchSize: integer('max-batch', values['max-batch'], 256),
+          maxWaitMs: integer('max-wait-ms', values['max-wait-ms'], 2, 0),
+          wait: batchWait(values['batch-wait']),
+        },
+    pollProductionMs: integer('poll-ms', values['poll-ms'], 0, 0),
+    predictionLog: values['no-log']
+      ? undefined
+      : {
+          batchSize: integer('log-batch', values['log-batch'], 200),
+          flushIntervalMs: integer('log-flush-ms', values['log-flush-ms'], 2000, 0),
+        },
+    logPixels: !values['no-log-pixels'],
+    ...(values.replica ? { replica: values.replica } : {}),
+  };
+}
