@@ -1,0 +1,144 @@
+/**
+ * The seeded random streams of a LoadGen run: Poisson arrival times (exponential inter-arrivals
+ * at the target rate) and the QSL sample each query draws. Both are sequences indexed by query
+ * number, so a segment of a long run regenerates exactly the queries it owns by fast-forwarding
+ * from query 0 (cheap: a million draws take milliseconds). Pure: no clock, no I/O.
+ */
+
+/** sfc32 seeded through splitmix32: small, fast, and the same numbers on every platform. */
+export class SeededRandom {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number, stream = 0) {
+    let s = (seed ^ Math.imul(stream + 1, 0x9e3779b1)) >>> 0;
+    const next = (): number => {
+      s = (s + 0x9e3779b9) | 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+    for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  nextUint32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  nextDouble(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Uniform integer in [0, n). */
+  nextInt(n: number): number {
+    return Math.floor(this.nextDouble() * n);
+  }
+
+  /** Exponential with the given rate (mean 1/rate). */
+  nextExponential(rate: number): number {
+    return -Math.log1p(-this.nextDouble()) / rate;
+  }
+}
+
+/** Streams of the seeds, so the schedule and the sample choice never share numbers. */
+const SCHEDULE_STREAM = 1;
+const SAMPLE_STREAM = 2;
+
+/**
+ * Poisson arrivals: query 0 at 0 ns, then exponential gaps at `qps`. `next()` returns the
+ * scheduled offset (ns from the start of the run) of the next query.
+ */
+export class PoissonSchedule {
+  private readonly rng: SeededRandom;
+  private readonly rateNs: number;
+  private t = 0;
+  private started = false;
+  index = -1;
+
+  constructor(
+    readonly seed: number,
+    readonly qps: number,
+  ) {
+    if (!(qps > 0)) throw new Error(`PoissonSchedule: qps must be > 0, got ${qps}`);
+    this.rng = new SeededRandom(seed, SCHEDULE_STREAM);
+    this.rateNs = qps / 1e9;
+  }
+
+  next(): number {
+    if (this.started) this.t += this.rng.nextExponential(this.rateNs);
+    this.started = true;
+    this.index += 1;
+    return this.t;
+  }
+}
+
+/** Which QSL sample each query uses: uniform with replacement over the loaded samples (performance mode). */
+export class SampleChooser {
+  private readonly rng: SeededRandom;
+
+  constructor(
+    seed: number,
+    readonly loadedCount: number,
+  ) {
+    if (!(loadedCount >= 1)) throw new Error(`SampleChooser: at least one loaded sample is needed, got ${loadedCount}`);
+    this.rng = new SeededRandom(seed, SAMPLE_STREAM);
+  }
+
+  /** Indices (into the loaded set) of the next query's samples; MultiStream takes contiguous samples. */
+  next(samplesPerQuery: number, contiguous: boolean): number[] {
+    if (contiguous) {
+      const first = this.rng.nextInt(this.loadedCount);
+      return Array.from({ length: samplesPerQuery }, (_, k) => (first + k) % this.loadedCount);
+    }
+    return Array.from({ length: samplesPerQuery }, () => this.rng.nextInt(this.loadedCount));
+  }
+}
+
+/**
+ * The number of queries of a Server run (LoadGen's GenerateQueries): queries are generated while
+ * the previous one is scheduled before `minDuration` or fewer than `minQueryCount` exist, so the
+ * last query is scheduled at or after minDuration. Capped by maxQueryCount (0 = none).
+ */
+export function isLastServerQuery(
+  index: number,
+  scheduledNs: number,
+  s: { minDurationMs: number; minQueryCount: number; maxQueryCount: number },
+): boolean {
+  const count = index + 1;
+  if (s.maxQueryCount > 0 && count >= s.maxQueryCount) return true;
+  return scheduledNs >= s.minDurationMs * 1e6 && count >= s.minQueryCount;
+}
+
+/** Offsets (ns) of the whole Server schedule; for tests and planning (a run generates them lazily). */
+export function serverSchedule(s: {
+  scheduleRngSeed: number;
+  targetQps: number;
+  minDurationMs: number;
+  minQueryCount: number;
+  maxQueryCount: number;
+}): Float64Array {
+  const schedule = new PoissonSchedule(s.scheduleRngSeed, s.targetQps);
+  const out: number[] = [];
+  for (;;) {
+    const t = schedule.next();
+    out.push(t);
+    if (isLastServerQuery(out.length - 1, t, s)) break;
+  }
+  return Float64Array.from(out);
+}
