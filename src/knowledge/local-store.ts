@@ -14,7 +14,11 @@ export class LocalDirectoryStore implements KnowledgeStore {
   readonly location: string;
 
   constructor(directory: string) {
-    if (!directory) throw new KnowledgeError('InvalidInput', 'local store directory must be a non-empty path');
+    if (typeof directory !== 'string' || directory.length === 0)
+      throw new KnowledgeError(
+        'InvalidInput',
+        `local store directory must be a non-empty path, got ${JSON.stringify(directory)}`,
+      );
     this.root = resolve(directory);
     this.location = pathToFileURL(this.root).href;
   }

@@ -36,7 +36,7 @@ export class ModelRegistry implements ModelRegistryApi {
     private readonly store: KnowledgeStore,
     readonly model: string,
   ) {
-    if (!MODEL_NAME.test(model)) {
+    if (typeof model !== 'string' || !MODEL_NAME.test(model)) {
       throw new KnowledgeError(
         'InvalidInput',
         `model name must be lower-case letters, digits and '-', got ${JSON.stringify(model)}`,
@@ -200,7 +200,10 @@ export class ModelRegistry implements ModelRegistryApi {
 
   async saveModel(model: LayersModel, version: number): Promise<void> {
     if (!Number.isInteger(version) || version < 1)
-      throw new KnowledgeError('InvalidInput', `model version must be a positive integer, got ${version}`);
+      throw new KnowledgeError(
+        'InvalidInput',
+        `model version must be a positive integer, got ${JSON.stringify(version)}`,
+      );
     await saveModelToStore(this.store, model, this.artifactPrefix(version));
   }
 

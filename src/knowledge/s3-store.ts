@@ -11,6 +11,44 @@ export type S3StoreOptions = Omit<Extract<KnowledgeStoreConfig, { kind: 's3' }>,
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 
+/** S3's bucket naming rule (as the minio client checks it): 3–63 of a-z 0-9 . -, letter or digit at both ends. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+const invalid = (message: string): KnowledgeError => new KnowledgeError('InvalidInput', `s3 store: ${message}`);
+
+/**
+ * Refuses options that could never work, naming the field, before any request: otherwise a bad
+ * bucket name or endpoint surfaces later as a (retryable) back-end failure on every call.
+ */
+function checkS3Options(options: S3StoreOptions): void {
+  if (!options || typeof options !== 'object') throw invalid('options must be an object');
+  const { endPoint, port, useSSL, accessKey, secretKey, region, bucket, prefix } = options;
+  if (typeof endPoint !== 'string' || endPoint.length === 0)
+    throw invalid(`endPoint must be a non-empty host name or IP address, got ${JSON.stringify(endPoint)}`);
+  if (endPoint.includes('/') || /\s/.test(endPoint))
+    throw invalid(
+      `endPoint must be a bare host name or IP address (no scheme, path or spaces; set port and useSSL apart), got ${JSON.stringify(endPoint)}`,
+    );
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
+    throw invalid(`port must be an integer in 1..65535, got ${JSON.stringify(port)}`);
+  if (useSSL !== undefined && typeof useSSL !== 'boolean')
+    throw invalid(`useSSL must be true or false, got ${JSON.stringify(useSSL)}`);
+  if (typeof accessKey !== 'string' || accessKey.length === 0) throw invalid('accessKey must be a non-empty string');
+  if (typeof secretKey !== 'string' || secretKey.length === 0) throw invalid('secretKey must be a non-empty string');
+  if (region !== undefined && typeof region !== 'string')
+    throw invalid(`region must be a string, got ${JSON.stringify(region)}`);
+  if (!bucket) throw invalid('bucket must be a non-empty name');
+  if (typeof bucket !== 'string' || !BUCKET_NAME.test(bucket) || bucket.includes('..'))
+    throw invalid(
+      `bucket ${JSON.stringify(bucket)} is not a valid S3 bucket name: 3–63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit`,
+    );
+  if (prefix !== undefined && prefix !== '') {
+    if (typeof prefix !== 'string' || !prefix.endsWith('/'))
+      throw invalid(`prefix must end with '/', got ${JSON.stringify(prefix)}`);
+    checkKey(prefix.slice(0, -1), 's3 store prefix');
+  }
+}
+
 export class S3Store implements KnowledgeStore {
   readonly location: string;
   private readonly client: MinioClient;
@@ -19,11 +57,8 @@ export class S3Store implements KnowledgeStore {
   private bucketReady: Promise<void> | undefined;
 
   constructor(options: S3StoreOptions) {
-    if (!options.bucket) throw new KnowledgeError('InvalidInput', 's3 store: bucket must be a non-empty name');
+    checkS3Options(options);
     const prefix = options.prefix ?? '';
-    if (prefix && !prefix.endsWith('/'))
-      throw new KnowledgeError('InvalidInput', `s3 store: prefix must end with '/', got ${JSON.stringify(prefix)}`);
-    if (prefix) checkKey(prefix.slice(0, -1), 's3 store prefix');
     this.client = new MinioClient({
       endPoint: options.endPoint,
       port: options.port,

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { KnowledgeError } from '../../src/knowledge/types.js';
+import { KnowledgeError, type KnowledgeStore } from '../../src/knowledge/types.js';
 import { decodeImageSet, getImageSet, putImageSet } from '../../src/knowledge/image-set.js';
 import {
   BatchedPredictionLogWriter,
@@ -30,19 +30,35 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('knowledge store on %s'
     expect(await store.exists('reports/r1.json')).toBe(false);
   });
 
-  it('names the missing key, the corrupt object and the bad key', async () => {
-    const store = backend.open();
-    await expect(store.getBytes('nothing/here.bin')).rejects.toMatchObject({
-      code: 'NotFound',
-      message: expect.stringMatching(/no object nothing\/here\.bin in /),
-    });
-    await store.putBytes('bad.json', Buffer.from('{"half":'));
-    await expect(store.getJson('bad.json')).rejects.toMatchObject({
-      code: 'Corrupt',
-      message: expect.stringMatching(/bad\.json is not valid JSON/),
-    });
-    await expect(store.putJson('../escape.json', {})).rejects.toThrow(/"\.\.\/escape\.json" is not a valid store key/);
-    await expect(store.getBytes('/abs')).rejects.toBeInstanceOf(KnowledgeError);
+  type Operation = (store: KnowledgeStore) => Promise<unknown>;
+  it.each<[string, Operation, string, RegExp]>([
+    ['a missing key', (s) => s.getBytes('nothing/here.bin'), 'NotFound', /no object nothing\/here\.bin in /],
+    [
+      'an object that is not JSON',
+      async (s) => {
+        await s.putBytes('bad.json', Buffer.from('{"half":'));
+        return s.getJson('bad.json');
+      },
+      'Corrupt',
+      /bad\.json is not valid JSON/,
+    ],
+    [
+      'a key escaping the store',
+      (s) => s.putJson('../escape.json', {}),
+      'InvalidInput',
+      /"\.\.\/escape\.json" is not a valid store key/,
+    ],
+    ['an absolute key', (s) => s.getBytes('/abs'), 'InvalidInput', /"\/abs" is not a valid store key/],
+    ['a key with an empty segment', (s) => s.exists('a//b'), 'InvalidInput', /"a\/\/b" is not a valid store key/],
+    ['a bad list prefix', (s) => s.list('/models/'), 'InvalidInput', /prefix "\/models" is not a valid store key/],
+    ['a delete with a dot segment', (s) => s.delete('a/./b'), 'InvalidInput', /"a\/\.\/b" is not a valid store key/],
+  ])('names %s', async (_case, operation, code, message) => {
+    const err = await operation(backend.open()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KnowledgeError);
+    expect(err).toMatchObject({ code, message: expect.stringMatching(message) });
   });
 
   it('stores image sets and refuses a truncated one', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { CORRUPTIONS, corruptImage, type CorruptionName } from '../../src/ml/corruptions.js';
-import { loadMnist } from '../../src/ml/mnist.js';
-import { corruptImageSet } from '../../src/ml/mnist-c.js';
+import { CORRUPTIONS, corruptImage, type CorruptionName } from '../../../src/ml/corruptions.js';
+import { loadMnist } from '../../../src/ml/mnist.js';
+import { corruptImageSet } from '../../../src/ml/mnist-c.js';
 
 const test = loadMnist('test', 20);
 const digit = (i: number): Float32Array => test.pixels.slice(i * 784, (i + 1) * 784);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { PICK_METHODS, pickCriticalPoints } from '../../src/ml/picking.js';
-import { Rng } from '../../src/ml/random.js';
+import { PICK_METHODS, pickCriticalPoints } from '../../../src/ml/picking.js';
+import { Rng } from '../../../src/ml/random.js';
 
 const rng = new Rng(1);
 const n = 500;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { DriftStream } from '../../src/ml/drift-stream.js';
-import { loadMnist } from '../../src/ml/mnist.js';
+import { DriftStream } from '../../../src/ml/drift-stream.js';
+import { loadMnist } from '../../../src/ml/mnist.js';
 
 const source = loadMnist('test', 500);
 const schedule = [
