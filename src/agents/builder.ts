@@ -121,6 +121,10 @@ export class AgentBuilder {
     this.parameters[name] = value;
     return this;
   }
+  params(values: Record<string, Json>): this {
+    Object.assign(this.parameters, values);
+    return this;
+  }
   strategy(strategy: Strategy): this {
     this.strategies.push(strategy);
     return this;

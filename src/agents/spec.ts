@@ -1,9 +1,18 @@
 /**
  * The declarative agent model (paper section IV): an agent is a set of strategies, each
  * WHEN an event happens, IF a constraint over the agent's observations holds, THEN run actions.
- * Everything here is plain JSON so an agent can be started from the `temporal` CLI, shown in
- * the Temporal UI and changed at run time. Pure TypeScript: importable from workflow code.
+ * Everything is plain JSON so an agent can be started from the `temporal` CLI, shown in the
+ * Temporal UI and changed at run time.
+ *
+ * The zod schemas below are the one source of truth: the TypeScript types are inferred from them,
+ * validate.ts checks specs with them (errors name the field path), and `npm run schema` publishes
+ * them as schemas/agent-spec.schema.json for editors. Pure: importable from workflow code.
  */
+import { z } from 'zod/v4';
+import { NAME_PATTERN } from './conventions.js';
+import { parseCron } from './cron.js';
+import { parseDuration } from './duration.js';
+import { describe, isPlainObject, oneKeyOf, switchUnion } from './zod-switch.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -17,103 +26,337 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type Ref = { $ref: string };
 export const REF_ROOTS = ['beliefs', 'params', 'event', 'results'] as const;
 
-/** Table III triggers plus the hybrid AND / OR of them. Durations like "10s", dates ISO 8601, cron 5–7 fields. */
-export type Trigger =
-  { every: string; offset?: string } | { at: string } | { cron: string } | { or: Trigger[] } | { and: Trigger[] };
-
-/** Call-Receive: the strategy runs when another agent (or a person) calls `call` on this agent. */
-export interface CallReceive {
-  call: string;
-}
-
-export type When = Trigger | CallReceive;
-
-export type Comparison = '>' | '>=' | '<' | '<=' | '==' | '!=';
-export type Operand = Ref | number | string | boolean | null;
-
-export type Constraint =
-  | { compare: [Operand, Comparison, Operand] }
-  | { exists: Ref }
-  | { and: Constraint[] }
-  | { or: Constraint[] }
-  | { not: Constraint };
-
-/** Options of one activity call; defaults keep actions short and retried a few times. */
-export interface ActivityOptions {
-  /** start-to-close timeout, default "1m". */
-  timeout?: string;
-  /** heartbeat timeout for long activities (lets a crashed worker's attempt be retried quickly). */
-  heartbeat?: string;
-  /** maximum attempts, default 5. */
-  attempts?: number;
-  /** task queue of the worker that registers the activity (default: the agent's task queue). */
-  taskQueue?: string;
-}
-
-/** A sensor turns observations into state (s = F(o)): an activity whose result is stored in `beliefs[as]`. */
-export interface Sensor extends ActivityOptions {
-  activity: string;
-  args?: Json | Ref;
-  as: string;
-}
-
-/** Run a named activity (a primitive, or a user-registered action). The result goes to `results[as]` (and `beliefs[as]` if `remember`). */
-export interface ActivityAction extends ActivityOptions {
-  activity: string;
-  args?: Json | Ref;
-  as?: string;
-  remember?: boolean;
-}
-
-/** Call another agent. `wait: false` (default) sends a signal; `wait: true` sends an update and waits for its outcome. */
-export interface CallAction {
-  call: { agent: string; app?: string; name: string; args?: Json | Ref; wait?: boolean };
-  as?: string;
-}
-
-/** Run a child workflow (a batch workflow, the detector, load generation) and wait for its result. */
-export interface ChildAction {
-  child: { workflowType: string; args?: Json | Ref; workflowId?: string; taskQueue?: string; timeout?: string };
-  as?: string;
-}
-
-/** Change parameters of another agent (or this one when `agent` is omitted): a planner tuning a threshold. */
-export interface TuneAction {
-  tune: { agent?: string; app?: string; parameters: Record<string, Json | Ref> };
-}
-
-export type Action = ActivityAction | CallAction | ChildAction | TuneAction;
-
-export interface Strategy {
-  name: string;
-  when: When;
-  sense?: Sensor[];
-  if?: Constraint;
-  then: Action[];
-}
-
 export const TEMPLATES = ['tracker', 'checker', 'planner', 'executor', 'custom'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
-export interface AgentSpec {
-  app: string;
-  name: string;
-  template: TemplateName;
-  strategies: Strategy[];
-  parameters: Record<string, Json>;
-  /** How many recent decisions the agent keeps (default 50). */
-  decisionLogSize?: number;
-}
+export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const;
+export type Comparison = (typeof COMPARISONS)[number];
 
 export function isRef(value: unknown): value is Ref {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as Ref).$ref === 'string' &&
-    Object.keys(value).length === 1
-  );
+  return isPlainObject(value) && typeof value.$ref === 'string' && Object.keys(value).length === 1;
 }
+
+// ---- building blocks with the messages an author sees --------------------------------------
+
+/** `{ error }` for a schema: "expected <what>, got <the value>". */
+const expecting = (what: string) => ({
+  error: (iss: { input?: unknown }) => `expected ${what}, got ${describe(iss.input)}`,
+});
+
+/** A closed object: unknown keys are errors that list the allowed ones. */
+function obj<S extends z.core.$ZodLooseShape>(shape: S) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field (allowed: ${allowed})`
+        : `expected an object, got ${describe(iss.input)}`,
+  });
+}
+
+function list<T extends z.ZodType>(item: T, min = 0) {
+  const schema = z.array(item, expecting('a list'));
+  return min === 0 ? schema : schema.min(min, { error: `expected at least ${min} item${min === 1 ? '' : 's'}` });
+}
+
+const text = (what = 'a non-empty string') => z.string(expecting(what)).min(1, expecting(what));
+
+const nameMessage = `a name of lower-case letters, digits, '_' or '-' (like "tracker")`;
+const Name = z.string(expecting(nameMessage)).regex(NAME_PATTERN, expecting(nameMessage));
+
+/** Belief and result keys: identifiers, so `{"$ref": "beliefs.newPredictions.count"}` reads naturally. */
+const keyMessage = `an identifier (letters, digits, '_'; like "predictions")`;
+const Key = z.string(expecting(keyMessage)).regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, expecting(keyMessage));
+
+const DURATION_PATTERN = '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$';
+/** "500ms", "10s", "5m", "1h", "2d"; schedules want whole seconds. */
+function duration(options: { wholeSeconds?: boolean; zero?: boolean } = {}) {
+  const durationMessage = 'a duration like "10s"';
+  return z
+    .string(expecting(durationMessage))
+    .check((ctx) => {
+      const ms = parseDuration(ctx.value);
+      if (ms === undefined || ms < 0 || (ms === 0 && !options.zero))
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `expected ${durationMessage}, got ${describe(ctx.value)}`,
+        });
+      else if (options.wholeSeconds && ms % 1000 !== 0)
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `expected a whole number of seconds (schedules fire on whole seconds), got ${describe(ctx.value)}`,
+        });
+    })
+    .meta({ pattern: DURATION_PATTERN, examples: ['10s', '5m', '1h'] });
+}
+
+function integer(min: number, max: number) {
+  const range = expecting(`an integer in ${min}..${max}`);
+  return z.int(range).min(min, range).max(max, range);
+}
+
+// ---- references and JSON data ---------------------------------------------------------------
+
+const refMessage = `a reference starting with ${REF_ROOTS.join('/')}`;
+const RefPath = z.string(expecting(refMessage)).regex(new RegExp(`^(${REF_ROOTS.join('|')})(\\.|$)`), {
+  error: (iss) => `expected ${refMessage}, got ${JSON.stringify(iss.input)}`,
+});
+export const RefSchema = obj({ $ref: RefPath }).meta({
+  id: 'Ref',
+  description: 'A value known when the strategy runs: beliefs.*, params.*, event.* or results.*',
+});
+
+const Null = z.null();
+const Bool = z.boolean();
+const Num = z.number();
+const Str = z.string();
+/** The branch of a JSON scalar, or undefined for other values. */
+function scalar(input: unknown): typeof Null | typeof Bool | typeof Num | typeof Str | string | undefined {
+  if (input === null) return Null;
+  if (typeof input === 'boolean') return Bool;
+  if (typeof input === 'string') return Str;
+  if (typeof input === 'number') return Number.isFinite(input) ? Num : 'expected a finite number';
+  return undefined;
+}
+
+/** Any JSON value; `{ "$ref": … }` objects inside are references and their root is checked. */
+export const JsonSchema: z.ZodType<Json> = z
+  .lazy(() => {
+    const list = z.array(JsonSchema);
+    const record = z.record(z.string(), JsonSchema);
+    return switchUnion([Null, Bool, Num, Str, list, RefSchema, record], (input) => {
+      const branch = scalar(input);
+      if (branch !== undefined) return branch;
+      if (Array.isArray(input)) return list;
+      if (isRef(input)) return RefSchema;
+      if (isPlainObject(input)) return record;
+      return `expected JSON data, got ${describe(input)}`;
+    });
+  })
+  .meta({ id: 'Json' });
+
+const Parameters = z.record(z.string(), JsonSchema, expecting('an object'));
+
+// ---- WHEN: triggers (Table III) and Call-Receive ----------------------------------------------
+
+const Every = obj({
+  every: duration({ wholeSeconds: true }).describe('Fire every interval, aligned to the Unix epoch'),
+  offset: duration({ wholeSeconds: true, zero: true }).optional().describe('Shift of the interval grid'),
+}).meta({ id: 'Every' });
+const atMessage = 'an ISO 8601 date-time with seconds and zone like "2026-01-31T12:00:00Z"';
+const At = obj({
+  at: z
+    .string(expecting(atMessage))
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.0+)?(Z|[+-]\d{2}:\d{2})$/, expecting(atMessage))
+    .refine((at) => !Number.isNaN(Date.parse(at)), expecting(atMessage))
+    .describe('Fire once at this UTC second'),
+}).meta({ id: 'At' });
+const Cron = obj({
+  cron: text()
+    .check((ctx) => {
+      try {
+        parseCron(ctx.value);
+      } catch (err) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `expected a cron expression like "*/5 * * * *": ${(err as Error).message}`,
+        });
+      }
+    })
+    .describe('5, 6 or 7 fields (7 start with seconds); all fields must match'),
+}).meta({ id: 'Cron' });
+
+/** Hybrid triggers combine simple triggers one level deep. */
+const simpleTriggerOf = (kind: 'and' | 'or') => {
+  const nested = `${kind.toUpperCase()} members must be simple triggers (every, at or cron), not nested and/or`;
+  return oneKeyOf({ every: Every, at: At, cron: Cron }, { and: nested, or: nested });
+};
+const Or = obj({ or: list(simpleTriggerOf('or'), 2).describe('Fires at the union of the members’ times') });
+/** AND is "the first member's fire times, kept when every other member agrees" (see trigger-schedule.ts). */
+const And = obj({
+  and: list(simpleTriggerOf('and'), 2)
+    .superRefine((members, ctx) => {
+      if (members[0] && 'at' in members[0])
+        ctx.addIssue({
+          code: 'custom',
+          path: [0],
+          message:
+            'the first AND member drives the schedule: use "every" or "cron" there and put "at" later (it means "from this date on")',
+        });
+    })
+    .describe('Fires at the first member’s times when every other member agrees'),
+});
+export const TriggerSchema = oneKeyOf({ every: Every, at: At, cron: Cron, or: Or, and: And }).meta({ id: 'Trigger' });
+
+/** Call-Receive: the strategy runs when another agent (or a person) calls `call` on this agent. */
+const CallReceiveSchema = obj({ call: Name.describe('The call name this strategy receives') });
+export const WhenSchema = oneKeyOf({
+  every: Every,
+  at: At,
+  cron: Cron,
+  or: Or,
+  and: And,
+  call: CallReceiveSchema,
+}).meta({
+  id: 'When',
+});
+
+// ---- IF: constraints -----------------------------------------------------------------------
+
+const Operand = switchUnion([RefSchema, Num, Str, Bool, Null], (input) => {
+  const branch = scalar(input);
+  if (branch !== undefined) return branch;
+  if (isRef(input)) return RefSchema;
+  return `expected a number, string, boolean, null or {"$ref": "beliefs.x"}, got ${describe(input)}`;
+}).meta({ id: 'Operand' });
+const RefOnly = switchUnion([RefSchema], (input) =>
+  isRef(input) ? RefSchema : `expected {"$ref": "..."}, got ${describe(input)}`,
+);
+
+const compareMessage = 'expected [left, operator, right] like [{"$ref": "beliefs.count"}, ">=", 1000]';
+const CompareTuple = z
+  .tuple([Operand, z.enum(COMPARISONS, expecting(`one of ${COMPARISONS.join(' ')}`)), Operand])
+  .meta({ minItems: 3, maxItems: 3 });
+const Compare = obj({
+  compare: switchUnion([CompareTuple], (input) =>
+    Array.isArray(input) && input.length === 3 ? CompareTuple : compareMessage,
+  ),
+});
+const Exists = obj({ exists: RefOnly });
+const AllOf = obj({
+  get and(): z.ZodArray<typeof ConstraintSchema> {
+    return list(ConstraintSchema, 1);
+  },
+});
+const AnyOf = obj({
+  get or(): z.ZodArray<typeof ConstraintSchema> {
+    return list(ConstraintSchema, 1);
+  },
+});
+const Not = obj({
+  get not(): typeof ConstraintSchema {
+    return ConstraintSchema;
+  },
+});
+export const ConstraintSchema = oneKeyOf({ compare: Compare, exists: Exists, and: AllOf, or: AnyOf, not: Not }).meta({
+  id: 'Constraint',
+});
+
+// ---- sensors and THEN: actions -------------------------------------------------------------
+
+/** Options of one activity call; defaults keep actions short and retried a few times. */
+const activityOptions = {
+  timeout: duration().optional().describe('Start-to-close timeout, default "1m"'),
+  heartbeat: duration().optional().describe('Heartbeat timeout for long activities'),
+  attempts: integer(1, 100).optional().describe('Maximum attempts, default 5'),
+  taskQueue: text().optional().describe('Task queue of the worker that registers the activity'),
+};
+
+/** A sensor turns observations into state (s = F(o)): an activity whose result is stored in `beliefs[as]`. */
+export const SensorSchema = obj({
+  activity: text().describe('Name of a registered activity'),
+  args: JsonSchema.optional(),
+  as: Key.describe('The result becomes beliefs.<as> and results.<as>'),
+  ...activityOptions,
+}).meta({ id: 'Sensor' });
+
+const ActivityActionSchema = obj({
+  activity: text().describe('Name of a registered activity (a primitive or a user action)'),
+  args: JsonSchema.optional(),
+  as: Key.optional().describe('The result becomes results.<as>'),
+  remember: z.boolean(expecting('true or false')).optional().describe('Also keep the result as beliefs.<as>'),
+  ...activityOptions,
+});
+/** Call another agent: a signal, or with `wait` an update returning the callee's outcome. */
+const CallActionSchema = obj({
+  call: obj({
+    agent: Name,
+    app: Name.optional().describe('Default: this agent’s app'),
+    name: Name.describe('The callee’s Call-Receive name'),
+    args: JsonSchema.optional(),
+    wait: z
+      .boolean(expecting('true or false'))
+      .optional()
+      .describe('Wait for the outcome (update) instead of a signal'),
+  }),
+  as: Key.optional(),
+});
+/** Run a child workflow (a batch workflow, the detector, load generation) and wait for its result. */
+const ChildActionSchema = obj({
+  child: obj({
+    workflowType: text(),
+    args: JsonSchema.optional(),
+    workflowId: text().optional(),
+    taskQueue: text().optional(),
+    timeout: duration().optional(),
+  }),
+  as: Key.optional(),
+});
+/** Change parameters of another agent (or this one when `agent` is omitted): a planner tuning a threshold. */
+const TuneActionSchema = obj({
+  tune: obj({ agent: Name.optional(), app: Name.optional(), parameters: Parameters }),
+});
+export const ActionSchema = oneKeyOf({
+  activity: ActivityActionSchema,
+  call: CallActionSchema,
+  child: ChildActionSchema,
+  tune: TuneActionSchema,
+}).meta({ id: 'Action' });
+
+// ---- strategies and the agent ----------------------------------------------------------------
+
+export const StrategySchema = obj({
+  name: Name.describe('Unique within the agent; names its trigger schedule'),
+  when: WhenSchema,
+  sense: list(SensorSchema).optional(),
+  if: ConstraintSchema.optional(),
+  then: list(ActionSchema),
+}).meta({ id: 'Strategy', description: 'WHEN an event, sense, IF the constraint holds THEN act' });
+
+export const AgentSpecSchema = obj({
+  app: Name.describe('The application the agent belongs to (workflow id scanflow.<app>.<name>)'),
+  name: Name.describe('The agent’s name within its app'),
+  template: z.enum(TEMPLATES, expecting(`one of ${TEMPLATES.join(', ')}`)).default('custom'),
+  parameters: Parameters.default(() => ({})).describe('Values strategies read as params.*; tunable at run time'),
+  decisionLogSize: integer(1, 1000).optional().describe('How many recent decisions the agent keeps (default 50)'),
+  strategies: list(StrategySchema).superRefine((strategies, ctx) => {
+    const seen = new Set<string>();
+    strategies.forEach(({ name }, i) => {
+      if (seen.has(name))
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate strategy name "${name}"` });
+      seen.add(name);
+    });
+  }),
+  $schema: z.string().optional().describe('The JSON Schema of this file, for editors; ignored'),
+})
+  .transform(({ $schema: _schema, ...spec }) => spec)
+  .meta({
+    title: 'Scanflow agent spec',
+    description: 'An agent: strategies WHEN / IF / THEN, run as a Temporal workflow',
+  });
+
+// ---- the types, inferred ------------------------------------------------------------------------
+
+export type Trigger = z.output<typeof TriggerSchema>;
+export type CallReceive = z.output<typeof CallReceiveSchema>;
+export type When = z.output<typeof WhenSchema>;
+export type Operand = z.output<typeof Operand>;
+export type Constraint = z.output<typeof ConstraintSchema>;
+export type ActivityOptions = { [K in keyof typeof activityOptions]?: z.output<(typeof activityOptions)[K]> };
+export type Sensor = z.output<typeof SensorSchema>;
+export type ActivityAction = z.output<typeof ActivityActionSchema>;
+export type CallAction = z.output<typeof CallActionSchema>;
+export type ChildAction = z.output<typeof ChildActionSchema>;
+export type TuneAction = z.output<typeof TuneActionSchema>;
+export type Action = z.output<typeof ActionSchema>;
+export type Strategy = z.output<typeof StrategySchema>;
+/** A validated spec: defaults filled in. */
+export type AgentSpec = z.output<typeof AgentSpecSchema>;
+/** What an author writes (template and parameters may be left out). */
+export type AgentSpecInput = z.input<typeof AgentSpecSchema>;
 
 export function isCallReceive(when: When): when is CallReceive {
   return 'call' in when;

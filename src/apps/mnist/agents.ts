@@ -13,6 +13,20 @@
  * time with `scanflow agent tune` / the setParameters update).
  */
 import type { AgentSpec, Json } from '../../agents/spec.js';
+import {
+  activity,
+  agent,
+  and,
+  callAgent,
+  child,
+  eq,
+  every,
+  exists,
+  gte,
+  onCall,
+  ref,
+  when,
+} from '../../agents/builder.js';
 import { TaskQueues } from '../../agents/conventions.js';
 import { CLASSIFIER_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC, MNIST_APP, SERVING_REF, SERVING_SERVICE } from './names.js';
 
@@ -43,201 +57,136 @@ const ml = { taskQueue: TaskQueues.ml } as const;
 
 export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameters): AgentSpec[] {
   const parameters = p as unknown as Record<string, Json>;
-  const tracker: AgentSpec = {
-    app: MNIST_APP,
-    name: 'tracker',
-    template: 'tracker',
-    parameters,
-    strategies: [
-      {
-        name: 'count-predictions',
-        when: { every: p.interval },
-        sense: [
-          {
-            activity: 'countPredictions',
-            args: { model: CLASSIFIER_MODEL, afterKey: { $ref: 'beliefs.cursor' } },
-            as: 'predictions',
-            ...ml,
-          },
-        ],
-        if: { compare: [{ $ref: 'beliefs.predictions.count' }, '>=', { $ref: 'params.predictionThreshold' }] },
-        then: [
-          {
-            call: {
-              agent: 'checker',
-              name: 'check_predictions',
-              args: {
-                afterKey: { $ref: 'beliefs.cursor' },
-                untilKey: { $ref: 'results.predictions.lastKey' },
-                count: { $ref: 'results.predictions.count' },
-              },
-            },
-          },
+  const interval = every(p.interval);
+
+  const tracker = agent(MNIST_APP, 'tracker', 'tracker')
+    .params(parameters)
+    .strategy(
+      when(interval)
+        .sense('countPredictions', 'predictions', { model: CLASSIFIER_MODEL, afterKey: ref('beliefs.cursor') }, ml)
+        .if(gte(ref('beliefs.predictions.count'), ref('params.predictionThreshold')))
+        .then(
+          callAgent('checker', 'check_predictions', {
+            afterKey: ref('beliefs.cursor'),
+            untilKey: ref('results.predictions.lastKey'),
+            count: ref('results.predictions.count'),
+          }),
           // Only now that the checker has the window does the tracker move past it.
-          { activity: 'scanflowLog', args: { $ref: 'results.predictions.lastKey' }, as: 'cursor', remember: true },
-        ],
-      },
-    ],
-  };
-  const checker: AgentSpec = {
-    app: MNIST_APP,
-    name: 'checker',
-    template: 'checker',
-    parameters,
-    strategies: [
-      {
-        name: 'check-predictions',
-        when: { call: 'check_predictions' },
-        then: [
-          {
-            activity: 'mnistCollectPredictions',
-            args: {
-              afterKey: { $ref: 'event.args.afterKey' },
-              untilKey: { $ref: 'event.args.untilKey' },
-              streamSeed: { $ref: 'params.seed' },
-              checkId: { $ref: 'event.callId' },
+          activity('scanflowLog', ref('results.predictions.lastKey'), { as: 'cursor', remember: true }),
+        )
+        .named('count-predictions'),
+    );
+
+  const checker = agent(MNIST_APP, 'checker', 'checker')
+    .params(parameters)
+    .strategy(
+      when(onCall('check_predictions'))
+        .then(
+          activity(
+            'mnistCollectPredictions',
+            {
+              afterKey: ref('event.args.afterKey'),
+              untilKey: ref('event.args.untilKey'),
+              streamSeed: ref('params.seed'),
+              checkId: ref('event.callId'),
             },
-            as: 'collected',
-            ...ml,
-            timeout: '5m',
-          },
-          {
-            child: {
-              workflowType: 'detectorWorkflow',
-              taskQueue: TaskQueues.ml,
-              timeout: '30m',
-              args: {
-                data: { $ref: 'results.collected.datasetKey' },
-                pick: {
-                  budget: { $ref: 'params.labelsPerCheck' },
-                  method: { $ref: 'params.pickMethod' },
-                  seed: { $ref: 'params.seed' },
-                },
-                label: { batchKeys: { $ref: 'results.collected.trafficBatchKeys' } },
+            { as: 'collected', ...ml, timeout: '5m' },
+          ),
+          child(
+            'detectorWorkflow',
+            {
+              data: ref('results.collected.datasetKey'),
+              pick: {
+                budget: ref('params.labelsPerCheck'),
+                method: ref('params.pickMethod'),
+                seed: ref('params.seed'),
               },
+              label: { batchKeys: ref('results.collected.trafficBatchKeys') },
             },
-            as: 'detection',
-          },
-        ],
-      },
-    ],
-  };
-  const planner: AgentSpec = {
-    app: MNIST_APP,
-    name: 'planner',
-    template: 'planner',
-    parameters,
-    strategies: [
-      {
-        name: 'retrain',
-        when: { every: p.interval },
-        sense: [
-          { activity: 'mnistLabelledPool', as: 'labelled', ...ml },
-          { activity: 'mnistCandidateVerdict', as: 'verdict', ...ml },
-        ],
+            { taskQueue: TaskQueues.ml, timeout: '30m', as: 'detection' },
+          ),
+        )
+        .named('check-predictions'),
+    );
+
+  const verdict = (pending: boolean, better: boolean) =>
+    and(eq(ref('beliefs.verdict.pending'), pending), eq(ref('beliefs.verdict.better'), better));
+  const planner = agent(MNIST_APP, 'planner', 'planner')
+    .params(parameters)
+    .strategy(
+      when(interval)
+        .sense('mnistLabelledPool', 'labelled', undefined, ml)
+        .sense('mnistCandidateVerdict', 'verdict', undefined, ml)
         // One candidate at a time: a new one is trained only once the last one was promoted or rejected.
-        if: {
-          and: [
-            { compare: [{ $ref: 'beliefs.labelled.newSamples' }, '>=', { $ref: 'params.retrainThreshold' }] },
-            { compare: [{ $ref: 'beliefs.verdict.pending' }, '==', false] },
-          ],
-        },
-        then: [
-          {
-            child: {
-              workflowType: 'trainingWorkflow',
-              taskQueue: TaskQueues.ml,
-              timeout: '60m',
-              args: {
-                retrain: {
-                  labelledData: { $ref: 'results.labelled.keys' },
-                  epochs: { $ref: 'params.retrainEpochs' },
-                  seed: { $ref: 'params.seed' },
-                  notes: 'planner: retrain on labelled critical points',
-                },
-                evaluations: [{ data: HELD_OUT_KEY, recordAs: HELD_OUT_METRIC }],
+        .if(
+          and(
+            gte(ref('beliefs.labelled.newSamples'), ref('params.retrainThreshold')),
+            eq(ref('beliefs.verdict.pending'), false),
+          ),
+        )
+        .then(
+          child(
+            'trainingWorkflow',
+            {
+              retrain: {
+                labelledData: ref('results.labelled.keys'),
+                epochs: ref('params.retrainEpochs'),
+                seed: ref('params.seed'),
+                notes: 'planner: retrain on labelled critical points',
               },
+              evaluations: [{ data: HELD_OUT_KEY, recordAs: HELD_OUT_METRIC }],
             },
-            as: 'candidate',
-          },
-        ],
-      },
-      {
-        name: 'promote-if-better',
-        when: { every: p.interval },
-        sense: [{ activity: 'mnistCandidateVerdict', as: 'verdict', ...ml }],
-        if: {
-          and: [
-            { compare: [{ $ref: 'beliefs.verdict.pending' }, '==', true] },
-            { compare: [{ $ref: 'beliefs.verdict.better' }, '==', true] },
-          ],
-        },
-        then: [
-          {
-            call: {
-              agent: 'executor',
-              name: 'change_model',
-              args: {
-                version: { $ref: 'results.verdict.version' },
-                versionText: { $ref: 'results.verdict.versionText' },
-              },
-              wait: true,
-            },
-            as: 'upgrade',
-          },
-        ],
-      },
-      {
-        name: 'reject-if-worse',
-        when: { every: p.interval },
-        sense: [{ activity: 'mnistCandidateVerdict', as: 'verdict', ...ml }],
-        if: {
-          and: [
-            { compare: [{ $ref: 'beliefs.verdict.pending' }, '==', true] },
-            { compare: [{ $ref: 'beliefs.verdict.better' }, '==', false] },
-          ],
-        },
-        then: [
-          {
-            activity: 'archiveModel',
-            args: { model: CLASSIFIER_MODEL, version: { $ref: 'results.verdict.version' } },
-            ...ml,
-          },
-        ],
-      },
-    ],
-  };
-  const executor: AgentSpec = {
-    app: MNIST_APP,
-    name: 'executor',
-    template: 'executor',
-    parameters,
-    strategies: [
-      {
-        name: 'change-model',
-        when: { call: 'change_model' },
-        if: { exists: { $ref: 'event.args.version' } },
-        then: [
-          {
-            activity: 'promoteModel',
-            args: { model: CLASSIFIER_MODEL, version: { $ref: 'event.args.version' } },
-            as: 'promoted',
-            ...ml,
-          },
-          {
-            activity: 'upgradeOnlineWorkflow',
-            taskQueue: TaskQueues.kubernetes,
-            timeout: '5m',
-            args: {
+            { taskQueue: TaskQueues.ml, timeout: '60m', as: 'candidate' },
+          ),
+        )
+        .named('retrain'),
+    )
+    .strategy(
+      when(interval)
+        .sense('mnistCandidateVerdict', 'verdict', undefined, ml)
+        .if(verdict(true, true))
+        .then(
+          callAgent(
+            'executor',
+            'change_model',
+            { version: ref('results.verdict.version'), versionText: ref('results.verdict.versionText') },
+            { wait: true, as: 'upgrade' },
+          ),
+        )
+        .named('promote-if-better'),
+    )
+    .strategy(
+      when(interval)
+        .sense('mnistCandidateVerdict', 'verdict', undefined, ml)
+        .if(verdict(true, false))
+        .then(activity('archiveModel', { model: CLASSIFIER_MODEL, version: ref('results.verdict.version') }, ml))
+        .named('reject-if-worse'),
+    );
+
+  const executor = agent(MNIST_APP, 'executor', 'executor')
+    .params(parameters)
+    .strategy(
+      when(onCall('change_model'))
+        .if(exists(ref('event.args.version')))
+        .then(
+          activity(
+            'promoteModel',
+            { model: CLASSIFIER_MODEL, version: ref('event.args.version') },
+            { as: 'promoted', ...ml },
+          ),
+          activity(
+            'upgradeOnlineWorkflow',
+            {
               ref: { ...SERVING_REF },
               service: SERVING_SERVICE,
-              change: { env: { SCANFLOW_MODEL_VERSION: { $ref: 'event.args.versionText' } } },
+              change: { env: { SCANFLOW_MODEL_VERSION: ref('event.args.versionText') } },
             },
-          },
-          { activity: 'scanflowLog', args: { $ref: 'event.args.version' }, as: 'serving', remember: true },
-        ],
-      },
-    ],
-  };
-  return [tracker, checker, planner, executor];
+            { taskQueue: TaskQueues.kubernetes, timeout: '5m' },
+          ),
+          activity('scanflowLog', ref('event.args.version'), { as: 'serving', remember: true }),
+        )
+        .named('change-model'),
+    );
+
+  return [tracker, checker, planner, executor].map((a) => a.build());
 }

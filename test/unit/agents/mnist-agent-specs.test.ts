@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { mnistAgents } from '../../src/apps/mnist/agents.js';
-import { validateAgentSpec } from '../../src/agents/validate.js';
+import { mnistAgents } from '../../../src/apps/mnist/agents.js';
+import { validateAgentSpec } from '../../../src/agents/validate.js';
 
 describe('the MNIST agents (Table V)', () => {
   it('are valid specs, one per template', () => {
@@ -15,12 +15,12 @@ describe('the MNIST agents (Table V)', () => {
     for (const spec of specs) expect(validateAgentSpec(spec)).toEqual(spec);
   });
 
-  it('match the example files the README starts with the temporal CLI', () => {
+  it('match the example files the README starts with the temporal CLI (scripts/mnist-agent-examples.ts)', () => {
     for (const spec of mnistAgents()) {
       const file = JSON.parse(
-        readFileSync(new URL(`../../examples/agents/mnist-${spec.name}.json`, import.meta.url), 'utf8'),
+        readFileSync(new URL(`../../../examples/agents/mnist-${spec.name}.json`, import.meta.url), 'utf8'),
       );
-      expect(file).toEqual(JSON.parse(JSON.stringify(spec)));
+      expect(file).toEqual({ $schema: '../../schemas/agent-spec.schema.json', ...JSON.parse(JSON.stringify(spec)) });
     }
   });
 
