@@ -7,6 +7,8 @@ export interface FakeNode {
   cpu: string;
   memory: string;
   pods?: number;
+  /** Taints, e.g. kwok.x-k8s.io/node=fake:NoSchedule beside real nodes (only pods that tolerate it land here). */
+  taints?: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
 }
 
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
@@ -38,6 +40,7 @@ export function fakeNodeObject(node: FakeNode): V1Node {
         ...node.labels,
       },
     },
+    ...(node.taints ? { spec: { taints: node.taints } } : {}),
     status: { allocatable: capacity, capacity },
   };
 }

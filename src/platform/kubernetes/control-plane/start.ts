@@ -4,11 +4,15 @@
  * kube-scheduler and KWOK managing fake nodes, so Deployments get pods that the real scheduler
  * binds and KWOK marks Running/Ready, and Jobs complete. The CRDs from deploy/crds are installed.
  *
- * Binaries come from scripts/provision-k8s (cached in ~/.cache/scanflow/bin).
+ * With `realNodes`, real worker nodes join beside the KWOK ones (real-nodes.ts: containerd +
+ * kubelet per node, bridge CNI, kube-proxy): the API server then binds the host bridge's address
+ * (pods reach it through the `kubernetes` Service) with Node + RBAC authorization, and authenticates
+ * the kubelets and kube-proxy by token. Without it (the default) nothing changes: loopback only.
+ *
+ * Binaries come from scripts/provision-k8s and scripts/provision-nodes (cached in ~/.cache/scanflow).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,13 +20,30 @@ import { binaryPath } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { httpOk, ManagedProcess } from '../../../stack/process.js';
 import { installCrds } from './crds.js';
+import { httpsOk } from './host.js';
 import { createFakeNodes, defaultFakeNodes, type FakeNode } from './nodes.js';
+import { createNodePki } from './pki.js';
+import {
+  checkRealNodePrerequisites,
+  claimMachine,
+  nodeNetwork,
+  prepareHostNetwork,
+  realNodeTokens,
+  releaseMachine,
+  startRealNodes,
+  type RealNodeCluster,
+  type RealNodesOptions,
+} from './real-nodes.js';
 
 export interface ControlPlaneOptions {
   workDir: string;
   logDir: string;
   /** Fake nodes to create (default: 3 nodes of 8 CPU / 16Gi in two zones). */
   nodes?: FakeNode[];
+  /** Real nodes beside the fake ones (default none: a KWOK-only cluster on loopback). */
+  realNodes?: RealNodesOptions;
+  /** Progress lines (real nodes: image imports, node Ready times). */
+  log?: (line: string) => void;
 }
 
 export interface ControlPlane {
@@ -32,6 +53,10 @@ export interface ControlPlane {
   /** Bearer token of a system:masters user (the admin of this throwaway cluster). */
   adminToken: string;
   nodes: FakeNode[];
+  /** The real nodes, when asked for: their names, IPs, CPUs, and kubelet stop/start for failure tests. */
+  realNodes?: RealNodeCluster;
+  /** Seconds from the call to a serving API server, and to the whole cluster ready. */
+  timings: { apiServerSeconds: number; totalSeconds: number };
   stop(): Promise<void>;
 }
 
@@ -40,14 +65,31 @@ const kwokStages = fileURLToPath(new URL('./kwok-stages.yaml', import.meta.url))
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { workDir, logDir } = opts;
+  const t0 = Date.now();
+  const log = opts.log ?? ((): void => undefined);
   mkdirSync(workDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
   const started: ManagedProcess[] = [];
+  let realNodes: RealNodeCluster | undefined;
+  let claimed = false;
+  let realStart: Promise<RealNodeCluster> | undefined;
   const stop = async (): Promise<void> => {
-    // Reverse order: clients of the API server first, etcd last.
+    // Real nodes first (their kubelets talk to the API server while they remove pods), then
+    // reverse order: clients of the API server first, etcd last.
+    await realNodes?.stop();
+    realNodes = undefined;
     for (const p of started.reverse()) await p.stop(5_000);
     started.length = 0;
   };
+  const real = opts.realNodes;
+  if (real) {
+    if (!Number.isInteger(real.count) || real.count < 1 || real.count > 20)
+      throw new Error(`realNodes.count must be an integer from 1 to 20, got ${real.count}`);
+    const problems = checkRealNodePrerequisites();
+    if (problems.length > 0) throw new Error(`real nodes cannot start here:\n  - ${problems.join('\n  - ')}`);
+    await claimMachine(workDir, log);
+    claimed = true;
+  }
   try {
     const [etcdPort, etcdPeerPort, apiPort, cmPort, schedPort, kwokPort] = await Promise.all(
       Array.from({ length: 6 }, () => freePort()),
@@ -80,10 +122,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const adminToken = randomBytes(24).toString('hex');
     const tokenFile = join(workDir, 'tokens.csv');
-    writeFileSync(tokenFile, `${adminToken},scanflow-admin,scanflow-admin,"system:masters"\n`, { mode: 0o600 });
+    const nodeTokens = real ? realNodeTokens(real.count) : [];
+    writeFileSync(
+      tokenFile,
+      [
+        `${adminToken},scanflow-admin,scanflow-admin,"system:masters"`,
+        ...nodeTokens.map((t) => `${t.token},${t.user},${t.uid},"${t.group}"`),
+      ].join('\n') + '\n',
+      { mode: 0o600 },
+    );
     const certDir = join(workDir, 'certs');
     mkdirSync(certDir, { recursive: true });
-    const server = `https://127.0.0.1:${apiPort}`;
+    // Real nodes: pods must reach the API server, so it binds the host bridge's address (the host
+    // reaches it there too); kubelets are authorized by the Node authorizer + NodeRestriction.
+    const apiHost = real ? nodeNetwork.apiServerIp : '127.0.0.1';
+    const server = `https://${apiHost}:${apiPort}`;
+    const pki = real ? await createNodePki(join(workDir, 'node-pki')) : undefined;
+    if (real) for (const w of await prepareHostNetwork(real.count)) log(`warning: ${w}`);
 
     const apiserver = await ManagedProcess.start({
       name: 'kube-apiserver',
@@ -92,16 +147,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         `--etcd-servers=http://127.0.0.1:${etcdPort}`,
         `--cert-dir=${certDir}`,
         `--secure-port=${apiPort}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        `--bind-address=${apiHost}`,
+        `--advertise-address=${apiHost}`,
         '--service-cluster-ip-range=10.0.0.0/24',
         '--allow-privileged=true',
-        '--authorization-mode=RBAC',
+        ...(pki
+          ? [
+              '--authorization-mode=Node,RBAC',
+              '--enable-admission-plugins=NodeRestriction',
+              `--kubelet-client-certificate=${pki.kubeletClientCert}`,
+              `--kubelet-client-key=${pki.kubeletClientKey}`,
+              '--kubelet-preferred-address-types=InternalIP',
+            ]
+          : ['--authorization-mode=RBAC']),
         `--token-auth-file=${tokenFile}`,
         `--service-account-issuer=${server}/`,
         `--service-account-key-file=${saPub}`,
         `--service-account-signing-key-file=${saKey}`,
-        // No kubelets: nothing to proxy logs/exec to, and no extra audit/profiling noise.
         '--profiling=false',
         '--v=0',
       ],
@@ -110,6 +172,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ready: () => httpsOk(`${server}/readyz`, adminToken),
     });
     started.push(apiserver);
+    const apiServerSeconds = (Date.now() - t0) / 1000;
+    log(`API server ready in ${apiServerSeconds.toFixed(1)} s at ${server}`);
 
     const kubeconfigPath = join(workDir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, server, readFileSync(join(certDir, 'apiserver.crt')), adminToken);
@@ -169,6 +233,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     started.push(controllerManager, scheduler, kwok);
 
     const nodes = opts.nodes ?? defaultFakeNodes();
+    realStart =
+      real && pki
+        ? startRealNodes(real, {
+            workDir: join(workDir, 'nodes'),
+            logDir,
+            server,
+            adminToken,
+            apiCaPem: readFileSync(join(certDir, 'apiserver.crt')),
+            clientCaFile: pki.caCert,
+            tokens: nodeTokens,
+            log,
+          })
+        : undefined;
+    // Fail fast but never leave a half-started node set behind.
+    realStart?.catch(() => undefined);
     await Promise.all([
       createFakeNodes(kubeconfigPath, nodes),
       installCrds(
@@ -180,9 +259,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ),
       waitForDefaultServiceAccount(server, adminToken),
     ]);
-    return { kubeconfigPath, server, adminToken, nodes, stop };
+    realNodes = await realStart;
+    for (const w of realNodes?.warnings ?? []) log(`warning: ${w}`);
+    return {
+      kubeconfigPath,
+      server,
+      adminToken,
+      nodes,
+      realNodes,
+      timings: { apiServerSeconds, totalSeconds: (Date.now() - t0) / 1000 },
+      stop,
+    };
   } catch (err) {
+    if (realStart) realNodes = await realStart.catch(() => undefined);
     await stop();
+    if (claimed && !realNodes) await releaseMachine();
     throw err;
   }
 }
@@ -204,26 +295,6 @@ function writeKubeconfig(path: string, server: string, caPem: Buffer, token: str
   };
   // JSON is YAML: kubectl, client-node and KWOK all read it.
   writeFileSync(path, JSON.stringify(config, null, 2), { mode: 0o600 });
-}
-
-/** GET over TLS without verifying (the servers' self-signed certificates are minted at start). */
-function httpsOk(url: string, token?: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      { rejectUnauthorized: false, timeout: 2_000, headers: token ? { authorization: `Bearer ${token}` } : {} },
-      (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 500) < 300);
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
 }
 
 /** The controller-manager creates the "default" ServiceAccount per namespace; pods need it. */
