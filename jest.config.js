@@ -7,12 +7,13 @@ const shared = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
   },
-  testTimeout: 120_000,
 };
 
 /** @type {import('jest').Config} */
 export default {
   maxWorkers: 1,
+  // Global only: jest ignores a testTimeout inside a project.
+  testTimeout: 120_000,
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'], testMatch: ['**/*.test.ts'] },
     {

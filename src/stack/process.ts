@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessSpec {
@@ -14,6 +14,12 @@ export interface ProcessSpec {
   /** Resolves true once the process serves; polled until readyTimeoutMs. */
   ready: () => Promise<boolean>;
   readyTimeoutMs?: number;
+  /**
+   * Where the process's pid is kept while it runs. A process found there at start (left by a run
+   * that was killed with SIGKILL, which gave it no chance to stop its children) is stopped first,
+   * so its port and database are free again.
+   */
+  pidFile?: string;
 }
 
 /** A child process in its own process group, so stop() takes its children down too. */
@@ -37,6 +43,7 @@ export class ManagedProcess {
 
   static async start(spec: ProcessSpec): Promise<ManagedProcess> {
     mkdirSync(dirname(spec.logFile), { recursive: true });
+    if (spec.pidFile) await stopOrphan(spec);
     const log = createWriteStream(spec.logFile, { flags: 'a' });
     await new Promise<void>((resolve, reject) => {
       log.once('open', () => resolve());
@@ -53,6 +60,11 @@ export class ManagedProcess {
       child.once('spawn', () => resolve());
       child.once('error', (err) => reject(new Error(`${spec.name}: cannot start ${spec.command}: ${err.message}`)));
     });
+    if (spec.pidFile) {
+      mkdirSync(dirname(spec.pidFile), { recursive: true });
+      writeFileSync(spec.pidFile, `${child.pid}\n`);
+      child.once('exit', () => rmSync(spec.pidFile!, { force: true }));
+    }
     const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
       if (proc.exited) {
@@ -86,6 +98,43 @@ export class ManagedProcess {
       await exit;
     }
   }
+}
+
+/** The pid in spec.pidFile when that process still runs spec.command, else undefined. */
+function orphanPid(spec: ProcessSpec): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(spec.pidFile!, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  try {
+    // A recycled pid belongs to another program: leave it alone.
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return basename(argv0) === basename(spec.command) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopOrphan(spec: ProcessSpec): Promise<void> {
+  const pid = orphanPid(spec);
+  if (pid === undefined) return;
+  console.warn(`[scanflow] stopping ${spec.name} (pid ${pid}) left running by a previous run that was killed`);
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  signalGroup(pid, 'SIGTERM');
+  for (let waited = 0; alive() && waited < 10_000; waited += 100) await sleep(100);
+  if (alive()) signalGroup(pid, 'SIGKILL');
+  for (let waited = 0; alive() && waited < 5_000; waited += 100) await sleep(100);
+  rmSync(spec.pidFile!, { force: true });
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

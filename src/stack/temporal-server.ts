@@ -48,6 +48,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       ...(opts.extraArgs ?? []),
     ],
     logFile: join(opts.logDir, 'temporal.log'),
+    // Beside the database: a second start on the same database stops a server orphaned by kill -9.
+    pidFile: `${opts.dbFile}.pid`,
     // The UI answers once the frontend serves; the metrics endpoint comes up with the server.
     ready: async () =>
       (await httpOk(`http://127.0.0.1:${opts.uiPort}/`)) && (await httpOk(`http://127.0.0.1:${metricsPort}/metrics`)),
