@@ -1,27 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { agentWorkflowId, triggerScheduleId } from '../../src/agents/conventions.js';
 import { SpecError } from '../../src/agents/validate.js';
-import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
 import { Worker } from '@temporalio/worker';
-import { agentBundle, agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
+import { uniqueTaskQueue } from '../harness/env.js';
+import { agentTestBed, agentBundle, agents, eventually, sleep, uniqueApp } from './helpers.js';
 
 describe('Call-Receive, constraints and run-time changes', () => {
-  let t: TemporalTestContext;
-  beforeAll(async () => {
-    t = await connectTemporal();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const bed = agentTestBed();
 
   it('lets one agent call another by signal and by update, and processes a repeated call id once', async () => {
-    const taskQueue = uniqueTaskQueue('agents-calls');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('calls');
-    await worker.runUntil(async () => {
+    const { t, rec, client, app, runUntil } = await bed.start('calls');
+    await runUntil(async () => {
       const checker = await client.start({
         app,
         name: 'checker',
@@ -131,12 +121,8 @@ describe('Call-Receive, constraints and run-time changes', () => {
   });
 
   it('runs no action when the constraint is false, and applies strategy and parameter updates from the next event', async () => {
-    const taskQueue = uniqueTaskQueue('agents-rules');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('rules');
-    await worker.runUntil(async () => {
+    const { rec, client, app, runUntil } = await bed.start('rules');
+    await runUntil(async () => {
       const planner = await client.start({
         app,
         name: 'planner',
@@ -187,12 +173,8 @@ describe('Call-Receive, constraints and run-time changes', () => {
   });
 
   it('lets a planner tune another agent, and pauses/resumes an agent with its schedules', async () => {
-    const taskQueue = uniqueTaskQueue('agents-tune');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('tune');
-    await worker.runUntil(async () => {
+    const { t, client, app, runUntil } = await bed.start('tune');
+    await runUntil(async () => {
       const tracker = await client.start({
         app,
         name: 'tracker',
@@ -254,12 +236,8 @@ describe('Call-Receive, constraints and run-time changes', () => {
   });
 
   it('removes its schedules when stopped', async () => {
-    const taskQueue = uniqueTaskQueue('agents-stop');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('stop');
-    await worker.runUntil(async () => {
+    const { t, rec, client, app, runUntil } = await bed.start('stop');
+    await runUntil(async () => {
       const handle = await client.start({
         app,
         name: 'ticker',
@@ -285,6 +263,7 @@ describe('Call-Receive, constraints and run-time changes', () => {
   });
 
   it('rejects an invalid spec with the path of the bad field and starts no workflow', async () => {
+    const { t } = bed;
     const client = agents(t, uniqueTaskQueue('agents-invalid'));
     const app = uniqueApp('invalid');
     const spec = {

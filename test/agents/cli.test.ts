@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,40 +8,38 @@ import { binaryPath } from '../../src/stack/binaries.js';
 import { runAgentCommand } from '../../src/cli/agents.js';
 import { agentWorkflowId, triggerScheduleId } from '../../src/agents/conventions.js';
 import { AgentClient } from '../../src/client/agents.js';
-import { connectTemporal, requireEnv, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
-import { agentWorker, eventually, recordingActivities } from './helpers.js';
+import { requireEnv } from '../harness/env.js';
+import { agentTestBed, eventually } from './helpers.js';
 
 const run = promisify(execFile);
 const examples = fileURLToPath(new URL('../../examples/agents/', import.meta.url));
 
 describe('agents from the command line', () => {
-  let t: TemporalTestContext;
-  beforeAll(async () => {
-    t = await connectTemporal();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const bed = agentTestBed();
   const temporal = (...args: string[]) =>
-    run(binaryPath('temporal'), [...args, '--address', t.address, '--namespace', t.namespace], { timeout: 20_000 });
+    run(binaryPath('temporal'), [...args, '--address', bed.t.address, '--namespace', bed.t.namespace], {
+      timeout: 20_000,
+    });
+  /** `temporal workflow start --type agentWorkflow … --input-file <file>`: the README's way in. */
+  const startWithTemporal = (taskQueue: string, workflowId: string, file: string) =>
+    temporal(
+      'workflow',
+      'start',
+      '--type',
+      'agentWorkflow',
+      '--task-queue',
+      taskQueue,
+      '--workflow-id',
+      workflowId,
+      '--input-file',
+      file,
+    );
 
   it('starts the example agent with the real `temporal` CLI, signals, queries and lists it', async () => {
-    const taskQueue = uniqueTaskQueue('agents-cli');
-    const worker = await agentWorker(t, taskQueue, recordingActivities());
+    const { t, taskQueue, runUntil } = await bed.start('cli');
     const workflowId = agentWorkflowId('demo', 'heartbeat');
-    await worker.runUntil(async () => {
-      await temporal(
-        'workflow',
-        'start',
-        '--type',
-        'agentWorkflow',
-        '--task-queue',
-        taskQueue,
-        '--workflow-id',
-        workflowId,
-        '--input-file',
-        join(examples, 'heartbeat.json'),
-      );
+    await runUntil(async () => {
+      await startWithTemporal(taskQueue, workflowId, join(examples, 'heartbeat.json'));
       const agent = new AgentClient(t.client).get('demo', 'heartbeat');
       // the 5 s interval fires and the agent remembers what its action returned
       await eventually(async () => ((await agent.state()).beliefs.last ? true : undefined), 'a beat', 20_000);
@@ -119,8 +117,7 @@ describe('agents from the command line', () => {
   });
 
   it('fails an agent started by the `temporal` CLI with an invalid spec, naming the field, without retrying', async () => {
-    const taskQueue = uniqueTaskQueue('agents-cli-bad');
-    const worker = await agentWorker(t, taskQueue, recordingActivities());
+    const { t, taskQueue, runUntil } = await bed.start('cli-bad');
     const file = join(requireEnv('SCANFLOW_TEST_DIR'), 'bad-for-temporal.json');
     writeFileSync(
       file,
@@ -131,19 +128,8 @@ describe('agents from the command line', () => {
       }),
     );
     const workflowId = agentWorkflowId('demo', 'bad');
-    await worker.runUntil(async () => {
-      await temporal(
-        'workflow',
-        'start',
-        '--type',
-        'agentWorkflow',
-        '--task-queue',
-        taskQueue,
-        '--workflow-id',
-        workflowId,
-        '--input-file',
-        file,
-      );
+    await runUntil(async () => {
+      await startWithTemporal(taskQueue, workflowId, file);
       const failure = await t.client.workflow
         .getHandle(workflowId)
         .result()
@@ -156,6 +142,7 @@ describe('agents from the command line', () => {
   });
 
   it('refuses to start an invalid spec file from the scanflow CLI', async () => {
+    const { t } = bed;
     const file = join(requireEnv('SCANFLOW_TEST_DIR'), 'bad-agent.json');
     writeFileSync(
       file,

@@ -1,32 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAgentActivities } from '../../src/activities/agents/registry.js';
 import { Worker } from '@temporalio/worker';
-import { connectTemporal, requireEnv, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
-import { agentBundle, agentWorker, agents, eventually, recordingActivities, uniqueApp } from './helpers.js';
 import { crashActivities } from './fixtures/crash-activities.js';
+import { requireEnv, uniqueTaskQueue } from '../harness/env.js';
+import { agentTestBed, agentBundle, agents, eventually, uniqueApp } from './helpers.js';
 
 describe('agent durability', () => {
-  let t: TemporalTestContext;
-  beforeAll(async () => {
-    t = await connectTemporal();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const bed = agentTestBed();
 
   it('continues-as-new keeping beliefs, strategies and decisions, without losing a signal sent during it', async () => {
-    const taskQueue = uniqueTaskQueue('agents-can');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('can');
+    const { rec, client, app, runUntil } = await bed.start('can');
     const total = 120;
     rec.values.set('level', 7);
-    await worker.runUntil(async () => {
+    await runUntil(async () => {
       const handle = await client.start({
         app,
         name: 'keeper',
@@ -78,6 +68,7 @@ describe('agent durability', () => {
   });
 
   it('finishes a strategy run after its worker is killed, without repeating completed actions', async () => {
+    const { t } = bed;
     const taskQueue = uniqueTaskQueue('agents-crash');
     const logFile = join(requireEnv('SCANFLOW_TEST_DIR'), `${taskQueue}.log`);
     writeFileSync(logFile, '');

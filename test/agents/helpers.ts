@@ -1,10 +1,15 @@
-/** Shared pieces of the agent tests: a worker with recording activities (real activities, run by a real worker). */
+/**
+ * The shared test bed of the agent integration tests: one Temporal connection per test file, and
+ * per test a fresh task queue served by a real worker with recording activities, an AgentClient on
+ * that queue and a unique app name.
+ */
+import { afterAll, beforeAll } from '@jest/globals';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createAgentActivities, type NamedActivities } from '../../src/activities/agents/registry.js';
 import { AgentClient } from '../../src/client/agents.js';
 import type { Json } from '../../src/agents/spec.js';
-import type { TemporalTestContext } from '../harness/env.js';
+import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
 
 export const agentBundlePath = fileURLToPath(new URL('./fixtures/workflows.ts', import.meta.url));
 
@@ -99,3 +104,52 @@ export function uniqueApp(prefix: string): string {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What one test gets from the bed. */
+export interface AgentTestRun {
+  t: TemporalTestContext;
+  taskQueue: string;
+  rec: ReturnType<typeof recordingActivities>;
+  client: AgentClient;
+  app: string;
+  /** Runs `fn` while the worker serves the task queue, then shuts the worker down. */
+  runUntil<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Call once in a `describe`: connects to the test Temporal before its tests and closes after.
+ *   const bed = agentTestBed();
+ *   it('…', async () => { const { client, app, rec, runUntil } = await bed.start('calls'); await runUntil(async () => …); });
+ */
+export function agentTestBed() {
+  let context: TemporalTestContext | undefined;
+  beforeAll(async () => {
+    context = await connectTemporal();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+  const bed = {
+    /** The connection of this test file (available inside tests and hooks). */
+    get t(): TemporalTestContext {
+      if (!context) throw new Error('agentTestBed: Temporal is connected in beforeAll; use bed.t inside a test');
+      return context;
+    },
+    /** A fresh task queue with a worker, recording activities, a client and a unique app, named after `name`. */
+    async start(name: string): Promise<AgentTestRun> {
+      const t = bed.t;
+      const taskQueue = uniqueTaskQueue(`agents-${name}`);
+      const rec = recordingActivities();
+      const worker = await agentWorker(t, taskQueue, rec);
+      return {
+        t,
+        taskQueue,
+        rec,
+        client: agents(t, taskQueue),
+        app: uniqueApp(name),
+        runUntil: (fn) => worker.runUntil(fn),
+      };
+    },
+  };
+  return bed;
+}

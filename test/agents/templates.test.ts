@@ -1,26 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { checkerAgent, executorAgent, plannerAgent, trackerAgent } from '../../src/agents/templates.js';
-import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
-import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
+import { agentTestBed, eventually, sleep } from './helpers.js';
 
 describe('the four templates working together (case study 1 in miniature)', () => {
-  let t: TemporalTestContext;
-  beforeAll(async () => {
-    t = await connectTemporal();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const bed = agentTestBed();
 
   it('tracker → checker on enough predictions; planner → executor when the new model is better', async () => {
-    const taskQueue = uniqueTaskQueue('agents-templates');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('mnist');
+    const { rec, client, app, runUntil } = await bed.start('mnist');
     rec.values.set('predictions', 10);
     rec.values.set('candidate', { version: 2, accuracy: 0.9 });
-    await worker.runUntil(async () => {
+    await runUntil(async () => {
       const specs = [
         trackerAgent({
           app,

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { binaryPath } from '../../src/stack/binaries.js';
 import { triggerScheduleId } from '../../src/agents/conventions.js';
 import type { Strategy, When } from '../../src/agents/spec.js';
-import { connectTemporal, uniqueTaskQueue, type TemporalTestContext } from '../harness/env.js';
-import { agentWorker, agents, eventually, recordingActivities, sleep, uniqueApp } from './helpers.js';
+import { agentTestBed, eventually, sleep } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -16,24 +15,14 @@ const noteFire = (tag: string, when: When): Strategy => ({
 });
 
 describe('trigger schedules', () => {
-  let t: TemporalTestContext;
-  beforeAll(async () => {
-    t = await connectTemporal();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const bed = agentTestBed();
 
   it('fires interval, date, cron, OR and AND triggers at the right times', async () => {
-    const taskQueue = uniqueTaskQueue('agents-triggers');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('trig');
+    const { rec, client, app, runUntil } = await bed.start('trig');
     // A date 5 s from now, on a whole second.
     const dateMs = Math.ceil((Date.now() + 5000) / 1000) * 1000;
     const date = new Date(dateMs).toISOString().replace('.000Z', 'Z');
-    await worker.runUntil(async () => {
+    await runUntil(async () => {
       const handle = await client.start({
         app,
         name: 'clock',
@@ -92,17 +81,13 @@ describe('trigger schedules', () => {
   });
 
   it('lets an operator pause, trigger now and backfill a strategy with `temporal schedule`', async () => {
-    const taskQueue = uniqueTaskQueue('agents-ops');
-    const rec = recordingActivities();
-    const worker = await agentWorker(t, taskQueue, rec);
-    const client = agents(t, taskQueue);
-    const app = uniqueApp('ops');
+    const { t, rec, client, app, runUntil } = await bed.start('ops');
     const scheduleId = triggerScheduleId(app, 'ops', 'slow');
     const cli = (...args: string[]) =>
       run(binaryPath('temporal'), ['schedule', ...args, '--address', t.address, '--namespace', t.namespace], {
         timeout: 20_000,
       });
-    await worker.runUntil(async () => {
+    await runUntil(async () => {
       // An hourly AND trigger: it will not fire by itself during the test.
       const handle = await client.start({
         app,
@@ -135,29 +120,21 @@ describe('trigger schedules', () => {
       const expected = [1, 2, 3]
         .map((h) => Math.floor(end.getTime() / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000)
         .filter((ms) => ms >= start.getTime() && new Date(ms).getUTCHours() === 0).length;
-      await cli(
-        'backfill',
-        '--schedule-id',
-        scheduleId,
-        '--start-time',
-        start.toISOString(),
-        '--end-time',
-        end.toISOString(),
-        '--overlap-policy',
-        'AllowAll',
-      );
+      const backfill = (id: string) =>
+        cli(
+          'backfill',
+          '--schedule-id',
+          id,
+          '--start-time',
+          start.toISOString(),
+          '--end-time',
+          end.toISOString(),
+          '--overlap-policy',
+          'AllowAll',
+        );
+      await backfill(scheduleId);
       // The plain hourly strategy backfilled over the same 3 hours fires at the 3 whole hours inside.
-      await cli(
-        'backfill',
-        '--schedule-id',
-        triggerScheduleId(app, 'ops', 'hourly'),
-        '--start-time',
-        start.toISOString(),
-        '--end-time',
-        end.toISOString(),
-        '--overlap-policy',
-        'AllowAll',
-      );
+      await backfill(triggerScheduleId(app, 'ops', 'hourly'));
       await eventually(() => (rec.noted('hourly').length === 3 ? true : undefined), 'three backfilled hourly fires');
       const hourly = rec
         .noted('hourly')
