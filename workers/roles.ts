@@ -11,6 +11,7 @@ import { createAgentActivities, type NamedActivities } from '../src/activities/a
 import { createKnowledgeActivities } from '../src/activities/knowledge/knowledge-activities.js';
 import { createMlActivities } from '../src/activities/ml/ml-activities.js';
 import { createKubernetesActivities } from '../src/activities/platform/index.js';
+import { createLoadgenActivities } from '../src/activities/loadgen/loadgen-activities.js';
 import { createLocalPlatformActivities } from '../src/activities/platform/local.js';
 import { createTrafficActivities } from '../src/activities/traffic.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
@@ -50,6 +51,7 @@ export function createWorkerResources(
       ...createMlActivities({ store }),
       ...createKnowledgeActivities({ store }),
       ...createTrafficActivities({ store }),
+      ...createLoadgenActivities({ store }),
     }),
     kubernetes: () =>
       platform.kind === 'kubernetes'

@@ -16,7 +16,7 @@ export interface QslImages {
 
 export const DEFAULT_PERFORMANCE_SAMPLE_COUNT = 1024;
 
-export class ImageQsl implements QuerySampleLibrary {
+export class ImageQsl implements QuerySampleLibrary, PixelSource {
   readonly totalSampleCount: number;
   readonly performanceSampleCount: number;
   private readonly loaded = new Set<number>();
@@ -58,9 +58,18 @@ export class ImageQsl implements QuerySampleLibrary {
   }
 }
 
-/** Samples with no data, for SUTs that do not read their input (fixed-delay, null). */
-export class SyntheticQsl implements QuerySampleLibrary {
+/** Where a SUT reads a sample's input. */
+export interface PixelSource {
+  pixels(index: number): Float32Array;
+}
+
+/** Samples with no data (every one a blank 28×28 image), for SUTs that ignore their input (fixed-delay, null). */
+export class SyntheticQsl implements QuerySampleLibrary, PixelSource {
   readonly name = 'synthetic';
+  private readonly blank = new Float32Array(28 * 28);
+  pixels(): Float32Array {
+    return this.blank;
+  }
   constructor(
     readonly totalSampleCount = 1024,
     readonly performanceSampleCount = totalSampleCount,

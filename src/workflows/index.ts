@@ -5,3 +5,4 @@ export * from './trigger.js';
 export * from './training.js';
 export * from './detector.js';
 export * from './platform-operation.js';
+export * from './loadgen.js';

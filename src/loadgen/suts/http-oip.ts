@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { ImageQsl } from '../qsl.js';
+import type { PixelSource } from '../qsl.js';
 import type { CompleteFn, IssuedQuery, QuerySample, SystemUnderTest } from '../sut.js';
 
 export interface HttpOipOptions {
@@ -15,7 +15,7 @@ export interface HttpOipOptions {
   model: string;
   /** Pin a version (/versions/{v}/infer). */
   version?: string;
-  qsl: ImageQsl;
+  qsl: PixelSource;
   /** Samples per request for big queries (Offline; default 32). */
   batchSize?: number;
   /** Requests of one big query in flight at once (default 8). */
