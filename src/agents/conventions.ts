@@ -2,7 +2,7 @@
  * The names shared by the agent workflow, its client, the CLI and the workers: workflow and
  * schedule ids, task queues and search attributes. Workflow-safe.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 /**
  * Identity conventions an operator can guess:
@@ -60,6 +60,23 @@ export const scanflowSearchAttributes = [
   ScanflowState,
   ScanflowKind,
 ] as const;
+
+/**
+ * The search attributes of an agent workflow, in one place: the client sets them at start (so a
+ * new agent is listed at once) and the agent upserts them whenever its status changes.
+ */
+export function agentSearchAttributes(
+  agent: { app: string; name: string; template: string },
+  status: string,
+): SearchAttributePair[] {
+  return [
+    { key: ScanflowKind, value: 'agent' },
+    { key: ScanflowApp, value: agent.app },
+    { key: ScanflowAgent, value: agent.name },
+    { key: ScanflowTemplate, value: agent.template },
+    { key: ScanflowState, value: status },
+  ];
+}
 
 /** `--search-attribute Name=Keyword` flags for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {

@@ -5,8 +5,8 @@
  * place the search attributes are built. It does no I/O (the workflow runs the strategies and the
  * schedule activities) and is workflow-safe, in the style of Temporal's safe-message-handlers sample.
  */
-import { ApplicationFailure, type SearchAttributeUpdatePair } from '@temporalio/common';
-import { ScanflowAgent, ScanflowApp, ScanflowKind, ScanflowState, ScanflowTemplate } from './conventions.js';
+import { ApplicationFailure, type SearchAttributePair } from '@temporalio/common';
+import { agentSearchAttributes } from './conventions.js';
 import type {
   AgentCall,
   AgentCarry,
@@ -248,15 +248,8 @@ export class Agent {
   }
 
   /** The search attributes an operator finds the agent by (`ScanflowKind='agent' AND ScanflowApp=…`). */
-  searchAttributes(): SearchAttributeUpdatePair[] {
-    const { spec, status } = this.state;
-    return [
-      { key: ScanflowKind, value: 'agent' },
-      { key: ScanflowApp, value: spec.app },
-      { key: ScanflowAgent, value: spec.name },
-      { key: ScanflowTemplate, value: spec.template },
-      { key: ScanflowState, value: status },
-    ];
+  searchAttributes(): SearchAttributePair[] {
+    return agentSearchAttributes(this.state.spec, this.state.status);
   }
 
   /** The input of the next run on continue-as-new: the state and the events still queued. */

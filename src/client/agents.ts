@@ -4,13 +4,14 @@
  */
 import { type Client, WorkflowIdReusePolicy, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { AgentSpec, Json, Strategy } from '../agents/spec.js';
-import { DEFAULT_AGENT_TASK_QUEUE, agentWorkflowId } from '../agents/conventions.js';
 import {
+  DEFAULT_AGENT_TASK_QUEUE,
   ScanflowAgent,
   ScanflowApp,
-  ScanflowKind,
   ScanflowState,
   ScanflowTemplate,
+  agentSearchAttributes,
+  agentWorkflowId,
 } from '../agents/conventions.js';
 import { validateAgentSpec } from '../agents/validate.js';
 import {
@@ -134,13 +135,7 @@ export class AgentClient {
       args: [spec],
       // A stopped agent may be started again under the same id; a running one may not be started twice.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [
-        { key: ScanflowKind, value: 'agent' },
-        { key: ScanflowApp, value: spec.app },
-        { key: ScanflowAgent, value: spec.name },
-        { key: ScanflowTemplate, value: spec.template },
-        { key: ScanflowState, value: 'running' },
-      ],
+      typedSearchAttributes: agentSearchAttributes(spec, 'running'),
     });
     return new AgentHandle(handle);
   }
