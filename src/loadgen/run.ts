@@ -103,6 +103,7 @@ export async function runLoadgen(options: RunOptions): Promise<SegmentResult> {
   const segment = options.segment ?? WHOLE_RUN;
   const loaded = loadedSampleIndices(settings, qsl);
   await qsl.loadSamplesToRam(loaded);
+  await options.sut.prepare?.(loaded);
   try {
     return await new Runner(options, segment, loaded).run();
   } finally {

@@ -34,6 +34,8 @@ export interface SystemUnderTest {
   readonly name: string;
   /** Must not block: start the work and call `complete` (once or in parts) when samples are answered. */
   issueQuery(query: IssuedQuery, complete: CompleteFn): void;
+  /** Called once with the QSL samples the run loaded, before the first query (e.g. to encode them). */
+  prepare?(indices: readonly number[]): Promise<void> | void;
   /** No more queries will come (Offline: the whole query was issued). */
   flushQueries?(): void;
   /** Stops outstanding work (cancellation) and frees connections or models. */
