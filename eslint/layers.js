@@ -20,6 +20,7 @@ const runtimeLayers = {
   agents: { may: [], why: 'the agent model: spec, validation, triggers, state, messages; workflow-safe' },
   knowledge: { may: ['ml'], why: 'the knowledge base: stores, model registry, prediction log' },
   report: { may: ['ml'], why: 'charts and pictures for reports' },
+  temporal: { may: [], why: 'connections to Temporal: TLS, API key, payload encryption, codec server' },
   stack: { may: ['agents'], why: 'processes of the embedded stack (Temporal, S3, Prometheus)' },
   platform: { may: ['stack'], why: 'leaf adapters where Table IV primitives land (Kubernetes, local)' },
   serving: { may: ['ml', 'knowledge', 'platform', 'stack'], why: 'the Open Inference Protocol v2 model server' },
@@ -31,7 +32,10 @@ const runtimeLayers = {
   },
   workflows: { may: ['agents'], typeOnly: ['activities'], why: 'Temporal workflows: deterministic orchestration' },
   client: { may: ['agents'], typeOnly: ['workflows'], why: 'typed Temporal client for agents' },
-  config: { may: ['agents', 'knowledge', 'serving', 'platform'], why: 'configuration from the environment' },
+  config: {
+    may: ['agents', 'knowledge', 'serving', 'platform', 'temporal'],
+    why: 'configuration from the environment',
+  },
 };
 const runtime = Object.keys(runtimeLayers);
 

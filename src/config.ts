@@ -5,11 +5,13 @@
 import { resolve } from 'node:path';
 import type { KnowledgeStoreConfig } from './knowledge/types.js';
 import { parseStoreArgument } from './serving/store-config.js';
+import { temporalSettingsFrom, type TemporalSettings } from './temporal/connection-options.js';
 
 export interface ScanflowConfig {
   /** Directory of the embedded stack's state (database, knowledge base, logs). */
   home: string;
-  temporal: { address: string; namespace: string; uiPort: number };
+  /** Address, namespace, TLS / API key and payload encryption (see src/temporal/connection-options.ts). */
+  temporal: TemporalSettings;
   knowledge: KnowledgeStoreConfig;
   /** Where the platform primitives act: this machine (processes) or a Kubernetes cluster. */
   platform: { kind: 'local'; workDir: string } | { kind: 'kubernetes'; kubeconfig?: string; namespace: string };
@@ -39,11 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ScanflowConfig
     : { kind: 'local', directory: resolve(env.SCANFLOW_KNOWLEDGE_DIR ?? resolve(home, 'knowledge')) };
   return {
     home,
-    temporal: {
-      address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-      namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-      uiPort: int(env, 'SCANFLOW_UI_PORT', 8233),
-    },
+    temporal: temporalSettingsFrom(env, int(env, 'SCANFLOW_UI_PORT', 8233)),
     knowledge,
     platform: platformFrom(env, home),
   };

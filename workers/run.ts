@@ -5,17 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type LogLevel,
-} from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { ScanflowConfig } from '../src/config.js';
 import { TaskQueues, type TaskQueueRole } from '../src/agents/conventions.js';
+import { connectClient, connectWorker, dataConverter } from '../src/temporal/connect.js';
 import { createWorkerResources, type WorkerResources } from './roles.js';
 
 /** The bundle's entry module (runtime + apps): the .ts source in a checkout, the compiled .js in a built image. */
@@ -53,9 +47,8 @@ export async function startWorkers(opts: RunWorkersOptions): Promise<RunningWork
     runtimeInstalled = true;
   }
   const { config } = opts;
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const connection = await connectWorker(config.temporal);
+  const { client, connection: clientConnection } = await connectClient(config.temporal);
   const resources = createWorkerResources(config, client);
   const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: Runtime.instance().logger });
   const workers = await Promise.all(
@@ -65,6 +58,7 @@ export async function startWorkers(opts: RunWorkersOptions): Promise<RunningWork
         namespace: config.temporal.namespace,
         taskQueue: TaskQueues[role],
         workflowBundle,
+        dataConverter: dataConverter(config.temporal),
         activities: resources.activitiesFor(role),
         // Agents are long-lived: cache them all (about 0.7 MB each) so events do not replay history.
         maxCachedWorkflows: role === 'agents' ? 2000 : 200,

@@ -3,12 +3,14 @@
  * (one document per command) so it pipes into jq. The same operations exist in the typed client
  * (src/client/agents.ts) and, message by message, in the `temporal` CLI.
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { readFile } from 'node:fs/promises';
 import { AgentClient, AgentUpdateRejected } from '../client/agents.js';
 import type { Json, Strategy } from '../agents/spec.js';
 import { DEFAULT_AGENT_TASK_QUEUE } from '../agents/conventions.js';
 import { SpecError } from '../agents/validate.js';
+import { temporalSettingsFrom, type TemporalSettings } from '../temporal/connection-options.js';
+import { connectClient } from '../temporal/connect.js';
 
 export const agentUsage = `usage: scanflow agent <command> …
 
@@ -27,7 +29,7 @@ export const agentUsage = `usage: scanflow agent <command> …
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), SCANFLOW_AGENT_TASK_QUEUE (${DEFAULT_AGENT_TASK_QUEUE})`;
 
 export interface AgentCommandDeps {
-  config?: { temporal: { address: string; namespace: string } };
+  config?: { temporal: TemporalSettings };
   /** An existing client (tests, embedding); otherwise one is connected from config. */
   client?: Client;
   taskQueue?: string;
@@ -90,12 +92,8 @@ export async function runAgentCommand(argv: string[], deps: AgentCommandDeps = {
       flag(args, '--task-queue') ?? deps.taskQueue ?? process.env.SCANFLOW_AGENT_TASK_QUEUE ?? DEFAULT_AGENT_TASK_QUEUE;
     let client = deps.client;
     if (!client) {
-      const temporal = deps.config?.temporal ?? {
-        address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-      };
-      connection = await Connection.connect({ address: temporal.address });
-      client = new Client({ connection, namespace: temporal.namespace });
+      const temporal = deps.config?.temporal ?? temporalSettingsFrom(process.env, 8233);
+      ({ client, connection } = await connectClient(temporal));
     }
     const agents = new AgentClient(client, { taskQueue });
     const print = (value: unknown) => out(JSON.stringify(value, null, 2));

@@ -1,12 +1,14 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import { connectClient } from '../temporal/connect.js';
 import type { ScanflowConfig } from '../config.js';
 import { TaskQueues } from '../agents/conventions.js';
 
 /** Runs diagnosticsWorkflow on the running stack and prints what it found. */
 export async function doctor(config: ScanflowConfig): Promise<number> {
   let connection: Connection;
+  let client: Client;
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+    ({ client, connection } = await connectClient(config.temporal, { connectTimeout: '5s' }));
   } catch (err) {
     console.error(
       `doctor: no Temporal server at ${config.temporal.address} (${(err as Error).message}); start one with 'npm run dev'`,
@@ -14,7 +16,6 @@ export async function doctor(config: ScanflowConfig): Promise<number> {
     return 1;
   }
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowId = `scanflow.doctor.${Date.now()}`;
     console.log(`doctor: running diagnosticsWorkflow ${workflowId} on ${TaskQueues.system}`);
     const report = await client.workflow.execute('diagnosticsWorkflow', {

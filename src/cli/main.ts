@@ -5,6 +5,7 @@
  *   doctor              runs the stack health check workflow on a running stack
  *   demo …              the MNIST case study end to end (scanflow demo --help)
  *   agent …             start, call, query, update and stop agents (scanflow agent --help)
+ *   codec-server        decodes encrypted payloads for the Temporal Web UI and CLI
  */
 import { loadConfig } from '../config.js';
 
@@ -17,10 +18,15 @@ commands:
   doctor              check a running stack: native TensorFlow + knowledge base, through Temporal
   demo [options]      the MNIST case study end to end on one machine (scanflow demo --help)
   agent <command>     manage agents (scanflow agent help)
+  codec-server [--port 8235] [--ui-origin URL]
+                      decode encrypted payloads for the Web UI / CLI (SCANFLOW_CODEC_KEY_FILE)
 
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), SCANFLOW_HOME (.scanflow),
   SCANFLOW_S3_ENDPOINT/_ACCESS_KEY/_SECRET_KEY/_BUCKET (knowledge base on S3 instead of .scanflow/knowledge),
-  KUBECONFIG, SCANFLOW_K8S_NAMESPACE (scanflow)`;
+  KUBECONFIG, SCANFLOW_K8S_NAMESPACE (scanflow);
+  Temporal security: TEMPORAL_TLS, TEMPORAL_TLS_CA_PATH, TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH,
+  TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE (as the temporal CLI), and
+  SCANFLOW_CODEC_KEY_FILE (AES-256-GCM payload encryption; lines 'id:base64-key', the first encrypts)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -56,6 +62,10 @@ export async function main(argv: string[]): Promise<number> {
       const { startWorkers } = await import('../../workers/run.js');
       await runDemo(options, startWorkers);
       return 0;
+    }
+    case 'codec-server': {
+      const { runCodecServer } = await import('./codec-server.js');
+      return await runCodecServer(loadConfig().temporal, rest);
     }
     case 'agent': {
       const { runAgentCommand } = await import('./agents.js');

@@ -10,6 +10,7 @@ import type { ScanflowConfig } from '../config.js';
 import { runWorkers } from '../../workers/run.js';
 import { parseRoles } from '../../workers/parse-roles.js';
 import { startTemporalDevServer } from '../stack/temporal-server.js';
+import { startCodecServer } from './codec-server.js';
 
 export interface UpOptions {
   config: ScanflowConfig;
@@ -29,6 +30,14 @@ export async function up(opts: UpOptions): Promise<void> {
     );
   }
   const dbFile = join(config.home, 'temporal.db');
+  // Encrypted payloads: the Web UI decodes them through a codec server holding the key.
+  const codec = config.temporal.codecKeyFile
+    ? await startCodecServer(config.temporal, {
+        port: config.temporal.uiPort + 2,
+        uiOrigin: `http://localhost:${config.temporal.uiPort}`,
+      })
+    : undefined;
+  if (codec) log(`[scanflow] payloads are encrypted; the Web UI decodes them through ${codec.url}`);
   log(`[scanflow] starting the Temporal dev server (database ${dbFile})`);
   const server = await startTemporalDevServer({
     dbFile,
@@ -36,6 +45,7 @@ export async function up(opts: UpOptions): Promise<void> {
     uiPort: config.temporal.uiPort,
     namespace: config.temporal.namespace,
     logDir: join(config.home, 'logs'),
+    extraArgs: codec ? ['--ui-codec-endpoint', codec.url] : [],
   });
   log(`[scanflow] Temporal ${server.address} · Web UI ${server.uiUrl}/namespaces/${server.namespace}/workflows`);
   log(
@@ -44,6 +54,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const stopServer = async () => {
     log('[scanflow] stopping the Temporal dev server');
     await server.process.stop();
+    await codec?.close();
   };
   try {
     if (opts.noWorkers) {
