@@ -3,12 +3,13 @@
  * rows back. A batch normally runs on the version current when it starts; requests pinned to
  * another version (sent to /versions/{v}/infer just before a switch) run on that one, which their
  * lease keeps in memory. Each slice of predictions is counted in the metrics and appended to the
- * prediction log with the version that produced it.
+ * prediction log with the version that produced it: the records are built after the responses
+ * are written, and dropped (counted) when the log's bounded queue is full (prediction-queue.ts).
  */
-import type { PredictionLogWriter } from '../knowledge/types.js';
 import type { Batch } from './batcher.js';
 import type { ServingMetrics } from './metrics.js';
 import type { Lease, ModelSlot } from './model-slot.js';
+import type { PredictionLogQueue } from './prediction-queue.js';
 import { predictionRecords } from './prediction-records.js';
 import { CLASS_COUNT, type Prediction } from './protocol.js';
 import type { ServableModel } from './servable-model.js';
@@ -32,7 +33,7 @@ export interface BatchRunnerOptions {
   modelName: string;
   slot: ModelSlot;
   metrics: ServingMetrics;
-  predictionLog?: PredictionLogWriter;
+  predictionLog?: PredictionLogQueue;
   /** Include the quantised input pixels in each prediction record. */
   logPixels: boolean;
 }
@@ -43,20 +44,19 @@ export function batchRunner(o: BatchRunnerOptions): (batch: Batch<RowMeta>) => P
   const labels = { model: o.modelName };
 
   const log = (meta: RowMeta, prediction: Prediction, version: string, time: string, count: number): void => {
-    if (!o.predictionLog) return;
-    const records = predictionRecords({
-      model: o.modelName,
-      version: Number(version),
-      time,
-      requestId: meta.requestId,
-      sampleIds: meta.sampleIds,
-      images: meta.images,
-      count,
-      prediction,
-      withPixels: o.logPixels,
-    });
-    for (const r of records) o.predictionLog.append(r);
-    o.metrics.logAppended.inc(records.length);
+    o.predictionLog?.add(count, () =>
+      predictionRecords({
+        model: o.modelName,
+        version: Number(version),
+        time,
+        requestId: meta.requestId,
+        sampleIds: meta.sampleIds,
+        images: meta.images,
+        count,
+        prediction,
+        withPixels: o.logPixels,
+      }),
+    );
   };
 
   return async (batch) => {
@@ -65,7 +65,9 @@ export function batchRunner(o: BatchRunnerOptions): (batch: Batch<RowMeta>) => P
       const groups = new Map<ServableModel, Part[]>();
       for (const part of batch.parts) {
         const model = part.meta.pinned?.model ?? lease.model;
-        groups.set(model, [...(groups.get(model) ?? []), part]);
+        const group = groups.get(model);
+        if (group) group.push(part);
+        else groups.set(model, [part]);
       }
       const results = new Map<Part, RowResult>();
       for (const [model, parts] of groups) {

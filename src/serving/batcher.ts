@@ -10,7 +10,20 @@
  *   the event loop. A lone client pays no batching delay; a busy server still merges.
  * - 'fixed': always up to `maxWaitMs` after the first queued request (Triton's max queue delay).
  * With `maxWaitMs` 0 both run on the next event-loop turn.
+ *
+ * Load shedding: at most `maxQueuedImages` images wait (default 8 x maxBatchSize); a request that
+ * would go past it is refused at once with an OverloadedError (the server answers 503 with
+ * `retry-after`), so an overload costs the clients a retry instead of the server its memory and
+ * every queued request its latency. A request alone in an empty queue is always accepted.
  */
+
+/** The queue is full: the request was not queued (the server answers 503). */
+export class OverloadedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OverloadedError';
+  }
+}
 
 export type BatchWaitPolicy = 'arrivals' | 'fixed';
 
@@ -21,6 +34,8 @@ export interface BatchingOptions {
   maxWaitMs: number;
   /** Default 'arrivals'. */
   wait?: BatchWaitPolicy;
+  /** Images allowed to wait at once (default 8 x maxBatchSize); more are refused with OverloadedError. */
+  maxQueuedImages?: number;
 }
 
 /** Held from the moment a request starts arriving until it is submitted (or rejected). */
@@ -69,12 +84,29 @@ export class DynamicBatcher<Meta, Out> {
     if (!Number.isFinite(options.maxWaitMs) || options.maxWaitMs < 0) {
       throw new Error(`batching.maxWaitMs must be a number >= 0, got ${options.maxWaitMs}`);
     }
+    const maxQueued = options.maxQueuedImages;
+    if (maxQueued !== undefined && (!Number.isInteger(maxQueued) || maxQueued < 1)) {
+      throw new Error(`batching.maxQueuedImages must be an integer >= 1, got ${maxQueued}`);
+    }
     if (options.wait !== undefined && options.wait !== 'arrivals' && options.wait !== 'fixed') {
       throw new Error(`batching.wait must be "arrivals" or "fixed", got ${JSON.stringify(options.wait)}`);
     }
   }
 
+  /** Images waiting (not yet in a running batch). */
+  get queued(): number {
+    return this.queuedImages;
+  }
+
   submit(images: Float32Array, count: number, meta: Meta): Promise<Out> {
+    const limit = this.options.maxQueuedImages ?? 8 * this.options.maxBatchSize;
+    if (this.queue.length > 0 && this.queuedImages + count > limit) {
+      return Promise.reject(
+        new OverloadedError(
+          `the server is overloaded: ${this.queuedImages} images already wait for the model (limit ${limit}); retry shortly`,
+        ),
+      );
+    }
     return new Promise<Out>((resolve, reject) => {
       this.queue.push({ images, count, meta, resolve, reject });
       this.queuedImages += count;

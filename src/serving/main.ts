@@ -18,7 +18,9 @@ async function run(): Promise<void> {
   const predictionLog = args.predictionLog
     ? new BatchedPredictionLogWriter(store, {
         model: args.model,
-        ...args.predictionLog,
+        batchSize: args.predictionLog.batchSize,
+        // The server's bounded queue paces the writes (and backs off when the store fails).
+        flushIntervalMs: 0,
         ...(args.replica ? { writerId: args.replica } : {}),
       })
     : undefined;
@@ -27,6 +29,7 @@ async function run(): Promise<void> {
     source: registryModelSource(registry),
     predictionLog,
     logPixels: args.logPixels,
+    ...(args.predictionLog ? { predictionQueue: args.predictionLog } : {}),
     batching: args.batching,
     initialVersion: args.initialVersion,
     pollProductionMs: args.pollProductionMs,

@@ -80,6 +80,18 @@ export class ServingMetrics {
     help: 'Prediction records handed to the prediction-log writer',
     registers: [this.registry],
   });
+  /** Prediction records dropped because the bounded queue was full (store down or too slow). */
+  readonly logDropped = new Counter({
+    name: 'scanflow_prediction_log_dropped_total',
+    help: 'Prediction records dropped because the prediction-log queue was full (store unavailable or too slow)',
+    registers: [this.registry],
+  });
+  /** Failed writes of a prediction-log batch (each retried with backoff). */
+  readonly logWriteFailures = new Counter({
+    name: 'scanflow_prediction_log_write_failures_total',
+    help: 'Prediction-log batch writes that failed (retried with exponential backoff)',
+    registers: [this.registry],
+  });
   readonly modelLoadFailures = new Counter({
     name: 'scanflow_model_load_failures_total',
     help: 'Model versions that failed to load (the previous version kept serving)',

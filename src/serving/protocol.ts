@@ -39,6 +39,8 @@ export interface InferRequest {
   sampleIds?: string[];
   /** Outputs the client asked for (all when absent). */
   outputs?: Set<string>;
+  /** Outputs to answer as raw bytes (binary tensor data extension); none when absent. */
+  binaryOutputs?: Set<string>;
 }
 
 export interface Prediction {
@@ -59,37 +61,130 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Parses a request body (already read as text) into an InferRequest, or throws a 400 ProtocolError. */
-export function parseInferRequest(body: string): InferRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (err) {
-    throw new ProtocolError(400, `request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isRecord(json)) throw new ProtocolError(400, 'request body must be a JSON object with an "inputs" array');
-  const { id, inputs, parameters, outputs } = json;
-  if (id !== undefined && typeof id !== 'string')
-    throw new ProtocolError(400, `"id" must be a string, got ${typeof id}`);
-  if (!Array.isArray(inputs)) throw new ProtocolError(400, '"inputs" must be an array with one tensor named "images"');
-  if (inputs.length !== 1)
-    throw new ProtocolError(400, `"inputs" must hold exactly 1 tensor ("${INPUT_NAME}"), got ${inputs.length}`);
-  const input: unknown = inputs[0];
+/** Largest finite FP32 value: anything larger in magnitude becomes Infinity in the tensor. */
+export const FP32_MAX = 3.4028234663852886e38;
+
+/** The inputs[0] metadata checked before any pixel is touched: name, datatype, shape. */
+export function checkInputHeader(input: unknown): { input: Record<string, unknown>; count: number } {
   if (!isRecord(input)) throw new ProtocolError(400, 'inputs[0] must be an object { name, shape, datatype, data }');
   if (input.name !== INPUT_NAME)
     throw new ProtocolError(400, `inputs[0].name must be "${INPUT_NAME}", got ${JSON.stringify(input.name)}`);
   if (input.datatype !== 'FP32')
     throw new ProtocolError(400, `inputs[0].datatype must be "FP32", got ${JSON.stringify(input.datatype)}`);
-  const count = imageCount(input.shape);
-  const images = flattenData(input.data, count * IMAGE_SIZE);
-  const request: InferRequest = { images, count };
-  if (id !== undefined) request.id = id;
+  return { input, count: imageCount(input.shape) };
+}
+
+function parseJsonBody(body: string | Buffer): unknown {
+  try {
+    return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch (err) {
+    throw new ProtocolError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Checks the request object around the tensor (id, inputs, parameters, outputs); the tensor data is read by `data`. */
+function parseRequestObject(
+  json: unknown,
+  data: (input: Record<string, unknown>, count: number) => Float32Array,
+): InferRequest {
+  if (!isRecord(json)) throw new ProtocolError(400, 'request body must be a JSON object with an "inputs" array');
+  const { id, inputs, parameters, outputs } = json;
+  if (id !== undefined && typeof id !== 'string')
+    throw new ProtocolError(400, `"id" must be a string, got ${typeof id}`);
+  if (id !== undefined && id.length > 256) throw new ProtocolError(400, '"id" is longer than 256 characters');
+  if (!Array.isArray(inputs)) throw new ProtocolError(400, '"inputs" must be an array with one tensor named "images"');
+  if (inputs.length !== 1)
+    throw new ProtocolError(400, `"inputs" must hold exactly 1 tensor ("${INPUT_NAME}"), got ${inputs.length}`);
+  const { input, count } = checkInputHeader(inputs[0]);
+  // Everything small is checked before the pixels are read.
+  let sampleIds: string[] | undefined;
+  let binaryOutput = false;
   if (parameters !== undefined) {
     if (!isRecord(parameters)) throw new ProtocolError(400, '"parameters" must be an object');
-    if (parameters.sample_ids !== undefined) request.sampleIds = parseSampleIds(parameters.sample_ids, count);
+    if (parameters.sample_ids !== undefined) sampleIds = parseSampleIds(parameters.sample_ids, count);
+    if (parameters.binary_data_output !== undefined) {
+      if (typeof parameters.binary_data_output !== 'boolean')
+        throw new ProtocolError(400, 'parameters.binary_data_output must be true or false');
+      binaryOutput = parameters.binary_data_output;
+    }
   }
-  if (outputs !== undefined) request.outputs = parseRequestedOutputs(outputs);
+  const requested = outputs === undefined ? undefined : parseRequestedOutputs(outputs);
+  const images = data(input, count);
+  const request: InferRequest = { images, count };
+  if (id !== undefined) request.id = id;
+  if (sampleIds) request.sampleIds = sampleIds;
+  if (requested) request.outputs = requested.names;
+  if (binaryOutput) request.binaryOutputs = new Set([PROBABILITIES_OUTPUT, LABEL_OUTPUT]);
+  else if (requested && requested.binary.size > 0) request.binaryOutputs = requested.binary;
   return request;
+}
+
+/** Parses a JSON request body into an InferRequest, or throws a 400 ProtocolError. */
+export function parseInferRequest(body: string | Buffer): InferRequest {
+  return parseRequestObject(parseJsonBody(body), (input, count) => {
+    if (isRecord(input.parameters) && input.parameters.binary_data_size !== undefined)
+      throw new ProtocolError(
+        400,
+        'inputs[0].parameters.binary_data_size is set but the request has no Inference-Header-Content-Length header',
+      );
+    return flattenData(input.data, count * IMAGE_SIZE);
+  });
+}
+
+/**
+ * Parses a request of the binary tensor data extension: `headerLength` bytes of JSON, then the raw
+ * little-endian bytes of every input that names its size in `parameters.binary_data_size`.
+ */
+export function parseBinaryInferRequest(body: Buffer, headerLength: number): InferRequest {
+  if (!Number.isSafeInteger(headerLength) || headerLength < 0 || headerLength > body.length)
+    throw new ProtocolError(
+      400,
+      `Inference-Header-Content-Length is ${headerLength} but the body has ${body.length} bytes`,
+    );
+  const json = parseJsonBody(body.subarray(0, headerLength));
+  return parseRequestObject(json, (input, count) => {
+    const size = isRecord(input.parameters) ? input.parameters.binary_data_size : undefined;
+    if (size === undefined) {
+      if (body.length !== headerLength)
+        throw new ProtocolError(
+          400,
+          `${body.length - headerLength} bytes follow the JSON header but no input names them`,
+        );
+      return flattenData(input.data, count * IMAGE_SIZE);
+    }
+    const expected = count * IMAGE_SIZE * 4;
+    if (size !== expected)
+      throw new ProtocolError(
+        400,
+        `inputs[0].parameters.binary_data_size is ${JSON.stringify(size)} but shape ${JSON.stringify(input.shape)} of FP32 needs ${expected} bytes`,
+      );
+    if (input.data !== undefined)
+      throw new ProtocolError(400, 'inputs[0] has both "data" and parameters.binary_data_size: send one');
+    if (body.length - headerLength !== expected)
+      throw new ProtocolError(
+        400,
+        `${body.length - headerLength} bytes follow the JSON header but inputs[0] names ${expected}`,
+      );
+    return fp32FromBytes(body, headerLength, count * IMAGE_SIZE, 'inputs[0]');
+  });
+}
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** `n` little-endian FP32 values from `bytes` at `offset`, copied into a fresh array and checked finite. */
+export function fp32FromBytes(bytes: Uint8Array, offset: number, n: number, what: string): Float32Array {
+  const out = new Float32Array(n);
+  if (littleEndian) new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + n * 4));
+  else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + offset, n * 4);
+    for (let i = 0; i < n; i += 1) out[i] = view.getFloat32(i * 4, true);
+  }
+  for (let i = 0; i < n; i += 1) {
+    const v = out[i]!;
+    if (v - v !== 0)
+      throw new ProtocolError(400, `${what} value ${i} is ${v}: every pixel must be a finite FP32 number`);
+  }
+  return out;
 }
 
 /** Accepts [n, 28, 28, 1] and [n, 784]; returns n. */
@@ -113,10 +208,39 @@ function imageCount(shape: unknown): number {
   return n;
 }
 
-/** The protocol allows flat or nested row-major data; both are flattened and checked element by element. */
+/**
+ * The protocol allows flat or nested row-major data; both are flattened and checked element by
+ * element. A value is accepted when it is a number that stays finite as FP32 (1e39 is finite in
+ * float64 but Infinity in the tensor, which would make every output NaN).
+ */
 function flattenData(data: unknown, expected: number): Float32Array {
   if (!Array.isArray(data)) throw new ProtocolError(400, 'inputs[0].data must be an array of numbers');
   const out = new Float32Array(expected);
+  const bad = (at: number, value: unknown): ProtocolError =>
+    new ProtocolError(
+      400,
+      typeof value === 'number' && Number.isFinite(value)
+        ? `inputs[0].data[${at}] is ${value}, outside the FP32 range (|x| <= ${FP32_MAX})`
+        : `inputs[0].data[${at}] must be a finite number, got ${JSON.stringify(value) ?? String(value)}`,
+    );
+  // The common case, a flat array of numbers: one tight loop, no recursion.
+  if (data.length === expected) {
+    let flat = true;
+    for (let i = 0; i < expected; i += 1) {
+      const value: unknown = data[i];
+      if (typeof value !== 'number') {
+        if (Array.isArray(value)) {
+          flat = false;
+          break;
+        }
+        throw bad(i, value);
+      }
+      out[i] = value;
+      const stored = out[i]!;
+      if (stored - stored !== 0) throw bad(i, value);
+    }
+    if (flat) return out;
+  }
   let n = 0;
   const visit = (value: unknown, depth: number): void => {
     if (Array.isArray(value)) {
@@ -124,10 +248,12 @@ function flattenData(data: unknown, expected: number): Float32Array {
       for (const v of value) visit(v, depth + 1);
       return;
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new ProtocolError(400, `inputs[0].data[${n}] must be a finite number, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number') throw bad(n, value);
+    if (n < expected) {
+      out[n] = value;
+      const stored = out[n]!;
+      if (stored - stored !== 0) throw bad(n, value);
     }
-    if (n < expected) out[n] = value;
     n += 1;
   };
   visit(data, 0);
@@ -147,9 +273,11 @@ function parseSampleIds(value: unknown, count: number): string[] {
   return value.map(String);
 }
 
-function parseRequestedOutputs(value: unknown): Set<string> {
+function parseRequestedOutputs(value: unknown): { names: Set<string>; binary: Set<string> } {
   if (!Array.isArray(value)) throw new ProtocolError(400, '"outputs" must be an array of { name }');
+  if (value.length > 2) throw new ProtocolError(400, `"outputs" names ${value.length} tensors; the model has 2`);
   const names = new Set<string>();
+  const binary = new Set<string>();
   for (const [i, o] of value.entries()) {
     const name = isRecord(o) ? o.name : undefined;
     if (name !== PROBABILITIES_OUTPUT && name !== LABEL_OUTPUT) {
@@ -159,18 +287,28 @@ function parseRequestedOutputs(value: unknown): Set<string> {
       );
     }
     names.add(name);
+    const parameters = (o as Record<string, unknown>).parameters;
+    if (parameters !== undefined) {
+      if (!isRecord(parameters)) throw new ProtocolError(400, `outputs[${i}].parameters must be an object`);
+      const b = parameters.binary_data;
+      if (b !== undefined && typeof b !== 'boolean')
+        throw new ProtocolError(400, `outputs[${i}].parameters.binary_data must be true or false`);
+      if (b) binary.add(name);
+    }
   }
-  return names;
+  return { names, binary };
 }
 
-export function buildInferResponse(args: {
+export interface InferAnswer {
   modelName: string;
   version: string;
   id: string;
   count: number;
   prediction: Prediction;
   outputs?: Set<string>;
-}): InferResponse {
+}
+
+export function buildInferResponse(args: InferAnswer): InferResponse {
   const { modelName, version, id, count, prediction, outputs } = args;
   const all: InferResponse['outputs'] = [
     {
@@ -189,6 +327,43 @@ export function buildInferResponse(args: {
   };
 }
 
+const join = (values: ArrayLike<number>): string => Array.prototype.join.call(values, ',');
+
+/**
+ * The response body, written directly as text (the same JSON as JSON.stringify(buildInferResponse()),
+ * without the intermediate arrays), or with the binary tensor data extension for the outputs in
+ * `binary`: the JSON header (its length in `headerLength`) followed by their raw little-endian bytes.
+ */
+export function encodeInferResponse(
+  args: InferAnswer,
+  binary?: Set<string>,
+): { body: string | Buffer; headerLength?: number } {
+  const { modelName, version, id, count, prediction, outputs } = args;
+  const wanted = (name: string) => !outputs || outputs.has(name);
+  const parts: string[] = [];
+  const raw: Buffer[] = [];
+  if (wanted(PROBABILITIES_OUTPUT)) {
+    const head = `{"name":"${PROBABILITIES_OUTPUT}","shape":[${count},${CLASS_COUNT}],"datatype":"FP32"`;
+    if (binary?.has(PROBABILITIES_OUTPUT)) {
+      const p = prediction.probabilities;
+      raw.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+      parts.push(`${head},"parameters":{"binary_data_size":${p.byteLength}}}`);
+    } else parts.push(`${head},"data":[${join(prediction.probabilities)}]}`);
+  }
+  if (wanted(LABEL_OUTPUT)) {
+    const head = `{"name":"${LABEL_OUTPUT}","shape":[${count}],"datatype":"INT64"`;
+    if (binary?.has(LABEL_OUTPUT)) {
+      const labels = BigInt64Array.from(prediction.labels, (l) => BigInt(l));
+      raw.push(Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
+      parts.push(`${head},"parameters":{"binary_data_size":${labels.byteLength}}}`);
+    } else parts.push(`${head},"data":[${join(prediction.labels)}]}`);
+  }
+  const json = `{"model_name":${JSON.stringify(modelName)},"model_version":${JSON.stringify(version)},"id":${JSON.stringify(id)},"outputs":[${parts.join(',')}]}`;
+  if (raw.length === 0) return { body: json };
+  const header = Buffer.from(json, 'utf8');
+  return { body: Buffer.concat([header, ...raw]), headerLength: header.length };
+}
+
 /** GET /v2/models/{name}[/versions/{v}] */
 export function modelMetadata(modelName: string, versions: string[]): Record<string, unknown> {
   return {
@@ -205,5 +380,5 @@ export function modelMetadata(modelName: string, versions: string[]): Record<str
 
 /** GET /v2 */
 export function serverMetadata(version: string): Record<string, unknown> {
-  return { name: 'scanflow-model-server', version, extensions: ['scanflow-admin'] };
+  return { name: 'scanflow-model-server', version, extensions: ['binary_tensor_data', 'scanflow-admin'] };
 }

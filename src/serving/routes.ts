@@ -8,7 +8,8 @@
  *   GET  /metrics                                     Prometheus text format
  *   GET|POST /admin/model                             see admin-route.ts
  * Unknown paths get 404, wrong methods 405; a handler's ProtocolError becomes its status, any other
- * error a logged 500.
+ * error a logged 500. Nothing a client sends can make the handler throw or reject: a request
+ * target that is not a path (`//[`, `http://%zz/`, `*`) or a bad percent-escape is a 400.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { admin } from './admin-route.js';
@@ -22,19 +23,50 @@ export const SERVER_VERSION = '0.1.0';
 const INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 const MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready)?$/;
 
-const decoded = (part: string | undefined): string | undefined =>
-  part === undefined ? undefined : decodeURIComponent(part);
+const decoded = (part: string | undefined): string | undefined => {
+  if (part === undefined) return undefined;
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ProtocolError(400, `bad percent-escape in ${JSON.stringify(part.slice(0, 100))}`);
+  }
+};
+
+/** Longest request target looked at; longer ones are refused (Node already caps the whole header). */
+const MAX_TARGET = 2048;
+
+/**
+ * The path of a request target, without query and trailing slashes. Origin-form (`/v2/...`) is the
+ * normal case; absolute-form (`http://host/v2/...`, sent to proxies) is accepted for its path.
+ * The path is not normalised (`/v2/../x` is simply not a route).
+ */
+export function targetPath(target: string | undefined): string {
+  let t = target ?? '/';
+  if (t.length > MAX_TARGET) throw new ProtocolError(414, `request target is longer than ${MAX_TARGET} characters`);
+  if (!t.startsWith('/')) {
+    const absolute = /^https?:\/\/[^/?#]*(\/[^?#]*)?/i.exec(t);
+    if (!absolute) throw new ProtocolError(400, `request target ${JSON.stringify(t.slice(0, 100))} is not a path`);
+    t = absolute[1] ?? '/';
+  }
+  const end = t.search(/[?#]/);
+  const path = end === -1 ? t : t.slice(0, end);
+  return path.replace(/\/+$/, '') || '/';
+}
 
 export function requestHandler(ctx: ServingContext): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    let path = '?';
     try {
+      path = targetPath(req.url);
       await route(ctx, req, res, path);
     } catch (err) {
       const status = err instanceof ProtocolError ? err.status : 500;
       if (status === 500) ctx.log(`${req.method ?? ''} ${path} failed: ${(err as Error).stack ?? String(err)}`);
-      send(res, status, { error: (err as Error).message });
+      try {
+        send(res, status, { error: (err as Error).message });
+      } catch {
+        res.destroy();
+      }
     }
   };
 }

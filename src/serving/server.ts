@@ -9,20 +9,24 @@
  * merged batch on the model, metrics and prediction log), version-switcher.ts, registry-poller.ts.
  */
 import { createServer, type Server } from 'node:http';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { AddressInfo } from 'node:net';
 import type { PredictionLogWriter } from '../knowledge/types.js';
 import { DynamicBatcher, type BatchingOptions } from './batcher.js';
 import { batchRunner, type RowMeta, type RowResult } from './batch-runner.js';
+import { BodyBudget, MAX_BODY_BUDGET_BYTES, MAX_BODY_BYTES } from './http-io.js';
 import { ServingMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import type { ModelSource } from './model-source.js';
 import type { InitialVersion, VersionChoice } from './model-version.js';
+import { PredictionLogQueue, type PredictionQueueOptions } from './prediction-queue.js';
 import { pollProductionVersion } from './registry-poller.js';
-import { requestHandler } from './routes.js';
+import { startGrpcServer } from './grpc-server.js';
+import { SERVER_VERSION, requestHandler } from './routes.js';
 import type { ServingContext } from './serving-context.js';
 import { VersionSwitcher, type SwitchResult } from './version-switcher.js';
 
-export { SERVER_VERSION } from './routes.js';
+export { SERVER_VERSION };
 
 export interface ModelServerOptions {
   /** The model name clients use in /v2/models/{name}, and the registry's model name. */
@@ -32,12 +36,25 @@ export interface ModelServerOptions {
   predictionLog?: PredictionLogWriter;
   /** Include the quantised input pixels in each prediction record (default true). */
   logPixels?: boolean;
+  /** The prediction log's bounded queue in front of the writer (see prediction-queue.ts). */
+  predictionQueue?: PredictionQueueOptions;
+  /** Largest infer body (default 32 MB) and bytes of bodies read at once (default 96 MB), see http-io.ts. */
+  maxBodyBytes?: number;
+  bodyBudgetBytes?: number;
   /** Batching off = every request is its own model call. Default { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' } (see batcher.ts). */
   batching?: BatchingOptions | false;
   /** Version to load at start: a number, 'production' (default), or 'none' to start empty. */
   initialVersion?: InitialVersion;
   /** Poll the registry and switch to a newly promoted production version (ms; 0 = off, default). */
   pollProductionMs?: number;
+  /** Also serve `inference.GRPCInferenceService` on this port (0 = any free port; default: no gRPC). */
+  grpcPort?: number;
+  /**
+   * Slow clients: a request's headers must arrive within headersTimeoutMs (default 10 s) and the whole
+   * request within requestTimeoutMs (default 60 s), checked every second; else 408 and the connection closes.
+   */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
   /** Collect Node process metrics too (default true). */
   processMetrics?: boolean;
   log?: (line: string) => void;
@@ -49,8 +66,12 @@ export class ModelServer {
   private readonly batcher: DynamicBatcher<RowMeta, RowResult>;
   private readonly switcher: VersionSwitcher;
   private readonly http: Server;
+  private readonly predictionQueue: PredictionLogQueue | undefined;
+  private grpc: { server: GrpcServer; port: number } | undefined;
   private stopPolling: (() => void) | undefined;
   private closed = false;
+  /** What the routes (HTTP, gRPC) share. */
+  readonly context: ServingContext;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: ModelServerOptions) {
@@ -66,12 +87,14 @@ export class ModelServer {
         ? { maxBatchSize: 1, maxWaitMs: 0 }
         : (options.batching ?? { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' });
     const { metrics, slot } = this;
-    const predictionLog = options.predictionLog;
+    const predictionLog = options.predictionLog
+      ? new PredictionLogQueue(options.predictionLog, metrics, this.log, options.predictionQueue)
+      : undefined;
+    this.predictionQueue = predictionLog;
     this.batcher = new DynamicBatcher(
       batching,
       batchRunner({ modelName, slot, metrics, predictionLog, logPixels: options.logPixels ?? true }),
     );
-    if (predictionLog) metrics.pendingLogRecords = () => predictionLog.buffered;
     this.switcher = new VersionSwitcher(modelName, options.source, slot, metrics, this.log);
     const context: ServingContext = {
       modelName,
@@ -79,10 +102,28 @@ export class ModelServer {
       batcher: this.batcher,
       switcher: this.switcher,
       metrics,
+      bodyLimits: {
+        maxBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
+        budget: new BodyBudget(options.bodyBudgetBytes ?? MAX_BODY_BUDGET_BYTES),
+      },
       log: this.log,
     };
+    this.context = context;
     const handle = requestHandler(context);
-    this.http = createServer((req, res) => void handle(req, res));
+    const requestTimeout = options.requestTimeoutMs ?? 60_000;
+    this.http = createServer(
+      {
+        headersTimeout: Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout),
+        requestTimeout,
+        connectionsCheckingInterval: Math.min(1000, requestTimeout),
+      },
+      (req, res) => {
+        handle(req, res).catch((err: unknown) => {
+          this.log(`request handler failed: ${(err as Error).stack ?? String(err)}`);
+          res.destroy();
+        });
+      },
+    );
     this.http.keepAliveTimeout = 30_000;
   }
 
@@ -101,6 +142,8 @@ export class ModelServer {
       this.http.once('error', reject);
       this.http.listen(port, host, () => resolve());
     });
+    if (this.options.grpcPort !== undefined)
+      this.grpc = await startGrpcServer(this.context, SERVER_VERSION, this.options.grpcPort, host);
     if (this.options.pollProductionMs) {
       this.stopPolling = pollProductionVersion({
         everyMs: this.options.pollProductionMs,
@@ -121,6 +164,16 @@ export class ModelServer {
     return this.switcher.switchTo(version);
   }
 
+  /** Writes the prediction records held now; resolves to those still held (the store failed), 0 when none. */
+  async flushPredictionLog(): Promise<number> {
+    return (await this.predictionQueue?.flush()) ?? 0;
+  }
+
+  /** The bound gRPC port, undefined without gRPC. */
+  get grpcPort(): number | undefined {
+    return this.grpc?.port;
+  }
+
   get port(): number {
     return (this.http.address() as AddressInfo | null)?.port ?? 0;
   }
@@ -132,10 +185,15 @@ export class ModelServer {
     this.stopPolling?.();
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
+    const grpc = this.grpc;
+    const grpcStopped = grpc
+      ? new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve()))
+      : Promise.resolve();
     await this.batcher.idle();
     await stopped;
+    await grpcStopped;
     await this.switcher.idle();
-    await this.options.predictionLog?.close();
+    await this.predictionQueue?.close();
     this.slot.clear();
   }
 }

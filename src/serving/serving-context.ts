@@ -4,6 +4,7 @@
  * takes exactly the server state it reads and nothing reaches into the ModelServer class.
  */
 import type { DynamicBatcher } from './batcher.js';
+import type { BodyLimits } from './http-io.js';
 import type { RowMeta, RowResult } from './batch-runner.js';
 import type { ServingMetrics } from './metrics.js';
 import type { ModelSlot } from './model-slot.js';
@@ -16,6 +17,8 @@ export interface ServingContext {
   batcher: DynamicBatcher<RowMeta, RowResult>;
   switcher: VersionSwitcher;
   metrics: ServingMetrics;
+  /** Per-request and shared limits on infer bodies (http-io.ts). */
+  bodyLimits: BodyLimits;
   log(line: string): void;
 }
 

@@ -201,8 +201,7 @@ describe('model server (Open Inference Protocol v2)', () => {
     const res = (await (
       await post('/v2/models/mnist/infer', inferBody(5, { parameters: { sample_ids: ids } }, 42))
     ).json()) as InferResponseBody;
-    const served = server as unknown as { options: { predictionLog: BatchedPredictionLogWriter } };
-    await served.options.predictionLog.flush();
+    expect(await server.flushPredictionLog()).toBe(0);
     const keys = await listPredictionBatches(store, 'mnist');
     const records = (await Promise.all(keys.map((k) => readPredictionBatch(store, k)))).flat();
     const mine = ids.map((id) => records.find((r) => r.id === id));

@@ -77,7 +77,7 @@ describe('traffic client and registry poll against a real model server', () => {
     expect(report.latencyMs.count).toBe(8);
     expect(report.latencyMs.p50).toBeLessThanOrEqual(report.latencyMs.p99);
     expect(formatReport(report)).toMatch(/requests 8 \(ok 8, failed 0\), images 20/);
-    await log.flush();
+    expect(await server.flushPredictionLog()).toBe(0);
     const records = (
       await Promise.all((await listPredictionBatches(store, 'mnist')).map((k) => readPredictionBatch(store, k)))
     ).flat();
@@ -180,7 +180,7 @@ describe('traffic client and registry poll against a real model server', () => {
     });
     // 5 images → 2+2+1, 4 images → 2+2.
     expect(report).toMatchObject({ requests: 5, ok: 5, images: 9, failed: 0 });
-    await log.flush();
+    expect(await server.flushPredictionLog()).toBe(0);
     const records = (
       await Promise.all((await listPredictionBatches(store, 'mnist')).map((k) => readPredictionBatch(store, k)))
     ).flat();

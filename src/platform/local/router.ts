@@ -7,6 +7,11 @@
  *
  * Every response carries `x-scanflow-service` and `x-scanflow-replica`; GET /_scanflow/router
  * shows the routing table and per-service counts.
+ *
+ * No client can take the router (and the worker process it lives in) down: a client that aborts
+ * mid-body or mid-answer, a body over the limit (refused on its Content-Length before a byte is
+ * read), a request target Node cannot forward: each ends that one exchange, answered when the
+ * client is still there. A client that goes away also cancels its upstream request.
  */
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +40,16 @@ export class Router {
   failovers = 0;
 
   constructor(private readonly table: RoutingTable) {
-    this.http = createServer((req, res) => void this.handle(req, res));
+    this.http = createServer(
+      { headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1000 },
+      (req, res) => {
+        this.handle(req, res).catch((err: unknown) => {
+          // Only a bug gets here (handle answers every client error): end this exchange, not the process.
+          if (!res.headersSent && !res.destroyed) json(res, 500, { error: `router: ${(err as Error).message}` });
+          else res.destroy();
+        });
+      },
+    );
     this.http.keepAliveTimeout = 30_000;
   }
 
@@ -82,13 +96,22 @@ export class Router {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url === STATUS_PATH) return json(res, 200, this.status());
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES)
+      return json(res, 413, { error: `request body is larger than ${MAX_BODY_BYTES} bytes` });
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES)
-        return json(res, 413, { error: `request body is larger than ${MAX_BODY_BYTES} bytes` });
-      chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES)
+          return json(res, 413, { error: `request body is larger than ${MAX_BODY_BYTES} bytes` });
+        chunks.push(chunk as Buffer);
+      }
+    } catch {
+      // The client aborted mid-body: nobody is left to answer.
+      res.destroy();
+      return;
     }
     const body = Buffer.concat(chunks);
     const tried = new Set<Replica>();
@@ -124,33 +147,61 @@ export class Router {
       };
       const headers = { ...req.headers, host: `127.0.0.1:${replica.port}`, 'content-length': String(body.length) };
       delete headers['transfer-encoding'];
-      const upstream = request(
-        { host: '127.0.0.1', port: replica.port, method: req.method, path: req.url, headers, agent: this.agent },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, {
-            ...up.headers,
-            'x-scanflow-service': service,
-            'x-scanflow-replica': replica.name,
-          });
-          up.pipe(res);
-          up.on('end', () => {
-            this.served.set(service, (this.served.get(service) ?? 0) + 1);
-            finish('done');
-          });
-          up.on('error', () => {
-            res.destroy();
-            finish('done');
-          });
-        },
-      );
+      delete headers.connection;
+      let upstream: ReturnType<typeof request>;
+      try {
+        upstream = request(
+          { host: '127.0.0.1', port: replica.port, method: req.method, path: req.url, headers, agent: this.agent },
+          (up) => this.answer(res, up, service, replica, finish),
+        );
+      } catch (err) {
+        // Node refuses to send this request line (e.g. a path with control characters).
+        json(res, 400, { error: `request cannot be forwarded: ${(err as Error).message}` });
+        finish('done');
+        return;
+      }
+      // The client went away: stop the upstream request too.
+      res.once('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
       upstream.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNREFUSED' && !res.headersSent) return finish('refused');
-        if (!res.headersSent) json(res, 502, { error: `replica ${replica.name} of ${service} failed: ${err.message}` });
+        if (err.code === 'ECONNREFUSED' && !res.headersSent && !res.destroyed) return finish('refused');
+        if (!res.headersSent && !res.destroyed)
+          json(res, 502, { error: `replica ${replica.name} of ${service} failed: ${err.message}` });
         else res.destroy();
         finish('done');
       });
       upstream.end(body);
     });
+  }
+
+  private answer(
+    res: ServerResponse,
+    up: IncomingMessage,
+    service: string,
+    replica: Replica,
+    finish: (outcome: 'done') => void,
+  ): void {
+    if (res.destroyed) {
+      up.resume();
+      finish('done');
+      return;
+    }
+    res.writeHead(up.statusCode ?? 502, {
+      ...up.headers,
+      'x-scanflow-service': service,
+      'x-scanflow-replica': replica.name,
+    });
+    up.pipe(res);
+    up.on('end', () => {
+      this.served.set(service, (this.served.get(service) ?? 0) + 1);
+      finish('done');
+    });
+    up.on('error', () => {
+      res.destroy();
+      finish('done');
+    });
+    up.on('close', () => finish('done'));
   }
 
   status(): Record<string, unknown> {
@@ -180,8 +231,13 @@ export class Router {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
+  if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    // A refused body may still be on its way: close rather than read it.
+    ...(status === 413 ? { connection: 'close' } : {}),
+  });
   res.end(text);
 }
