@@ -1,15 +1,21 @@
 /**
  * The one-machine default: a directory tree. Writes go to a temporary file that is renamed over
- * the target, so a reader (or a crash) never sees half an object.
+ * the target, so a reader (or a crash) never sees half an object. Conditional writes (for the
+ * model registry's document) compare the file's SHA-256 and rename while holding a lock file
+ * `<file>.tmp-lock` created with O_EXCL, so writers in different processes never lose an update.
  */
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import type { ConditionalWrites, VersionedObject } from './conditional.js';
+import { withFileLock } from './file-lock.js';
 import { checkKey, checkPrefix, parseJson } from './keys.js';
 import { KnowledgeError, type KnowledgeStore } from './types.js';
 
-export class LocalDirectoryStore implements KnowledgeStore {
+const contentTag = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+export class LocalDirectoryStore implements KnowledgeStore, ConditionalWrites {
   readonly root: string;
   readonly location: string;
 
@@ -100,5 +106,38 @@ export class LocalDirectoryStore implements KnowledgeStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+    try {
+      const data = await this.getBytes(key);
+      return { data, tag: contentTag(data) };
+    } catch (err) {
+      if (err instanceof KnowledgeError && err.code === 'NotFound') return undefined;
+      throw err;
+    }
+  }
+
+  async putIfUnchanged(key: string, data: Uint8Array, expectedTag: string | null): Promise<boolean> {
+    const target = this.path(key);
+    await mkdir(dirname(target), { recursive: true });
+    // Staged outside the lock: the critical section is one read, one compare and one rename.
+    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      await writeFile(temp, data);
+      return await withFileLock(`${target}.tmp-lock`, async () => {
+        const current = await this.getVersioned(key);
+        if ((current?.tag ?? null) !== expectedTag) return false;
+        await rename(temp, target);
+        return true;
+      });
+    } catch (err) {
+      if (err instanceof KnowledgeError) throw err;
+      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
 }

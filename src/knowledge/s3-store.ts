@@ -1,8 +1,12 @@
 /**
  * S3-compatible backend through the `minio` client (any S3 server: versitygw in tests, MinIO,
- * AWS S3, Ceph). A single PUT is atomic in S3, which the registry relies on.
+ * AWS S3, Ceph). A single PUT is atomic in S3, and a conditional PUT (`If-Match` on the ETag
+ * read, `If-None-Match: *` to create) is the compare-and-swap the registry's document relies on
+ * across processes (see conditional.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { Client as MinioClient } from 'minio';
+import type { ConditionalWrites, VersionedObject } from './conditional.js';
 import { checkKey, checkPrefix, parseJson } from './keys.js';
 import { KnowledgeError, type KnowledgeStore, type KnowledgeStoreConfig } from './types.js';
 
@@ -10,6 +14,8 @@ import { KnowledgeError, type KnowledgeStore, type KnowledgeStoreConfig } from '
 export type S3StoreOptions = Omit<Extract<KnowledgeStoreConfig, { kind: 's3' }>, 'kind'>;
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+/** A conditional PUT lost to another writer: 412, or 409 while a concurrent one is in flight (AWS). */
+const CONDITION_FAILED_CODES = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);
 
 /** S3's bucket naming rule (as the minio client checks it): 3–63 of a-z 0-9 . -, letter or digit at both ends. */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -49,12 +55,13 @@ function checkS3Options(options: S3StoreOptions): void {
   }
 }
 
-export class S3Store implements KnowledgeStore {
+export class S3Store implements KnowledgeStore, ConditionalWrites {
   readonly location: string;
   private readonly client: MinioClient;
   private readonly bucket: string;
   private readonly prefix: string;
   private bucketReady: Promise<void> | undefined;
+  private conditionsHonoured: Promise<void> | undefined;
 
   constructor(options: S3StoreOptions) {
     checkS3Options(options);
@@ -168,5 +175,78 @@ export class S3Store implements KnowledgeStore {
         cause: err,
       });
     }
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+    const name = this.object(key);
+    await this.ensureBucket();
+    try {
+      // One GET gives the bytes and the ETag of exactly those bytes.
+      const stream = await this.client.getObject(this.bucket, name);
+      const etag = (stream as { headers?: Record<string, string | string[] | undefined> }).headers?.etag;
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      if (typeof etag !== 'string' || etag.length === 0)
+        throw new Error(`the S3 server sent no ETag for ${name}: conditional writes need one`);
+      return { data: new Uint8Array(Buffer.concat(chunks)), tag: etag };
+    } catch (err) {
+      if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return undefined;
+      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async putIfUnchanged(
+    key: string,
+    data: Uint8Array,
+    expectedTag: string | null,
+    contentType = 'application/json',
+  ): Promise<boolean> {
+    const name = this.object(key);
+    await this.ensureBucket();
+    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const condition = expectedTag === null ? { 'If-None-Match': '*' } : { 'If-Match': expectedTag };
+    await this.checkConditionsHonoured();
+    try {
+      await this.client.putObject(this.bucket, name, body, body.length, { 'Content-Type': contentType, ...condition });
+      return true;
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      // If-Match on an object deleted meanwhile answers NoSuchKey: it changed too.
+      if (CONDITION_FAILED_CODES.has(code) || (expectedTag !== null && NOT_FOUND_CODES.has(code))) return false;
+      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * A server that ignores the condition headers would turn every compare-and-swap into a blind
+   * overwrite: check once per store, with a probe object created twice under `If-None-Match: *`.
+   */
+  private checkConditionsHonoured(): Promise<void> {
+    this.conditionsHonoured ??= (async () => {
+      const name = this.object(`_scanflow/conditional-probe-${randomBytes(8).toString('hex')}`);
+      const body = Buffer.from('probe');
+      const create = () => this.client.putObject(this.bucket, name, body, body.length, { 'If-None-Match': '*' });
+      await create();
+      const second = await create().then(
+        () => 'accepted',
+        (err: unknown) => ((err as { code?: string }).code === 'PreconditionFailed' ? 'refused' : err),
+      );
+      await this.client.removeObject(this.bucket, name).catch(() => undefined);
+      if (second === 'accepted')
+        throw new KnowledgeError(
+          'InvalidInput',
+          `the S3 server of ${this.location} ignores If-None-Match on PutObject: the model registry needs conditional writes (versitygw >= 1.8, AWS S3, MinIO, Ceph RGW honour them)`,
+        );
+      if (second !== 'refused') throw second;
+    })().catch((err: unknown) => {
+      this.conditionsHonoured = undefined;
+      if (err instanceof KnowledgeError) throw err;
+      throw new KnowledgeError('Backend', `cannot reach ${this.location}: ${(err as Error).message}`, { cause: err });
+    });
+    return this.conditionsHonoured;
   }
 }

@@ -92,6 +92,8 @@ export interface ModelVersionRecord {
   createdAt: string;
   promotedAt?: string;
   archivedAt?: string;
+  /** The idempotency key it was registered with, if any (a retried register finds it by this). */
+  idempotencyKey?: string;
 }
 
 export interface RegisterVersionInput {
@@ -99,14 +101,20 @@ export interface RegisterVersionInput {
   model: LayersModel;
   metrics?: Record<string, number>;
   lineage: ModelLineage;
+  /**
+   * Makes a retried registration return the first attempt's version instead of adding a second
+   * candidate (an activity passes `<workflowId>/<runId>/<activityId>`). At most 512 characters.
+   */
+  idempotencyKey?: string;
 }
 
 /**
  * Versions of one named model (e.g. `mnist-classifier`, `mnist-detector`). The registry's whole
  * state is one JSON document written in a single atomic put, so promotion (new production +
  * previous production archived) is all-or-nothing, and a failed operation leaves it untouched.
- * Writers in one process are serialised; across processes, route registry writes through one
- * activity task queue (or one worker) — S3 offers no compare-and-swap the minio client can use.
+ * Writers in one process are serialised; writers in different processes never lose an update:
+ * each write is a compare-and-swap of the document (S3 conditional PUT on the ETag, or a lock
+ * file + atomic rename on a local directory), re-applied on the newer document when it lost.
  */
 export interface ModelRegistryApi {
   readonly model: string;

@@ -121,6 +121,10 @@ describe('registry when the store fails mid-operation', () => {
       putJson: async () => {
         throw new Error('disk full');
       },
+      // The registry writes its document with a compare-and-swap.
+      putIfUnchanged: async () => {
+        throw new Error('disk full');
+      },
     });
     await expect(new ModelRegistry(failing, 'mnist-classifier').promote(2)).rejects.toThrow(/disk full/);
     expect((await registry.production())?.version).toBe(1);

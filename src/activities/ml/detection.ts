@@ -7,6 +7,7 @@
 import { buildAutoencoder, trainAutoencoder } from '../../ml/autoencoder.js';
 import { DriftDetector } from '../../ml/drift-detector.js';
 import { asActivity, beat } from '../support.js';
+import { activityIdempotencyKey } from './idempotency.js';
 import { resolveDataset } from './datasets.js';
 import { detectorStateKey, slug, type MlModels } from './models.js';
 import type { DetectionActivities, DetectionResult, DetectionSummary } from './types.js';
@@ -32,6 +33,7 @@ export function createDetectionActivities(ml: MlModels): DetectionActivities {
         });
         const record = await detectors.register({
           model: autoencoder,
+          idempotencyKey: activityIdempotencyKey(),
           metrics: { reconstructionLoss: result.finalLoss, threshold: detector.state.calibration.threshold },
           lineage: {
             datasets: [trainRef, referenceRef],
@@ -40,7 +42,9 @@ export function createDetectionActivities(ml: MlModels): DetectionActivities {
             notes: `score mode ${mode}`,
           },
         });
-        await store.putJson(detectorStateKey(record.artifactPrefix), detector.state);
+        // A retry that got back its first attempt's version keeps that attempt's calibration.
+        if (!(await store.exists(detectorStateKey(record.artifactPrefix))))
+          await store.putJson(detectorStateKey(record.artifactPrefix), detector.state);
         return {
           model: detectors.model,
           version: record.version,

@@ -14,6 +14,7 @@ import {
 import { InvalidInputError } from '../../ml/errors.js';
 import { concatImageSets } from '../../ml/mnist.js';
 import { asActivity, beat } from '../support.js';
+import { activityIdempotencyKey } from './idempotency.js';
 import { resolveDataset } from './datasets.js';
 import type { MlModels } from './models.js';
 import type { TrainingActivities } from './types.js';
@@ -37,6 +38,7 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
         const evaluation = evaluate(model, await resolveDataset(store, evalRef));
         const record = await classifiers.register({
           model,
+          idempotencyKey: activityIdempotencyKey(),
           metrics: { accuracy: evaluation.accuracy },
           lineage: {
             datasets: [trainRef],
@@ -77,6 +79,7 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
         if (input.evalData) metrics.accuracy = evaluate(model, await resolveDataset(store, input.evalData)).accuracy;
         const record = await classifiers.register({
           model,
+          idempotencyKey: activityIdempotencyKey(),
           metrics,
           lineage: {
             parentVersion,
