@@ -19,6 +19,41 @@ export function beat(details?: unknown): void {
   context.heartbeat(details);
 }
 
+/** How often `keepBeating` heartbeats; the SDK sends at most one per 80% of the heartbeat timeout. */
+export const KEEP_BEATING_MS = 1000;
+
+/**
+ * Runs `work` while heartbeating every `everyMs`, so an activity with a heartbeat timeout is
+ * retried soon after its worker dies (instead of after its whole start-to-close timeout), and
+ * receives cancellation. Details the activity heartbeats itself are kept: each beat repeats the
+ * latest ones (at first those of the previous attempt), so a resumable activity's checkpoint is
+ * never overwritten. Outside an activity it just runs `work`.
+ */
+export async function keepBeating<T>(work: () => Promise<T>, everyMs = KEEP_BEATING_MS): Promise<T> {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return await work();
+  }
+  // The SDK's Context calls this.heartbeatFn for every heartbeat; watch it to remember the latest details.
+  const hooked = context as unknown as { heartbeatFn: (details?: unknown) => void };
+  const send = hooked.heartbeatFn;
+  let latest: unknown = context.info.heartbeatDetails;
+  hooked.heartbeatFn = (details?: unknown) => {
+    latest = details;
+    send(details);
+  };
+  send(latest);
+  const timer = setInterval(() => send(latest), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    hooked.heartbeatFn = send;
+  }
+}
+
 /**
  * Runs `work`, converting errors: a store/back-end hiccup stays retryable; bad input, a missing
  * version, a corrupt artifact or a refused registry rule become non-retryable failures whose

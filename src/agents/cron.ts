@@ -39,10 +39,15 @@ export interface CronPattern {
   year: Set<number> | undefined;
 }
 
+/** One comma-separated part: `*`, `n`, `n-m`, each optionally `/step`; plain decimal digits only (no `0x1F`, `1e1`, `-5`). */
+const PART = /^(\*|\d{1,4}(-\d{1,4})?)(\/\d{1,4})?$/;
+
 function parseField(text: string, range: FieldRange): Set<number> | undefined {
   if (text === '*') return undefined;
   const values = new Set<number>();
   for (const part of text.split(',')) {
+    if (!PART.test(part))
+      throw new Error(`${range.name}: '${part}' is not a number, a range n-m or '*' (each optionally /step)`);
     const [body, stepText] = part.split('/') as [string, string | undefined];
     const step = stepText === undefined ? 1 : Number(stepText);
     if (!Number.isInteger(step) || step < 1) throw new Error(`${range.name}: bad step in '${part}'`);

@@ -79,11 +79,16 @@ export interface AgentState {
   schedulesSynced: boolean;
   /** How many times the agent continued-as-new. */
   generations: number;
+  /** Trigger fires dropped because enough fires of the same strategy were already queued (a strategy slower than its interval). */
+  coalesced: number;
+  /** Calls and fires refused: the queue was full, or the call was malformed (see the decision log). */
+  refused: number;
 }
 
-/** Carried from one run to the next on continue-as-new. */
+/** Carried from one run to the next on continue-as-new (the spec travels once, as the first argument). */
 export interface AgentCarry {
-  state: AgentState;
+  state: Omit<AgentState, 'spec' | 'coalesced' | 'refused'> &
+    Partial<Pick<AgentState, 'spec' | 'coalesced' | 'refused'>>;
   pending: AgentEvent[];
 }
 
@@ -96,7 +101,13 @@ export interface AgentStateView {
   beliefs: Record<string, Json>;
   parameters: Record<string, Json>;
   pending: number;
+  /** Serialized size of the queued events (bytes of JSON). */
+  pendingBytes: number;
   processed: number;
+  /** Trigger fires coalesced into queued fires of the same strategy (overflow policy, see README "Limits"). */
+  coalesced: number;
+  /** Calls and fires refused (queue full, malformed call). */
+  refused: number;
   generations: number;
   scheduleIds: string[];
 }

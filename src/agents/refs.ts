@@ -17,7 +17,9 @@ export interface RunContext {
 export function lookup(ctx: RunContext, path: string): Json | undefined {
   let current: unknown = ctx;
   for (const key of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
+    // Own properties only: `params.constructor` is a missing value, not Object's constructor.
+    if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, key))
+      return undefined;
     current = (current as Record<string, unknown>)[key];
   }
   return current as Json | undefined;
@@ -28,9 +30,8 @@ export function resolveRefs(value: unknown, ctx: RunContext): Json {
   if (isRef(value)) return lookup(ctx, value.$ref) ?? null;
   if (Array.isArray(value)) return value.map((v) => resolveRefs(v, ctx));
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolveRefs(v, ctx);
-    return out;
+    // Built with defineProperty-like semantics: a key "__proto__" (refused by validation anyway) stays a plain key.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, ctx)])) as Record<string, Json>;
   }
   return (value ?? null) as Json;
 }

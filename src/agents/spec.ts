@@ -12,6 +12,7 @@ import { z } from 'zod/v4';
 import { NAME_PATTERN } from './conventions.js';
 import { parseCron } from './cron.js';
 import { parseDuration } from './duration.js';
+import { DURATION_LIMITS, RESERVED_KEYS, SPEC_LIMITS, isReservedKey } from './limits.js';
 import { describe, isPlainObject, oneKeyOf, switchUnion } from './zod-switch.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -54,43 +55,73 @@ function obj<S extends z.core.$ZodLooseShape>(shape: S) {
   });
 }
 
-function list<T extends z.ZodType>(item: T, min = 0) {
-  const schema = z.array(item, expecting('a list'));
-  return min === 0 ? schema : schema.min(min, { error: `expected at least ${min} item${min === 1 ? '' : 's'}` });
+function list<T extends z.ZodType>(item: T, min = 0, max?: number) {
+  let schema = z.array(item, expecting('a list'));
+  if (min > 0) schema = schema.min(min, { error: `expected at least ${min} item${min === 1 ? '' : 's'}` });
+  if (max !== undefined) schema = schema.max(max, { error: `expected at most ${max} items` });
+  return schema;
 }
 
-const text = (what = 'a non-empty string') => z.string(expecting(what)).min(1, expecting(what));
+const text = (what = 'a non-empty string', max: number = SPEC_LIMITS.textLength) =>
+  z
+    .string(expecting(what))
+    .min(1, expecting(what))
+    .max(max, { error: (iss) => `expected at most ${max} characters, got ${String(iss.input).length}` });
+
+const reservedMessage = (key: string) => `"${key}" is a reserved name (it names a member of every object)`;
+/** A key of an object built from the spec: refused when it names a member of Object.prototype. */
+const ObjectKey = z
+  .string()
+  .max(SPEC_LIMITS.textLength, { error: `expected a key of at most ${SPEC_LIMITS.textLength} characters` })
+  .refine((key) => !isReservedKey(key), { error: (iss) => reservedMessage(String(iss.input)) })
+  .meta({ not: { enum: [...RESERVED_KEYS] } });
 
 const nameMessage = `a name of lower-case letters, digits, '_' or '-' (like "tracker")`;
 const Name = z.string(expecting(nameMessage)).regex(NAME_PATTERN, expecting(nameMessage));
 
 /** Belief and result keys: identifiers, so `{"$ref": "beliefs.newPredictions.count"}` reads naturally. */
 const keyMessage = `an identifier (letters, digits, '_'; like "predictions")`;
-const Key = z.string(expecting(keyMessage)).regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, expecting(keyMessage));
+const Key = z
+  .string(expecting(keyMessage))
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, expecting(keyMessage))
+  .refine((key) => !isReservedKey(key), { error: (iss) => reservedMessage(String(iss.input)) })
+  .meta({ not: { enum: [...RESERVED_KEYS] } });
 
 const DURATION_PATTERN = '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$';
-/** "500ms", "10s", "5m", "1h", "2d"; schedules want whole seconds. */
-function duration(options: { wholeSeconds?: boolean; zero?: boolean } = {}) {
+/** Shortest text of a duration in ms for messages: 86400000 → "1d". */
+function durationText(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** "500ms", "10s", "5m", "1h", "2d": whole milliseconds within [min, max]; schedules want whole seconds. */
+function duration(options: { wholeSeconds?: boolean; zero?: boolean; minMs?: number; maxMs?: number } = {}) {
   const durationMessage = 'a duration like "10s"';
+  const { minMs = 1, maxMs = DURATION_LIMITS.maxIntervalMs } = options;
   return z
     .string(expecting(durationMessage))
+    .max(32, expecting(durationMessage))
     .check((ctx) => {
       const ms = parseDuration(ctx.value);
+      const issue = (message: string) => ctx.issues.push({ code: 'custom', input: ctx.value, message });
       if (ms === undefined || ms < 0 || (ms === 0 && !options.zero))
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `expected ${durationMessage}, got ${describe(ctx.value)}`,
-        });
+        issue(`expected ${durationMessage}, got ${describe(ctx.value)}`);
       else if (options.wholeSeconds && ms % 1000 !== 0)
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `expected a whole number of seconds (schedules fire on whole seconds), got ${describe(ctx.value)}`,
-        });
+        issue(`expected a whole number of seconds (schedules fire on whole seconds), got ${describe(ctx.value)}`);
+      else if (!Number.isInteger(ms)) issue(`expected a whole number of milliseconds, got ${describe(ctx.value)}`);
+      else if (ms !== 0 && ms < minMs) issue(`expected at least ${durationText(minMs)}, got ${describe(ctx.value)}`);
+      else if (ms > maxMs) issue(`expected at most ${durationText(maxMs)}, got ${describe(ctx.value)}`);
     })
     .meta({ pattern: DURATION_PATTERN, examples: ['10s', '5m', '1h'] });
 }
+const timeout = (maxMs: number = DURATION_LIMITS.maxTimeoutMs) =>
+  duration({ minMs: DURATION_LIMITS.minTimeoutMs, maxMs });
 
 function integer(min: number, max: number) {
   const range = expecting(`an integer in ${min}..${max}`);
@@ -100,9 +131,12 @@ function integer(min: number, max: number) {
 // ---- references and JSON data ---------------------------------------------------------------
 
 const refMessage = `a reference starting with ${REF_ROOTS.join('/')}`;
-const RefPath = z.string(expecting(refMessage)).regex(new RegExp(`^(${REF_ROOTS.join('|')})(\\.|$)`), {
-  error: (iss) => `expected ${refMessage}, got ${JSON.stringify(iss.input)}`,
-});
+const RefPath = z
+  .string(expecting(refMessage))
+  .max(SPEC_LIMITS.textLength, expecting(`${refMessage} of at most ${SPEC_LIMITS.textLength} characters`))
+  .regex(new RegExp(`^(${REF_ROOTS.join('|')})(\\.|$)`), {
+    error: (iss) => `expected ${refMessage}, got ${JSON.stringify(iss.input)}`,
+  });
 export const RefSchema = obj({ $ref: RefPath }).meta({
   id: 'Ref',
   description: 'A value known when the strategy runs: beliefs.*, params.*, event.* or results.*',
@@ -111,7 +145,9 @@ export const RefSchema = obj({ $ref: RefPath }).meta({
 const Null = z.null();
 const Bool = z.boolean();
 const Num = z.number();
-const Str = z.string();
+const Str = z
+  .string()
+  .max(SPEC_LIMITS.stringLength, { error: `expected a string of at most ${SPEC_LIMITS.stringLength} characters` });
 /** The branch of a JSON scalar, or undefined for other values. */
 function scalar(input: unknown): typeof Null | typeof Bool | typeof Num | typeof Str | string | undefined {
   if (input === null) return Null;
@@ -125,7 +161,7 @@ function scalar(input: unknown): typeof Null | typeof Bool | typeof Num | typeof
 export const JsonSchema: z.ZodType<Json> = z
   .lazy(() => {
     const list = z.array(JsonSchema);
-    const record = z.record(z.string(), JsonSchema);
+    const record = z.record(ObjectKey, JsonSchema);
     return switchUnion([Null, Bool, Num, Str, list, RefSchema, record], (input) => {
       const branch = scalar(input);
       if (branch !== undefined) return branch;
@@ -137,24 +173,58 @@ export const JsonSchema: z.ZodType<Json> = z
   })
   .meta({ id: 'Json' });
 
-const Parameters = z.record(z.string(), JsonSchema, expecting('an object'));
+export const ParametersSchema = z.record(ObjectKey, JsonSchema, expecting('an object'));
+const Parameters = ParametersSchema;
 
 // ---- WHEN: triggers (Table III) and Call-Receive ----------------------------------------------
 
 const Every = obj({
   every: duration({ wholeSeconds: true }).describe('Fire every interval, aligned to the Unix epoch'),
-  offset: duration({ wholeSeconds: true, zero: true }).optional().describe('Shift of the interval grid'),
-}).meta({ id: 'Every' });
+  offset: duration({ wholeSeconds: true, zero: true })
+    .optional()
+    .describe('Shift of the interval grid, shorter than the interval'),
+})
+  .superRefine(({ every, offset }, ctx) => {
+    const everyMs = parseDuration(every);
+    const offsetMs = offset === undefined ? undefined : parseDuration(offset);
+    if (everyMs !== undefined && offsetMs !== undefined && offsetMs >= everyMs)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['offset'],
+        input: offset,
+        message: `expected an offset shorter than the interval (${every}), got ${describe(offset)}`,
+      });
+  })
+  .meta({ id: 'Every' });
 const atMessage = 'an ISO 8601 date-time with seconds and zone like "2026-01-31T12:00:00Z"';
+const AT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.0+)?(Z|([+-])(\d{2}):(\d{2}))$/;
+/** Why an `at` text is not a real instant schedules can name (undefined when it is). */
+export function atProblem(at: string): string | undefined {
+  const m = AT_PATTERN.exec(at);
+  if (!m) return `expected ${atMessage}, got ${describe(at)}`;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || h > 23 || mi > 59 || s > 59)
+    return `expected a date and time that exist, got ${describe(at)}`;
+  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59))
+    return `expected a zone offset like +01:00, got ${describe(at)}`;
+  const year = new Date(Date.parse(at)).getUTCFullYear();
+  if (!(year >= 1970 && year <= 2200)) return `expected a year in 1970..2200 (UTC), got ${describe(at)}`;
+  return undefined;
+}
 const At = obj({
   at: z
     .string(expecting(atMessage))
-    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.0+)?(Z|[+-]\d{2}:\d{2})$/, expecting(atMessage))
-    .refine((at) => !Number.isNaN(Date.parse(at)), expecting(atMessage))
+    .max(40, expecting(atMessage))
+    .check((ctx) => {
+      const problem = atProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
+    })
+    .meta({ pattern: AT_PATTERN.source })
     .describe('Fire once at this UTC second'),
 }).meta({ id: 'At' });
 const Cron = obj({
-  cron: text()
+  cron: text('a non-empty string', SPEC_LIMITS.cronLength)
     .check((ctx) => {
       try {
         parseCron(ctx.value);
@@ -174,10 +244,12 @@ const simpleTriggerOf = (kind: 'and' | 'or') => {
   const nested = `${kind.toUpperCase()} members must be simple triggers (every, at or cron), not nested and/or`;
   return oneKeyOf({ every: Every, at: At, cron: Cron }, { and: nested, or: nested });
 };
-const Or = obj({ or: list(simpleTriggerOf('or'), 2).describe('Fires at the union of the members’ times') });
+const Or = obj({
+  or: list(simpleTriggerOf('or'), 2, SPEC_LIMITS.triggerMembers).describe('Fires at the union of the members’ times'),
+});
 /** AND is "the first member's fire times, kept when every other member agrees" (see trigger-schedule.ts). */
 const And = obj({
-  and: list(simpleTriggerOf('and'), 2)
+  and: list(simpleTriggerOf('and'), 2, SPEC_LIMITS.triggerMembers)
     .superRefine((members, ctx) => {
       if (members[0] && 'at' in members[0])
         ctx.addIssue({
@@ -228,12 +300,12 @@ const Compare = obj({
 const Exists = obj({ exists: RefOnly });
 const AllOf = obj({
   get and(): z.ZodArray<typeof ConstraintSchema> {
-    return list(ConstraintSchema, 1);
+    return list(ConstraintSchema, 1, SPEC_LIMITS.constraintItems);
   },
 });
 const AnyOf = obj({
   get or(): z.ZodArray<typeof ConstraintSchema> {
-    return list(ConstraintSchema, 1);
+    return list(ConstraintSchema, 1, SPEC_LIMITS.constraintItems);
   },
 });
 const Not = obj({
@@ -249,8 +321,12 @@ export const ConstraintSchema = oneKeyOf({ compare: Compare, exists: Exists, and
 
 /** Options of one activity call; defaults keep actions short and retried a few times. */
 const activityOptions = {
-  timeout: duration().optional().describe('Start-to-close timeout, default "1m"'),
-  heartbeat: duration().optional().describe('Heartbeat timeout for long activities'),
+  timeout: timeout().optional().describe('Start-to-close timeout (1s..7d), default "1m"'),
+  heartbeat: timeout()
+    .optional()
+    .describe(
+      'Heartbeat timeout (1s..7d); default "10s" for activities on the agent’s own task queue (its worker heartbeats for them), none elsewhere',
+    ),
   attempts: integer(1, 100).optional().describe('Maximum attempts, default 5'),
   taskQueue: text().optional().describe('Task queue of the worker that registers the activity'),
 };
@@ -291,7 +367,7 @@ const ChildActionSchema = obj({
     args: JsonSchema.optional(),
     workflowId: text().optional(),
     taskQueue: text().optional(),
-    timeout: duration().optional(),
+    timeout: timeout(DURATION_LIMITS.maxChildTimeoutMs).optional().describe('Execution timeout (1s..366d)'),
   }),
   as: Key.optional(),
 });
@@ -311,9 +387,9 @@ export const ActionSchema = oneKeyOf({
 export const StrategySchema = obj({
   name: Name.describe('Unique within the agent; names its trigger schedule'),
   when: WhenSchema,
-  sense: list(SensorSchema).optional(),
+  sense: list(SensorSchema, 0, SPEC_LIMITS.sensors).optional(),
   if: ConstraintSchema.optional(),
-  then: list(ActionSchema),
+  then: list(ActionSchema, 0, SPEC_LIMITS.actions),
 }).meta({ id: 'Strategy', description: 'WHEN an event, sense, IF the constraint holds THEN act' });
 
 export const AgentSpecSchema = obj({
@@ -322,7 +398,7 @@ export const AgentSpecSchema = obj({
   template: z.enum(TEMPLATES, expecting(`one of ${TEMPLATES.join(', ')}`)).default('custom'),
   parameters: Parameters.default(() => ({})).describe('Values strategies read as params.*; tunable at run time'),
   decisionLogSize: integer(1, 1000).optional().describe('How many recent decisions the agent keeps (default 50)'),
-  strategies: list(StrategySchema).superRefine((strategies, ctx) => {
+  strategies: list(StrategySchema, 0, SPEC_LIMITS.strategies).superRefine((strategies, ctx) => {
     const seen = new Set<string>();
     strategies.forEach(({ name }, i) => {
       if (seen.has(name))
@@ -330,7 +406,7 @@ export const AgentSpecSchema = obj({
       seen.add(name);
     });
   }),
-  $schema: z.string().optional().describe('The JSON Schema of this file, for editors; ignored'),
+  $schema: z.string().max(1024).optional().describe('The JSON Schema of this file, for editors; ignored'),
 })
   .transform(({ $schema: _schema, ...spec }) => spec)
   .meta({

@@ -8,9 +8,18 @@ import type { createAgentRuntimeActivities } from '../activities/agents/runtime.
 import type { Trigger } from '../agents/spec.js';
 import { isCallReceive } from '../agents/spec.js';
 
+// Heartbeated by the agent worker (keepBeating): a worker that dies mid-sync is noticed in seconds.
+// A schedule the server refuses fails at once (InvalidSchedule is non-retryable).
 const runtime = proxyActivities<ReturnType<typeof createAgentRuntimeActivities>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['InvalidSchedule'],
+  },
 });
 
 export function agentOps(state: AgentState, workflowId: string, taskQueue: string) {

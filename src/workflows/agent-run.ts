@@ -5,6 +5,7 @@
  * (recorded in the decision log); the agent itself keeps going.
  */
 import {
+  ApplicationFailure,
   executeChild,
   getExternalWorkflowHandle,
   proxyActivities,
@@ -15,15 +16,29 @@ import { agentWorkflowId } from '../agents/conventions.js';
 import { evaluateConstraint, resolveRefs, type RunContext } from '../agents/refs.js';
 import type { createAgentRuntimeActivities } from '../activities/agents/runtime.js';
 import { callSignal, type ActionRecord, type AgentEvent, type AgentState, type Decision } from '../agents/messages.js';
+import { beliefProblem, changedParameters } from '../agents/state.js';
 
 type NamedActivity = (args?: Json) => Promise<Json>;
 
+/**
+ * Heartbeat timeout of the activities on the agent's own task queue: its worker heartbeats for
+ * every one of them (createAgentActivities wraps them in keepBeating), so after a worker dies the
+ * interrupted activity is retried about this long after its last beat, not after its start-to-close.
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT = '10 seconds';
+
 const runtime = proxyActivities<ReturnType<typeof createAgentRuntimeActivities>>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: DEFAULT_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
-function activityProxy(options: ActivityOptions, name: string): NamedActivity {
+/**
+ * A sensor's or action's activity. Without a `taskQueue` it runs on the agent's own worker and
+ * gets the default heartbeat timeout; elsewhere only the spec's `heartbeat` (that worker may not
+ * heartbeat for it).
+ */
+export function activityOptions(options: ActivityOptions): TemporalActivityOptions {
   const opts: TemporalActivityOptions = {
     startToCloseTimeout: options.timeout ?? '1 minute',
     retry: {
@@ -33,8 +48,14 @@ function activityProxy(options: ActivityOptions, name: string): NamedActivity {
       maximumAttempts: options.attempts ?? 5,
     },
   };
-  if (options.heartbeat) opts.heartbeatTimeout = options.heartbeat;
+  const heartbeat = options.heartbeat ?? (options.taskQueue ? undefined : DEFAULT_HEARTBEAT_TIMEOUT);
+  if (heartbeat) opts.heartbeatTimeout = heartbeat;
   if (options.taskQueue) opts.taskQueue = options.taskQueue;
+  return opts;
+}
+
+function activityProxy(options: ActivityOptions, name: string): NamedActivity {
+  const opts = activityOptions(options);
   const proxies = proxyActivities<Record<string, NamedActivity>>(opts);
   return proxies[name] as NamedActivity;
 }
@@ -96,7 +117,9 @@ async function runAction(
   const parameters = resolveRefs(action.tune.parameters, ctx) as Record<string, Json>;
   const target = agentWorkflowId(action.tune.app ?? spec.app, action.tune.agent ?? spec.name);
   if (target === selfId) {
-    state.spec.parameters = { ...state.spec.parameters, ...parameters };
+    // The same rules as the setParameters update: a value the spec validator would refuse at the
+    // next continue-as-new fails this action (non-retryable, nothing applied) instead of the agent.
+    state.spec.parameters = changedParameters(state.spec, parameters);
     return state.spec.parameters;
   }
   return await runtime.tuneAgent({ workflowId: target, parameters });
@@ -128,6 +151,8 @@ export async function runStrategy(
       const value = (await (args === undefined ? fn() : fn(args))) ?? null;
       observed[sensor.as] = value;
       results[sensor.as] = value;
+      const problem = beliefProblem(state.beliefs, sensor.as, value);
+      if (problem) throw ApplicationFailure.nonRetryable(problem, 'BeliefTooLarge');
       state.beliefs[sensor.as] = value;
     }
   } catch (err) {
@@ -144,7 +169,12 @@ export async function runStrategy(
       const as = 'as' in action ? action.as : undefined;
       if (as) {
         results[as] = result;
-        if ('remember' in action && action.remember) state.beliefs[as] = result;
+        if ('remember' in action && action.remember) {
+          // The action ran: it stays ok, but a result too large to carry is not kept as a belief.
+          const problem = beliefProblem(state.beliefs, as, result);
+          if (problem) record.error = `not remembered: ${problem}`;
+          else state.beliefs[as] = result;
+        }
       }
     } catch (err) {
       record.ok = false;

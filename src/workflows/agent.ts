@@ -11,6 +11,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  log,
   setHandler,
   upsertSearchAttributes,
   uuid4,
@@ -41,45 +42,80 @@ import {
 import { runStrategy } from './agent-run.js';
 import { agentOps } from './agent-ops.js';
 
-function validSpec(raw: AgentSpec): AgentSpec {
+/**
+ * The spec, validated. A new agent with a bad spec fails at once (non-retryable), before any
+ * schedule exists. A continued agent whose spec a stricter version of the rules refuses keeps
+ * running with it (every run-time change is validated, so only an upgrade of the rules gets
+ * here): failing it would stop an agent whose schedules keep firing.
+ */
+function validSpec(raw: AgentSpec, carried: boolean): AgentSpec {
   try {
     return validateAgentSpec(raw);
   } catch (err) {
-    if (err instanceof SpecError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidAgentSpec');
-    throw err;
+    if (!(err instanceof SpecError)) throw err;
+    if (carried) {
+      log.warn('agent spec refused by the current rules; continuing with it', { issues: err.issues });
+      return raw;
+    }
+    throw ApplicationFailure.nonRetryable(err.message, 'InvalidAgentSpec');
   }
 }
 
 /** Starts (or continues) an agent. The input is the agent spec as JSON, so `temporal workflow start --input-file agent.json` works. */
 export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): Promise<AgentStateView> {
   const info = workflowInfo();
-  const agent = new Agent(validSpec(rawSpec), info.workflowId, carried);
+  const agent = new Agent(validSpec(rawSpec, carried !== undefined), info.workflowId, carried);
   const ops = agentOps(agent.state, info.workflowId, info.taskQueue);
   const publish = () => upsertSearchAttributes(agent.searchAttributes());
   const withId = (call: AgentCall) => ({ ...call, callId: call.callId ?? uuid4() });
   publish();
 
-  setHandler(triggerSignal, (fired) => agent.acceptTrigger(fired));
+  setHandler(triggerSignal, (fired) => void agent.acceptTrigger(fired));
+  // A signal cannot be rejected: a malformed call or one the full queue cannot take is refused (counted, logged).
   setHandler(callSignal, (call) => void agent.acceptCall(withId(call)));
   setHandler(
     callAndWaitUpdate,
     async (call) => {
-      const { entry, duplicate } = agent.acceptCall(withId(call));
+      const { entry, duplicate, refused } = agent.acceptCall(withId(call), true);
+      if (refused) throw ApplicationFailure.nonRetryable(refused, 'AgentQueueFull');
       await condition(() => entry.outcome !== null);
-      return { ...entry.outcome!, duplicate };
+      return { ...agent.takeOutcome(entry, duplicate), duplicate };
     },
     { validator: (call) => agent.checkCall(call) },
   );
-  /** A strategy change, then the schedules follow; answers the strategy names. */
+  /**
+   * A strategy change, then the schedules follow; answers the strategy names. Validated before
+   * anything changes; should the schedules still refuse it, the change is rolled back (and the
+   * schedules synced back) and the update fails for good: never a strategy without its schedule.
+   */
   const changeStrategies = async (change: () => void) => {
+    const before = agent.state.spec.strategies;
     change();
-    await ops.syncSchedules();
+    try {
+      await ops.syncSchedules();
+    } catch (err) {
+      agent.restoreStrategies(before);
+      try {
+        await ops.syncSchedules();
+      } catch {
+        // The previous schedules stay as they were; the next change or start syncs again.
+      }
+      throw ApplicationFailure.nonRetryable(
+        `the trigger schedules refused the change, which was rolled back: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+        'InvalidAgentSpec',
+      );
+    }
     return agent.strategyNames();
   };
-  const checkStrategy = { validator: (s: Strategy) => agent.checkStrategy(s) };
-  setHandler(addStrategyUpdate, (s) => changeStrategies(() => agent.addStrategy(s)), checkStrategy);
-  setHandler(replaceStrategyUpdate, (s) => changeStrategies(() => agent.replaceStrategy(s)), checkStrategy);
-  setHandler(removeStrategyUpdate, (name) => changeStrategies(() => agent.removeStrategy(name)));
+  setHandler(addStrategyUpdate, (s) => changeStrategies(() => agent.addStrategy(s)), {
+    validator: (s: Strategy) => agent.checkStrategy(s, 'add'),
+  });
+  setHandler(replaceStrategyUpdate, (s) => changeStrategies(() => agent.replaceStrategy(s)), {
+    validator: (s: Strategy) => agent.checkStrategy(s, 'replace'),
+  });
+  setHandler(removeStrategyUpdate, (name) => changeStrategies(() => agent.removeStrategy(name)), {
+    validator: (name) => agent.checkRemove(name),
+  });
   setHandler(setParametersUpdate, (p) => agent.setParameters(p), { validator: (p) => agent.checkParameters(p) });
   setHandler(pauseUpdate, async () => {
     if (agent.pause()) {
@@ -121,7 +157,7 @@ export async function agentWorkflow(rawSpec: AgentSpec, carried?: AgentCarry): P
     if (agent.stopping) break;
     if (workflowInfo().continueAsNewSuggested && allHandlersFinished())
       await continueAsNew<typeof agentWorkflow>(agent.state.spec, agent.carry());
-    if (agent.ready) await handle(agent.queue.shift()!);
+    if (agent.ready) await handle(agent.next()!);
     // Continue-as-new is due but a handler is still running (an update waiting for its event, a schedule sync).
     else await condition(() => allHandlersFinished() || agent.stopping || agent.ready);
   }

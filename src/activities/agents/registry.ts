@@ -7,6 +7,7 @@
  *   await Worker.create({ taskQueue: 'scanflow-agents', workflowsPath, activities, ... });
  */
 import type { Client } from '@temporalio/client';
+import { keepBeating } from '../support.js';
 import { createAgentRuntimeActivities } from './runtime.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -34,11 +35,29 @@ export function mergeActivities(...sets: NamedActivities[]): NamedActivities {
   return merged;
 }
 
+/**
+ * Every activity of a set, heartbeating while it runs (keepBeating): the agent workflow gives the
+ * sensors and actions on its own task queue a heartbeat timeout (10 s by default), so after a
+ * worker dies the interrupted activity is retried within seconds, even one that never heartbeats.
+ */
+export function heartbeating(set: NamedActivities): NamedActivities {
+  return Object.fromEntries(
+    Object.entries(set).map(([name, fn]) => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const wrapped = (...args: any[]) => keepBeating(() => fn(...args));
+      Object.defineProperty(wrapped, 'name', { value: name });
+      return [name, wrapped];
+    }),
+  );
+}
+
 export function createAgentActivities(options: AgentActivitiesOptions): NamedActivities {
-  return mergeActivities(
-    createAgentRuntimeActivities(options.client),
-    options.sensors ?? {},
-    options.actions ?? {},
-    ...(options.extra ?? []),
+  return heartbeating(
+    mergeActivities(
+      createAgentRuntimeActivities(options.client),
+      options.sensors ?? {},
+      options.actions ?? {},
+      ...(options.extra ?? []),
+    ),
   );
 }

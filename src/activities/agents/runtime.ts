@@ -9,7 +9,9 @@ import {
   type ScheduleOptions,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
+  ServiceError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { Json } from '../../agents/spec.js';
 import { triggerScheduleId, triggerWorkflowIdPrefix } from '../../agents/conventions.js';
@@ -51,6 +53,41 @@ export function triggerScheduleOptions(
   };
 }
 
+/** gRPC status INVALID_ARGUMENT: the server refused the request itself, so a retry cannot help. */
+const INVALID_ARGUMENT = 3;
+
+/**
+ * A schedule operation's error as a Temporal failure: the server refusing the spec (the client
+ * throws a TypeError for "Invalid schedule spec", a ServiceError with INVALID_ARGUMENT for other
+ * refusals) is non-retryable; anything else (the server unreachable) stays retryable.
+ */
+export function scheduleFailure(err: unknown, scheduleId: string): unknown {
+  const code = (err as { cause?: { code?: unknown } })?.cause?.code;
+  if (err instanceof TypeError || (err instanceof ServiceError && code === INVALID_ARGUMENT))
+    return ApplicationFailure.nonRetryable(
+      `schedule ${scheduleId} refused by the server: ${(err as Error).message}`,
+      'InvalidSchedule',
+    );
+  return err;
+}
+
+/**
+ * An update another agent refused or failed (bad parameters, unknown call, stopping): its message,
+ * non-retryable (asking again gets the same answer), except a full queue, which may drain.
+ */
+function updateFailure(err: unknown, workflowId: string): unknown {
+  if (err instanceof WorkflowNotFoundError)
+    return ApplicationFailure.nonRetryable(`agent ${workflowId} is not running`, 'AgentNotFound');
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause as (Error & { type?: string }) | undefined;
+    const message = `agent ${workflowId}: ${cause?.message ?? err.message}`;
+    return cause?.type === 'AgentQueueFull'
+      ? ApplicationFailure.retryable(message, cause.type)
+      : ApplicationFailure.nonRetryable(message, cause?.type ?? 'AgentUpdateFailed');
+  }
+  return err;
+}
+
 export function createAgentRuntimeActivities(client: Client) {
   const deleteQuietly = async (scheduleId: string) => {
     try {
@@ -72,17 +109,21 @@ export function createAgentRuntimeActivities(client: Client) {
         const options = triggerScheduleOptions(input, strategy, trigger);
         const handle = client.schedule.getHandle(options.scheduleId);
         try {
-          await handle.describe();
-          await handle.update((previous) => ({
-            ...previous,
-            spec: options.spec,
-            action: options.action,
-            policies: { ...previous.policies, ...options.policies },
-            state: { ...previous.state, paused: input.paused },
-          }));
+          try {
+            await handle.describe();
+            await handle.update((previous) => ({
+              ...previous,
+              spec: options.spec,
+              action: options.action,
+              policies: { ...previous.policies, ...options.policies },
+              state: { ...previous.state, paused: input.paused },
+            }));
+          } catch (err) {
+            if (!(err instanceof ScheduleNotFoundError)) throw err;
+            await client.schedule.create(options);
+          }
         } catch (err) {
-          if (!(err instanceof ScheduleNotFoundError)) throw err;
-          await client.schedule.create(options);
+          throw scheduleFailure(err, options.scheduleId);
         }
         ids.push(options.scheduleId);
       }
@@ -114,9 +155,7 @@ export function createAgentRuntimeActivities(client: Client) {
             updateId: input.call.callId,
           });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError)
-          throw ApplicationFailure.nonRetryable(`agent ${input.workflowId} is not running`, 'AgentNotFound');
-        throw err;
+        throw updateFailure(err, input.workflowId);
       }
     },
     /** A planner tuning another agent: sets its parameters through the setParameters update. */
@@ -126,9 +165,7 @@ export function createAgentRuntimeActivities(client: Client) {
           .getHandle(input.workflowId)
           .executeUpdate<Record<string, Json>, [Record<string, Json>]>('setParameters', { args: [input.parameters] });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError)
-          throw ApplicationFailure.nonRetryable(`agent ${input.workflowId} is not running`, 'AgentNotFound');
-        throw err;
+        throw updateFailure(err, input.workflowId);
       }
     },
   };

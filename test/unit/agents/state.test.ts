@@ -52,7 +52,7 @@ describe('the agent state', () => {
   it('answers a caller when its event is finished; no strategy is a failed call', () => {
     const agent = newAgent();
     const { entry } = agent.acceptCall({ name: 'nobody', callId: 'c1' });
-    agent.finish(agent.queue.shift()!, []);
+    agent.finish(agent.next()!, []);
     expect(entry.outcome).toEqual({
       callId: 'c1',
       duplicate: false,
@@ -61,7 +61,7 @@ describe('the agent state', () => {
     });
     expect(agent.decisions()).toMatchObject([{ outcome: 'no-strategy', strategy: null, event: { callId: 'c1' } }]);
     const ok = agent.acceptCall({ name: 'check', callId: 'c2' });
-    agent.finish(agent.queue.shift()!, [{ strategy: 'check', outcome: 'constraint-false', results: {} }]);
+    agent.finish(agent.next()!, [{ strategy: 'check', outcome: 'constraint-false', results: {} }]);
     expect(ok.entry.outcome?.ok).toBe(true);
     expect(agent.view().processed).toBe(2);
   });
@@ -70,11 +70,14 @@ describe('the agent state', () => {
     const agent = newAgent();
     for (let i = 0; i < 5; i++) {
       agent.acceptCall({ name: 'nobody', callId: `c${i}` });
-      agent.finish(agent.queue.shift()!, []);
+      agent.finish(agent.next()!, []);
     }
     expect(agent.decisions().map((d) => d.seq)).toEqual([3, 4, 5]);
     expect(agent.decisions(1).map((d) => d.seq)).toEqual([5]);
-    for (let i = 5; i < RECENT_CALLS + 10; i++) agent.acceptCall({ name: 'nobody', callId: `c${i}` });
+    for (let i = 5; i < RECENT_CALLS + 10; i++) {
+      agent.acceptCall({ name: 'nobody', callId: `c${i}` });
+      agent.finish(agent.next()!, []);
+    }
     expect(agent.state.recentCalls).toHaveLength(RECENT_CALLS);
     expect(agent.acceptCall({ name: 'nobody', callId: 'c0' }).duplicate).toBe(false); // forgotten
     expect(agent.acceptCall({ name: 'nobody', callId: `c${RECENT_CALLS}` }).duplicate).toBe(true);
@@ -126,13 +129,13 @@ describe('the agent state', () => {
       'strategy.name: "extra" already exists (use replaceStrategy)',
     ]);
     expect(failure(() => agent.removeStrategy('tick'))).toEqual(['UnknownStrategy', 'no strategy "tick" to remove']);
-    expect(failure(() => agent.checkStrategy({ name: 'bad', when: { every: 'soon' }, then: [] }))).toEqual([
+    expect(failure(() => agent.checkStrategy({ name: 'bad', when: { every: 'soon' }, then: [] }, 'add'))).toEqual([
       'InvalidAgentSpec',
       'invalid strategy: strategy.when.every: expected a duration like "10s", got "soon"',
     ]);
     expect(failure(() => agent.checkParameters([1]))).toEqual([
       'InvalidAgentSpec',
-      'parameters: expected an object of name → value',
+      'invalid parameters: parameters: expected an object of name → value, got a list',
     ]);
     expect(agent.setParameters({ max: 2 })).toEqual({ min: 1, max: 2 });
   });
@@ -148,7 +151,10 @@ describe('the agent state', () => {
       beliefs: {},
       parameters: { min: 1 },
       pending: 0,
+      pendingBytes: 0,
       processed: 0,
+      coalesced: 0,
+      refused: 0,
       generations: 0,
       scheduleIds: [],
     });
