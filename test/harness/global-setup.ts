@@ -6,8 +6,13 @@
  *
  * SCANFLOW_TEST_COMPONENTS=temporal,s3 limits what is started (default: all) when a developer
  * runs a subset of the tests.
+ *
+ * `nodes` (real kubelet nodes running the project's image, see nodes.ts) is started by default
+ * only when the run includes a suite of test/nodes (a whole run, or paths that match one of them),
+ * so a run of other suites does not pay for the image and the nodes; it shares the `kubernetes`
+ * component's control plane. SCANFLOW_TEST_REAL_NODES sets how many (default 2).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -16,13 +21,37 @@ import { freePort } from '../../src/stack/ports.js';
 import { startS3Server } from '../../src/stack/s3-server.js';
 import { startPrometheus } from '../../src/stack/prometheus-server.js';
 import { scanflowSearchAttributes } from '../../src/agents/conventions.js';
+import { fileURLToPath } from 'node:url';
 import { harnessState, type Component } from './state.js';
 
-const all: Component[] = ['temporal', 's3', 'prometheus', 'kubernetes'];
+const all: Component[] = ['temporal', 's3', 'prometheus', 'kubernetes', 'nodes'];
+const nodeSuites = fileURLToPath(new URL('../nodes/', import.meta.url));
 
-function wanted(): Set<Component> {
+/** True when the run selects a suite of test/nodes (no path pattern = every suite). */
+function runIncludesNodeSuites(globalConfig?: { testPathPatterns?: unknown }): boolean {
+  const raw = globalConfig?.testPathPatterns as { patterns?: string[] } | string[] | undefined;
+  const patterns = Array.isArray(raw) ? raw : (raw?.patterns ?? []);
+  if (patterns.length === 0) return true;
+  let files: string[];
+  try {
+    files = readdirSync(nodeSuites).filter((f) => f.endsWith('.test.ts'));
+  } catch {
+    return false;
+  }
+  return files.some((f) =>
+    patterns.some((p) => {
+      try {
+        return new RegExp(p, 'i').test(join(nodeSuites, f));
+      } catch {
+        return false;
+      }
+    }),
+  );
+}
+
+function wanted(globalConfig?: { testPathPatterns?: unknown }): Set<Component> {
   const raw = process.env.SCANFLOW_TEST_COMPONENTS;
-  if (!raw) return new Set(all);
+  if (!raw) return new Set(all.filter((c) => c !== 'nodes' || runIncludesNodeSuites(globalConfig)));
   const names = raw
     .split(',')
     .map((s) => s.trim())
@@ -34,8 +63,8 @@ function wanted(): Set<Component> {
   return new Set(names as Component[]);
 }
 
-export default async function globalSetup(): Promise<void> {
-  const components = wanted();
+export default async function globalSetup(globalConfig?: { testPathPatterns?: unknown }): Promise<void> {
+  const components = wanted(globalConfig);
   const workDir = mkdtempSync(join(tmpdir(), 'scanflow-test-'));
   const logDir = join(workDir, 'logs');
   const state = harnessState();
@@ -95,13 +124,52 @@ export default async function globalSetup(): Promise<void> {
       })(),
     );
   }
-  if (components.has('kubernetes')) {
+  if (components.has('kubernetes') && !components.has('nodes')) {
     jobs.push(
       (async () => {
         const { startControlPlane } = await import('./kubernetes.js');
         const cluster = await startControlPlane({ workDir: join(workDir, 'kubernetes'), logDir });
         state.stops.push(() => cluster.stop());
         process.env.SCANFLOW_TEST_KUBECONFIG = cluster.kubeconfigPath;
+      })(),
+    );
+  }
+  if (components.has('nodes')) {
+    jobs.push(
+      (async () => {
+        const { startControlPlane } = await import('./kubernetes.js');
+        const { buildImage, startNodeControl } = await import('./nodes.js');
+        const image = await buildImage();
+        const t = Date.now();
+        const cluster = await startControlPlane({
+          workDir: join(workDir, 'kubernetes'),
+          logDir,
+          realNodes: {
+            count: Number(process.env.SCANFLOW_TEST_REAL_NODES ?? 2),
+            images: [image.archive],
+            taint: true,
+          },
+          log: (line) => process.stderr.write(`[harness] nodes: ${line}\n`),
+        });
+        state.stops.push(() => cluster.stop());
+        const control = await startNodeControl(cluster);
+        // Closed before the cluster stops (stops run together; closing is instant).
+        state.stops.push(() => control.close());
+        const clusterSeconds = (Date.now() - t) / 1000;
+        process.env.SCANFLOW_TEST_KUBECONFIG = cluster.kubeconfigPath;
+        process.env.SCANFLOW_TEST_NODES = JSON.stringify({
+          image,
+          nodes: cluster.realNodes?.nodes ?? [],
+          control: control.url,
+          timings: {
+            imageSeconds: image.seconds,
+            clusterSeconds,
+            nodeReadySeconds: cluster.realNodes?.readySeconds ?? {},
+          },
+        });
+        process.stderr.write(
+          `[harness] nodes: image ${image.ref} ${image.cached ? 'cached' : 'built'} in ${image.seconds} s (${(image.bytes / 1024 ** 2).toFixed(0)} MiB); cluster with ${cluster.realNodes?.nodes.length ?? 0} real nodes in ${clusterSeconds.toFixed(1)} s\n`,
+        );
       })(),
     );
   }

@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ManagedProcess } from '../../src/stack/process.js';
 
-export type Component = 'temporal' | 's3' | 'prometheus' | 'kubernetes';
+export type Component = 'temporal' | 's3' | 'prometheus' | 'kubernetes' | 'nodes';
 
 export interface HarnessState {
   workDir?: string;

@@ -598,7 +598,8 @@ async function importImages(socket: string, archives: string[], log: (l: string)
     log(`${node}: imported ${ref ?? archive} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   const stale = [...have].filter((r) => r.startsWith('scanflow.local/') && !wanted.has(r) && !r.includes('@sha256'));
-  if (stale.length > 0) await run(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'rm', ...stale]);
+  // --sync: the old layers' content and snapshots go now, not at some later garbage collection.
+  if (stale.length > 0) await run(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'rm', '--sync', ...stale]);
 }
 
 /** The reference a docker-archive carries (manifest.json RepoTags), read with tar. */

@@ -1,0 +1,208 @@
+/**
+ * What the real-node suites share: the cluster of the harness's `nodes` component, Kubernetes
+ * clients, pod templates that go to real nodes (toleration + selector), polling, kubectl.
+ */
+import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1Container,
+  type V1Pod,
+  type V1PodSpec,
+} from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { binaryPath } from '../../src/stack/binaries.js';
+import { REAL_NODE_LABEL, REAL_NODE_TAINT } from '../../src/platform/kubernetes/control-plane/real-nodes.js';
+import { requireEnv } from '../harness/env.js';
+import type { NodesTestInfo } from '../harness/nodes.js';
+
+export function nodesInfo(): NodesTestInfo {
+  return JSON.parse(requireEnv('SCANFLOW_TEST_NODES')) as NodesTestInfo;
+}
+
+export interface Cluster {
+  info: NodesTestInfo;
+  kubeconfig: string;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+}
+
+export function cluster(): Cluster {
+  const info = nodesInfo();
+  const kubeconfig = requireEnv('SCANFLOW_TEST_KUBECONFIG');
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return { info, kubeconfig, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+}
+
+/** A namespace no other test uses; deleted by the caller's afterAll. */
+export async function createNamespace(c: Cluster, prefix: string): Promise<string> {
+  const name = `${prefix}-${Date.now().toString(36)}`;
+  await c.core.createNamespace({ body: { metadata: { name } } });
+  // The controller-manager creates the namespace's default ServiceAccount; pods need it.
+  await waitFor(`ServiceAccount default in ${name}`, 30_000, async () => {
+    try {
+      await c.core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return name;
+}
+
+export async function deleteNamespace(c: Cluster, name: string): Promise<void> {
+  try {
+    await c.core.deleteNamespace({ name, gracePeriodSeconds: 0 });
+  } catch {
+    // already gone
+  }
+}
+
+/** A pod spec that runs on the real nodes (they carry the scanflow.io/real-node taint). */
+export function realPodSpec(containers: V1Container[], extra: Partial<V1PodSpec> = {}): V1PodSpec {
+  return {
+    nodeSelector: { [REAL_NODE_LABEL]: 'real' },
+    tolerations: [{ key: REAL_NODE_TAINT.key, operator: 'Equal', value: REAL_NODE_TAINT.value, effect: 'NoSchedule' }],
+    terminationGracePeriodSeconds: 2,
+    enableServiceLinks: false,
+    securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+    ...extra,
+    containers,
+  };
+}
+
+/** A container of the project's image with imagePullPolicy Never (no registry here). */
+export function imageContainer(c: Cluster, spec: Omit<V1Container, 'image' | 'imagePullPolicy'>): V1Container {
+  return {
+    ...spec,
+    image: c.info.image.ref,
+    imagePullPolicy: 'Never',
+    env: [{ name: 'HOME', value: '/tmp' }, ...(spec.env ?? [])],
+  };
+}
+
+/** A tiny HTTP server (node in the project's image) answering its pod name on 8080. */
+export function helloContainer(c: Cluster): V1Container {
+  return imageContainer(c, {
+    name: 'hello',
+    command: [
+      'node',
+      '-e',
+      "require('http').createServer((q, s) => s.end(process.env.POD + ' ' + (require('fs').readFileSync('/proc/self/status', 'utf8').match(/Cpus_allowed_list:\\s*(\\S+)/) || [])[1])).listen(8080)",
+    ],
+    env: [{ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+    ports: [{ containerPort: 8080 }],
+    readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
+    resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+  });
+}
+
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | false | undefined>,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== false && v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(intervalMs);
+  }
+}
+
+export function podReady(p: V1Pod): boolean {
+  return p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
+}
+
+/** The Ready pods of a selector once there are at least `count` of them (undefined before). */
+export async function readyPods(
+  c: Cluster,
+  namespace: string,
+  selector: string,
+  count: number,
+): Promise<V1Pod[] | undefined> {
+  const list = await c.core.listNamespacedPod({ namespace, labelSelector: selector });
+  const ready = list.items.filter((p) => podReady(p) && !p.metadata?.deletionTimestamp);
+  return ready.length >= count ? ready : undefined;
+}
+
+/** What happened to a pod that does not get Ready: its events and container states, for the message. */
+export async function describePods(c: Cluster, namespace: string): Promise<string> {
+  const pods = await c.core.listNamespacedPod({ namespace });
+  const events = await c.core.listNamespacedEvent({ namespace });
+  return [
+    ...pods.items.map(
+      (p) =>
+        `${p.metadata?.name} on ${p.spec?.nodeName}: ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.map((s) => s.state))}`,
+    ),
+    ...events.items.map((e) => `${e.involvedObject.name}: ${e.reason} ${e.message}`),
+  ].join('\n');
+}
+
+/** The provisioned kubectl against the test cluster. */
+export function kubectl(c: Cluster, args: string[], timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      binaryPath('kubectl'),
+      [`--kubeconfig=${c.kubeconfig}`, ...args],
+      { timeout: timeoutMs },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    );
+  });
+}
+
+/**
+ * An HTTP request from this host (to a pod or Service IP on the nodes' bridges), on a new
+ * connection each time so that kube-proxy picks a backend per request (fetch would keep one).
+ */
+export function http(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers, agent: false, timeout: init.timeoutMs ?? 5_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within ${init.timeoutMs ?? 5_000} ms`)));
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/** Stops (SIGKILL) or restarts a node's kubelet through the harness's control endpoint. */
+export async function kubelet(c: Cluster, node: string, action: 'stop' | 'start'): Promise<void> {
+  const res = await fetch(`${c.info.control}/nodes/${node}/kubelet/${action}`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(120_000),
+  });
+  if (!res.ok) throw new Error(`kubelet ${action} ${node}: ${res.status} ${await res.text()}`);
+}
+
+/** CPUs in a Linux list ("0-2,5") as a set. */
+export function cpuSet(list: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of list.trim().split(',').filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    for (let x = a!; x <= (b ?? a!); x += 1) out.add(x);
+  }
+  return out;
+}
