@@ -14,5 +14,6 @@ export function activityIdempotencyKey(): string | undefined {
     return undefined;
   }
   const { workflowExecution, activityId } = context.info;
+  if (!workflowExecution) return undefined;
   return `${workflowExecution.workflowId}/${workflowExecution.runId}/${activityId}`;
 }
