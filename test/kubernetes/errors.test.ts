@@ -15,7 +15,7 @@ describe('error classification of real API server answers', () => {
     const ns = await freshNamespace(c, 'errors');
     const err = await c.core.createNamespace({ body: { metadata: { name: ns } } }).catch((e: unknown) => e);
     const failure = kubeFailure(err, `create namespace ${ns}`);
-    expect(failure.type).toBe('KubernetesConflict');
+    expect(failure.type).toBe('KubernetesAlreadyExists');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toBe(`create namespace ${ns}: namespaces "${ns}" already exists (HTTP 409 AlreadyExists)`);
   });
