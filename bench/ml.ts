@@ -6,10 +6,17 @@
  *     L2 score and our feature score (goal: mean ≥ 0.90);
  *  4. the baseline classifier's accuracy on each corruption (the drift the agents must repair);
  *  5. critical-point picking methods compared under one label budget: accuracy after retraining.
- * Run: npx tsx bench/ml.ts [--quick]   (full run: about 10–15 minutes on 2 busy cores)
+ *  0. (--training, also first in the full run) training at Keras speed: the classifier trained by
+ *     our loop (src/ml/training-loop.ts) and by Python Keras on the same architecture, data,
+ *     epochs, batch size and TensorFlow 2.21 library, interleaved in one run, with the load
+ *     average beside every figure (Keras from scripts/provision-keras, bench/keras_classifier.py).
+ * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring]   (full run: about 15–20 minutes on 2 busy cores)
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ImageSet } from '../src/ml/types.js';
 import { buildAutoencoder, trainAutoencoder } from '../src/ml/autoencoder.js';
 import {
@@ -22,7 +29,7 @@ import {
 import { CORRUPTIONS, type CorruptionName } from '../src/ml/corruptions.js';
 import { DriftDetector } from '../src/ml/drift-detector.js';
 import { DriftStream } from '../src/ml/drift-stream.js';
-import { concatImageSets, loadMnist, referenceAndTrafficIndices, subset } from '../src/ml/mnist.js';
+import { concatImageSets, loadMnist, mnistDataDirectory, referenceAndTrafficIndices, subset } from '../src/ml/mnist.js';
 import { corruptImageSet } from '../src/ml/mnist-c.js';
 import { PICK_METHODS, pickCriticalPoints } from '../src/ml/picking.js';
 import { auroc } from '../src/ml/stats.js';
@@ -31,6 +38,8 @@ import { libtensorflowVersion, tensorflow } from '../src/ml/tf.js';
 const quick = process.argv.includes('--quick');
 /** Only the scoring throughput (weights do not change the cost): a quick re-measure on a quieter machine. */
 const scoringOnly = process.argv.includes('--scoring');
+/** Only the tfjs-vs-Keras training comparison. */
+const trainingOnly = process.argv.includes('--training');
 const CLASSIFIER_TRAIN = quick ? 10000 : 60000;
 const CLASSIFIER_EPOCHS = quick ? 1 : 3;
 const AE_TRAIN = quick ? 10000 : 60000;
@@ -42,6 +51,95 @@ const median = (xs: number[]): number => {
 };
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const log = (s = ''): void => console.log(s);
+const load = (): string =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface TrainingRun {
+  seconds: number;
+  imagesPerSecond: number;
+  testAccuracy: number;
+  finalLoss: number;
+  load: string;
+}
+
+/** The Python of scripts/provision-keras (provisions once, then just prints it), or undefined with the reason. */
+function kerasPython(): string | { error: string } {
+  try {
+    const out = execFileSync('bash', [join(root, 'scripts/provision-keras')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return out.trim().split('\n').at(-1) ?? '';
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0] ?? 'failed' };
+  }
+}
+
+function trainKeras(python: string, epochs: number, batchSize: number, limit: number): TrainingRun {
+  const out = execFileSync(
+    python,
+    [
+      join(root, 'bench/keras_classifier.py'),
+      '--data',
+      mnistDataDirectory(),
+      '--epochs',
+      String(epochs),
+      '--batch-size',
+      String(batchSize),
+      '--limit',
+      String(limit),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } },
+  );
+  const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as TrainingRun;
+  return { ...r, load: load() };
+}
+
+async function trainTfjs(epochs: number, batchSize: number, limit: number): Promise<TrainingRun> {
+  const model = buildClassifier(1);
+  const r = await trainClassifier(model, loadMnist('train', limit), { epochs, seed: 1, batchSize });
+  const testAccuracy = evaluateClassifier(model, loadMnist('test')).accuracy;
+  model.dispose();
+  return { seconds: r.seconds, imagesPerSecond: r.imagesPerSecond, testAccuracy, finalLoss: r.finalLoss, load: load() };
+}
+
+/**
+ * Whole-training wall time (data already in memory on both sides; Keras: model.fit, verbose 0;
+ * ours: trainClassifier), same epochs and batch size, interleaved rounds so both see the same
+ * machine; the ratio is per round and overall (sum of times).
+ */
+async function compareTraining(): Promise<void> {
+  const epochs = quick ? 1 : 2;
+  const limit = quick ? 20000 : 60000;
+  const batchSize = 128;
+  const rounds = quick ? 1 : 2;
+  log(
+    `\n## Training at Keras speed: CNN on ${limit} MNIST images × ${epochs} epochs, batch ${batchSize}, same TensorFlow ${libtensorflowVersion()}`,
+  );
+  const python = kerasPython();
+  if (typeof python !== 'string') {
+    log(`Keras not available (${python.error}): run scripts/provision-keras`);
+  }
+  log('| round | tfjs (ours) s | img/s | test acc | Keras s | img/s | test acc | ours / Keras | load average |');
+  log('|---|---|---|---|---|---|---|---|---|');
+  let ours = 0;
+  let keras = 0;
+  for (let r = 1; r <= rounds; r++) {
+    const a = await trainTfjs(epochs, batchSize, limit);
+    ours += a.seconds;
+    const k = typeof python === 'string' ? trainKeras(python, epochs, batchSize, limit) : undefined;
+    keras += k?.seconds ?? NaN;
+    log(
+      `| ${r} | ${a.seconds.toFixed(1)} | ${a.imagesPerSecond.toFixed(0)} | ${pct(a.testAccuracy)} | ${k ? k.seconds.toFixed(1) : '-'} | ${k ? k.imagesPerSecond.toFixed(0) : '-'} | ${k ? pct(k.testAccuracy) : '-'} | ${k ? (a.seconds / k.seconds).toFixed(2) + '×' : '-'} | ${a.load} / ${k?.load ?? '-'} |`,
+    );
+  }
+  log(
+    `overall: ours ${ours.toFixed(1)} s, Keras ${keras.toFixed(1)} s = **${(ours / keras).toFixed(2)}×** (goal ≤ 1.3×); ${load()}`,
+  );
+}
 
 async function run(): Promise<void> {
   const tf = tensorflow();
@@ -51,6 +149,10 @@ async function run(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
+  if (trainingOnly) {
+    await compareTraining();
+    return;
+  }
   if (scoringOnly) {
     const test = loadMnist('test');
     const split = referenceAndTrafficIndices(1);
@@ -62,6 +164,9 @@ async function run(): Promise<void> {
     );
     return;
   }
+
+  // 0. Training speed against Keras.
+  await compareTraining();
 
   // 1. Classifier.
   const train = loadMnist('train', CLASSIFIER_TRAIN);

@@ -4,9 +4,7 @@
  */
 import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
 import type { ImageSet } from './types.js';
-import { progressCallbacks } from './classifier.js';
-import { Rng } from './random.js';
-import { subset } from './mnist.js';
+import { meanSquaredError, trainLoop } from './training-loop.js';
 import { imagesToTensor } from './tensors.js';
 import { tensorflow } from './tf.js';
 
@@ -62,28 +60,20 @@ export async function trainAutoencoder(
   clean: ImageSet,
   options: AutoencoderTrainOptions,
 ): Promise<{ finalLoss: number; seconds: number; imagesPerSecond: number }> {
-  const rng = new Rng(options.seed);
-  const started = performance.now();
-  let finalLoss = NaN;
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const shuffled = subset(clean, rng.shuffled(Array.from({ length: clean.count }, (_, i) => i)));
-    const xs = imagesToTensor(shuffled, 'autoencoder training data');
-    try {
-      const h = await model.fit(xs, xs, {
-        epochs: 1,
-        batchSize: options.batchSize ?? 128,
-        shuffle: false,
-        verbose: 0,
-        callbacks: progressCallbacks(options.onProgress),
-      });
-      finalLoss = Number(h.history.loss?.[0] ?? NaN);
-    } finally {
-      xs.dispose();
-    }
-    await options.onEpoch?.(epoch, finalLoss);
+  const xs = imagesToTensor(clean, 'autoencoder training data');
+  try {
+    const result = await trainLoop(model, xs, xs, {
+      epochs: options.epochs,
+      batchSize: options.batchSize ?? 128,
+      seed: options.seed,
+      loss: meanSquaredError,
+      onEpoch: options.onEpoch,
+      onProgress: options.onProgress,
+    });
+    return { finalLoss: result.finalLoss, seconds: result.seconds, imagesPerSecond: result.imagesPerSecond };
+  } finally {
+    xs.dispose();
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { finalLoss, seconds, imagesPerSecond: (clean.count * options.epochs) / seconds };
 }
 
 /** Per-image L2 reconstruction error: sqrt(Σ (x − x̂)²), in [0, 28]. */

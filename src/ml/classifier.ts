@@ -10,6 +10,7 @@ import type { ImageSet } from './types.js';
 import { concatImageSets, subset } from './mnist.js';
 import { Rng } from './random.js';
 import { imagesToTensor, requireLabels } from './tensors.js';
+import { sparseCrossEntropy, trainLoop } from './training-loop.js';
 import { tensorflow } from './tf.js';
 import { InvalidInputError } from './errors.js';
 
@@ -65,43 +66,33 @@ export interface TrainResult {
   imagesPerSecond: number;
 }
 
-/** Trains in place on `data` (labels required), one seeded shuffle per epoch. */
+/** Default batch size of the classifier's training from scratch (Keras-comparable; see bench/ml.ts). */
+export const CLASSIFIER_BATCH_SIZE = 128;
+
+/**
+ * Trains in place on `data` (labels required), one seeded shuffle per epoch, with our training
+ * loop (training-loop.ts): the data go to the backend once, not once per epoch.
+ */
 export async function trainClassifier(model: LayersModel, data: ImageSet, options: TrainOptions): Promise<TrainResult> {
   const tf = tensorflow();
   const labels = requireLabels(data, 'training data');
   if (!Number.isInteger(options.epochs) || options.epochs < 1)
     throw new InvalidInputError(`epochs must be a positive integer, got ${options.epochs}`);
-  const rng = new Rng(options.seed);
-  const started = performance.now();
-  let finalLoss = NaN;
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const order = rng.shuffled(Array.from({ length: data.count }, (_, i) => i));
-    const shuffled = subset({ ...data, labels }, order);
-    const xs = imagesToTensor(shuffled, 'training data');
-    const ys = tf.tensor1d(shuffled.labels ?? new Int32Array(), 'float32');
-    try {
-      const history = await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: options.batchSize ?? 32,
-        shuffle: false,
-        verbose: 0,
-        callbacks: progressCallbacks(options.onProgress),
-      });
-      finalLoss = Number(history.history.loss?.[0] ?? NaN);
-    } finally {
-      xs.dispose();
-      ys.dispose();
-    }
-    await options.onEpoch?.(epoch, finalLoss);
+  const xs = imagesToTensor(data, 'training data');
+  const ys = tf.tensor1d(labels, 'int32');
+  try {
+    return await trainLoop(model, xs, ys, {
+      epochs: options.epochs,
+      batchSize: options.batchSize ?? CLASSIFIER_BATCH_SIZE,
+      seed: options.seed,
+      loss: sparseCrossEntropy,
+      onEpoch: options.onEpoch,
+      onProgress: options.onProgress,
+    });
+  } finally {
+    xs.dispose();
+    ys.dispose();
   }
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    epochs: options.epochs,
-    samples: data.count,
-    finalLoss,
-    seconds,
-    imagesPerSecond: (data.count * options.epochs) / seconds,
-  };
 }
 
 export interface Predictions {

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs-node';
+import { installFastKernels } from './fast-kernels.js';
 
 export type Tf = typeof TF;
 
@@ -29,6 +30,8 @@ export function tensorflow(): Tf {
       `TensorFlow.js backend is '${tf.getBackend()}', expected the native 'tensorflow' backend: run 'npm run provision'`,
     );
   }
+  // SCANFLOW_TF_FAST_KERNELS=0 keeps tfjs's own kernels and gradients (to compare, or to rule them out).
+  if (process.env.SCANFLOW_TF_FAST_KERNELS !== '0') installFastKernels(tf);
   loaded = tf;
   return tf;
 }
