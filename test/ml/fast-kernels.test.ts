@@ -26,7 +26,7 @@ describe('native fast paths for training (fast-kernels.ts)', () => {
     const x = tf.randomUniform([...shape], -1, 1, 'float32', 3) as T4; // no ties
     const y = tf.maxPool(x, 2, 2, pad);
     const dy = tf.randomUniform(y.shape, -1, 1, 'float32', 4) as T4;
-    const ours = tf.grad((a: T4) => tf.sum(tf.mul(tf.maxPool(a, 2, 2, pad), dy)))(x);
+    const ours = tf.grad((a) => tf.sum(tf.mul(tf.maxPool(a as T4, 2, 2, pad), dy)))(x);
     const expected = referencePoolGrad(x, dy, pad);
     const got = ours.dataSync();
     expect(got.length).toBe(expected.length);
