@@ -50,7 +50,19 @@ export interface ContainerSpec {
   image: string;
   command?: string[];
   args?: string[];
+  /** Plain settings only: never a credential (specs are workflow payloads, visible in the Temporal UI). */
   env?: Record<string, string>;
+  /**
+   * Secrets whose keys become environment variables, referenced by NAME only (Kubernetes:
+   * `envFrom: secretRef`, the Secret lives in the namespace; local platform: the secrets its
+   * worker was configured with). The values never travel in a spec.
+   */
+  secretEnv?: string[];
+  /**
+   * Kubernetes only: mount the namespace's ServiceAccount token (default false: a workload that
+   * does not call the Kubernetes API gets no credential for it).
+   */
+  kubernetesApiAccess?: boolean;
   resources?: ResourceSpec;
   /** Extra pod annotations (e.g. prometheus.io/scrape). */
   annotations?: Record<string, string>;

@@ -27,6 +27,7 @@ export function validateBatch(spec: BatchWorkflowSpec, runIdForLength = 'r'): st
     names.add(e.name);
     if (!e.image) throw invalidSpec(`executors[${i}] ('${e.name}').image is required`);
     validateResources(e.resources, `executors[${i}].resources`);
+    validateSecretEnv(e.secretEnv, `executors[${i}].secretEnv`);
     const job = jobName(spec, runIdForLength, e.name);
     if (job.length > 63)
       throw invalidSpec(
@@ -55,6 +56,19 @@ export function validateBatch(spec: BatchWorkflowSpec, runIdForLength = 'r'): st
   return order;
 }
 
+/** A Secret name (DNS subdomain), never a value. */
+const SECRET_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+export function validateSecretEnv(names: unknown, field: string): void {
+  if (names === undefined) return;
+  if (!Array.isArray(names)) throw invalidSpec(`${field} must be a list of Secret names, got ${JSON.stringify(names)}`);
+  for (const [i, name] of names.entries())
+    if (typeof name !== 'string' || !SECRET_NAME.test(name))
+      throw invalidSpec(
+        `${field}[${i}] must be a Secret name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(name)?.slice(0, 80)}`,
+      );
+}
+
 export function validateService(s: ServiceSpec, field: string): void {
   checkDnsLabel(s.name, `${field}.name`, 22);
   if (!s.image) throw invalidSpec(`${field} ('${s.name}').image is required`);
@@ -63,6 +77,7 @@ export function validateService(s: ServiceSpec, field: string): void {
   if (!Number.isInteger(s.replicas) || s.replicas < 0)
     throw invalidSpec(`${field} ('${s.name}').replicas must be an integer >= 0, got ${s.replicas}`);
   validateResources(s.resources, `${field}.resources`);
+  validateSecretEnv(s.secretEnv, `${field}.secretEnv`);
   const a = s.autoscaling;
   if (a) {
     if (a.minReplicas < 0 || a.maxReplicas < 1 || a.minReplicas > a.maxReplicas)

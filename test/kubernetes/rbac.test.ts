@@ -1,6 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -8,25 +10,36 @@ import {
   KubeConfig,
   KubernetesObjectApi,
   loadAllYaml,
+  PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { binaryPath } from '../../src/stack/binaries.js';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
 import { requireEnv } from '../harness/env.js';
 import { freshNamespace, testCluster, waitFor } from './cluster.js';
 
 const c = testCluster();
-const rbacFile = fileURLToPath(new URL('../../deploy/rbac/scanflow-platform.yaml', import.meta.url));
+const rbacDir = fileURLToPath(new URL('../../deploy/rbac', import.meta.url));
 
-/** Apply deploy/rbac into `namespace` as an administrator would. */
-async function installRbac(namespace: string): Promise<void> {
+type Doc = KubernetesObject & { subjects?: Array<{ kind: string; name: string; namespace?: string }> };
+
+/**
+ * Installs deploy/rbac in `namespace` as an administrator would: an overlay whose only content
+ * is `namespace: <namespace>` over deploy/rbac, rendered by kustomize (kubectl kustomize) and
+ * applied as is (nothing rewritten here).
+ */
+async function installRbac(namespace: string): Promise<Doc[]> {
+  const overlay = mkdtempSync(join(tmpdir(), 'scanflow-rbac-overlay-'));
+  writeFileSync(
+    join(overlay, 'kustomization.yaml'),
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${namespace}\nresources:\n  - ${relative(overlay, rbacDir)}\n`,
+  );
+  const rendered = execFileSync(binaryPath('kubectl'), ['kustomize', overlay], { encoding: 'utf8' });
+  const docs = loadAllYaml(rendered) as Doc[];
   const objects = KubernetesObjectApi.makeApiClient(c.kc);
-  for (const doc of loadAllYaml(readFileSync(rbacFile, 'utf8')) as Array<
-    KubernetesObject & { subjects?: Array<{ namespace?: string }> }
-  >) {
-    doc.metadata = { ...doc.metadata, namespace };
-    for (const s of doc.subjects ?? []) s.namespace = namespace;
-    await objects.create(doc);
-  }
+  for (const doc of docs)
+    await objects.patch(doc, undefined, undefined, 'rbac-test', true, PatchStrategy.ServerSideApply);
+  return docs;
 }
 
 /** A kubeconfig that authenticates as the ServiceAccount with a token from the TokenRequest API. */
@@ -55,7 +68,14 @@ describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () =>
   test('the primitives work with the Role; Secrets and other namespaces are refused', async () => {
     const ns = await freshNamespace(c, 'rbac');
     const other = await freshNamespace(c, 'rbac-other');
-    await installRbac(ns);
+    const docs = await installRbac(ns);
+    // Bound to the ServiceAccount of the namespace it was applied to, not of `default`.
+    const binding = docs.find((d) => d.kind === 'RoleBinding')!;
+    expect(binding.metadata?.namespace).toBe(ns);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'scanflow-platform', namespace: ns }]);
+    // The namespace enforces Pod Security `restricted`: the pods below are admitted only if they comply.
+    const namespace = await c.core.readNamespace({ name: ns });
+    expect(namespace.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const kubeconfigPath = await serviceAccountKubeconfig(ns);
     const p = new KubernetesPlatform({ kubeconfigPath, namespace: ns });
 
@@ -100,6 +120,18 @@ describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () =>
       async () => (await p.readyReplicas(ref)).reduce((a, r) => a + r.ready, 0) === 3,
     );
     expect((await p.podPlacement(ref)).length).toBeGreaterThanOrEqual(3);
+    // Generated pods: restricted securityContext, no ServiceAccount token.
+    for (const pod of (await c.core.listNamespacedPod({ namespace: ns })).items) {
+      expect(pod.spec?.automountServiceAccountToken).toBe(false);
+      expect(pod.spec?.containers[0]?.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.spec?.volumes?.some((v) => v.projected || v.secret)).toBe(false);
+    }
     const batch = {
       app: 'mnist',
       workflow: 'train',

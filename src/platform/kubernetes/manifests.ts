@@ -1,6 +1,12 @@
 /**
  * Pure builders: Scanflow specs → Kubernetes objects (plain JSON, ready for server-side apply).
  * Every object carries app / workflow / managed-by labels and, for pods, the component label.
+ *
+ * Every generated pod meets the Pod Security Standard `restricted` (the namespace can enforce
+ * it): non-root, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault, a
+ * read-only root filesystem with a writable emptyDir at /tmp, and no ServiceAccount token unless
+ * the spec says the workload calls the Kubernetes API. Secrets reach containers by reference
+ * (`envFrom: secretRef`), never as values.
  */
 import type {
   AffinitySpec,
@@ -71,6 +77,21 @@ export function placementOf(a: AffinitySpec | undefined): Record<string, unknown
   };
 }
 
+/** The restricted container securityContext (Pod Security Standards, `restricted` profile). */
+export const RESTRICTED_CONTAINER_SECURITY = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+const TMP_VOLUME = 'tmp';
+
+export function secretEnvOf(names: string[] | undefined): Array<{ secretRef: { name: string } }> | undefined {
+  return names?.length ? names.map((name) => ({ secretRef: { name } })) : undefined;
+}
+
 function container(c: ContainerSpec, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     name: CONTAINER,
@@ -78,8 +99,20 @@ function container(c: ContainerSpec, extra: Record<string, unknown> = {}): Recor
     ...(c.command ? { command: c.command } : {}),
     ...(c.args ? { args: c.args } : {}),
     ...(c.env ? { env: envList(c.env) } : {}),
+    ...(c.secretEnv?.length ? { envFrom: secretEnvOf(c.secretEnv) } : {}),
     ...(c.resources ? { resources: resourcesOf(c.resources) } : {}),
+    securityContext: structuredClone(RESTRICTED_CONTAINER_SECURITY),
+    volumeMounts: [{ name: TMP_VOLUME, mountPath: '/tmp' }],
     ...extra,
+  };
+}
+
+/** Pod-level fields every generated pod carries. */
+function podSecurity(c: ContainerSpec): Record<string, unknown> {
+  return {
+    automountServiceAccountToken: c.kubernetesApiAccess === true,
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    volumes: [{ name: TMP_VOLUME, emptyDir: { sizeLimit: '256Mi' } }],
   };
 }
 
@@ -102,6 +135,7 @@ export function deploymentOf(ref: WorkflowRef, namespace: string, s: ServiceSpec
         metadata: { labels, ...(s.annotations ? { annotations: { ...s.annotations } } : {}) },
         spec: {
           ...placementOf(s.affinity),
+          ...podSecurity(s),
           containers: [container(s, { ports: [{ name: 'http', containerPort: s.port, protocol: 'TCP' }], ...probe })],
         },
       },
@@ -241,7 +275,7 @@ export function jobOf(ref: WorkflowRef, namespace: string, runId: string, e: Exe
       ...(e.timeoutSeconds ? { activeDeadlineSeconds: e.timeoutSeconds } : {}),
       template: {
         metadata: { labels, ...(e.annotations ? { annotations: { ...e.annotations } } : {}) },
-        spec: { restartPolicy: 'Never', ...placementOf(e.affinity), containers: [container(e)] },
+        spec: { restartPolicy: 'Never', ...placementOf(e.affinity), ...podSecurity(e), containers: [container(e)] },
       },
     },
   };
