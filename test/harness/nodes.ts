@@ -80,7 +80,12 @@ export function startNodeControl(cluster: ControlPlane): Promise<{ url: string; 
       const port = typeof address === 'object' && address ? address.port : 0;
       resolve({
         url: `http://127.0.0.1:${port}`,
-        close: () => new Promise<void>((r) => server.close(() => r())),
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            // Keep-alive connections of the test files would hold close() for seconds.
+            server.closeAllConnections();
+          }),
       });
     });
   });
