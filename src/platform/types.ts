@@ -45,6 +45,12 @@ export interface AffinitySpec {
   affinity?: PodAffinityTerm[];
 }
 
+/** One key of a Secret, by name. */
+export interface SecretKeyRef {
+  secret: string;
+  key: string;
+}
+
 /** What runs: a container image (Kubernetes) or a command (local adapter). */
 export interface ContainerSpec {
   image: string;
@@ -53,11 +59,12 @@ export interface ContainerSpec {
   /** Plain settings only: never a credential (specs are workflow payloads, visible in the Temporal UI). */
   env?: Record<string, string>;
   /**
-   * Secrets whose keys become environment variables, referenced by NAME only (Kubernetes:
-   * `envFrom: secretRef`, the Secret lives in the namespace; local platform: the secrets its
-   * worker was configured with). The values never travel in a spec.
+   * Environment variables taken from a Secret, referenced by NAME and key only (Kubernetes:
+   * `valueFrom.secretKeyRef`, the Secret lives in the namespace; local platform: the secrets its
+   * worker was configured with), e.g. { SCANFLOW_S3_SECRET_KEY: { secret: 'scanflow-s3', key: 'secret-key' } }.
+   * The values never travel in a spec.
    */
-  secretEnv?: string[];
+  secretEnv?: Record<string, SecretKeyRef>;
   /**
    * Kubernetes only: mount the namespace's ServiceAccount token (default false: a workload that
    * does not call the Kubernetes API gets no credential for it).

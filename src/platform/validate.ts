@@ -56,17 +56,23 @@ export function validateBatch(spec: BatchWorkflowSpec, runIdForLength = 'r'): st
   return order;
 }
 
-/** A Secret name (DNS subdomain), never a value. */
+/** A Secret name (DNS subdomain) and key: a reference, never a value. */
 const SECRET_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function validateSecretEnv(names: unknown, field: string): void {
-  if (names === undefined) return;
-  if (!Array.isArray(names)) throw invalidSpec(`${field} must be a list of Secret names, got ${JSON.stringify(names)}`);
-  for (const [i, name] of names.entries())
-    if (typeof name !== 'string' || !SECRET_NAME.test(name))
-      throw invalidSpec(
-        `${field}[${i}] must be a Secret name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(name)?.slice(0, 80)}`,
-      );
+export function validateSecretEnv(refs: unknown, field: string): void {
+  if (refs === undefined) return;
+  if (!refs || typeof refs !== 'object' || Array.isArray(refs))
+    throw invalidSpec(`${field} must be an object of NAME: { secret, key }, got ${JSON.stringify(refs)?.slice(0, 80)}`);
+  for (const [name, ref] of Object.entries(refs)) {
+    if (!ENV_NAME.test(name)) throw invalidSpec(`${field}: '${name}' is not an environment variable name`);
+    const { secret, key } = (ref ?? {}) as { secret?: unknown; key?: unknown };
+    if (typeof secret !== 'string' || !SECRET_NAME.test(secret))
+      throw invalidSpec(`${field}.${name}.secret must be a Secret name, got ${JSON.stringify(secret)?.slice(0, 80)}`);
+    if (typeof key !== 'string' || !SECRET_KEY.test(key))
+      throw invalidSpec(`${field}.${name}.key must be a Secret key, got ${JSON.stringify(key)?.slice(0, 80)}`);
+  }
 }
 
 export function validateService(s: ServiceSpec, field: string): void {

@@ -6,7 +6,7 @@
  * it): non-root, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault, a
  * read-only root filesystem with a writable emptyDir at /tmp, and no ServiceAccount token unless
  * the spec says the workload calls the Kubernetes API. Secrets reach containers by reference
- * (`envFrom: secretRef`), never as values.
+ * (`valueFrom.secretKeyRef`), never as values.
  */
 import type {
   AffinitySpec,
@@ -88,8 +88,14 @@ export const RESTRICTED_CONTAINER_SECURITY = {
 
 const TMP_VOLUME = 'tmp';
 
-export function secretEnvOf(names: string[] | undefined): Array<{ secretRef: { name: string } }> | undefined {
-  return names?.length ? names.map((name) => ({ secretRef: { name } })) : undefined;
+/** Plain env first, then the Secret references (valueFrom.secretKeyRef: the value stays in the Secret). */
+export function containerEnv(c: Pick<ContainerSpec, 'env' | 'secretEnv'>): Array<Record<string, unknown>> | undefined {
+  const refs = Object.entries(c.secretEnv ?? {}).map(([name, ref]) => ({
+    name,
+    valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } },
+  }));
+  const plain = (envList(c.env) ?? []).filter((e) => !(c.secretEnv && e.name in c.secretEnv));
+  return plain.length || refs.length ? [...plain, ...refs] : undefined;
 }
 
 function container(c: ContainerSpec, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -98,8 +104,7 @@ function container(c: ContainerSpec, extra: Record<string, unknown> = {}): Recor
     image: c.image,
     ...(c.command ? { command: c.command } : {}),
     ...(c.args ? { args: c.args } : {}),
-    ...(c.env ? { env: envList(c.env) } : {}),
-    ...(c.secretEnv?.length ? { envFrom: secretEnvOf(c.secretEnv) } : {}),
+    ...(c.env || c.secretEnv ? { env: containerEnv(c) } : {}),
     ...(c.resources ? { resources: resourcesOf(c.resources) } : {}),
     securityContext: structuredClone(RESTRICTED_CONTAINER_SECURITY),
     volumeMounts: [{ name: TMP_VOLUME, mountPath: '/tmp' }],

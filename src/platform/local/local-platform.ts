@@ -45,6 +45,14 @@ import {
 } from '../validate.js';
 import type { InPlaceUpgrade } from './in-place-upgrade.js';
 import { Replica } from './replica.js';
+import {
+  checkRunnable,
+  commandFor,
+  imagesFromEnv,
+  LOCAL_ALLOW_COMMANDS_ENV,
+  secretEnvOf,
+  type LocalRunPolicy,
+} from './run-policy.js';
 import type { ReplicaSet } from './replica-set.js';
 import { publishScrapeTargets, scrapeJobsOf, type PublishScrapeTargets } from './scrape-targets.js';
 import { LocalWorkflow } from './workflow.js';
@@ -60,6 +68,13 @@ export interface LocalPlatformOptions {
    * server's image → `node --import tsx src/serving/main.ts` (src/serving/local-model-server.ts).
    */
   images?: Record<string, string[]>;
+  /**
+   * Run a spec's own `command` on this host (default: SCANFLOW_LOCAL_ALLOW_COMMANDS=1, else no).
+   * Anyone who can start a workflow writes specs: leave it off outside development.
+   */
+  allowCommands?: boolean;
+  /** Secrets a spec's `secretEnv` may reference: Secret name → key → value (e.g. the S3 keys). */
+  secrets?: Record<string, Record<string, string>>;
   /** Upgrades the running replicas can take without a restart (the model server's version switch). */
   inPlaceUpgrade?: InPlaceUpgrade;
   /** Health-check period of every replica (default 500 ms). */
@@ -92,7 +107,14 @@ export class LocalPlatform implements OnlinePlatform {
     }
   };
 
+  private readonly policy: LocalRunPolicy;
+
   constructor(private readonly options: LocalPlatformOptions) {
+    this.policy = {
+      images: { ...imagesFromEnv(), ...options.images },
+      allowCommands: options.allowCommands ?? process.env[LOCAL_ALLOW_COMMANDS_ENV] === '1',
+      secrets: { ...options.secrets },
+    };
     process.once('exit', this.killOnExit);
   }
 
@@ -116,6 +138,7 @@ export class LocalPlatform implements OnlinePlatform {
   async deployWorkflow(spec: OnlineWorkflowSpec): Promise<void> {
     validateOnline(spec);
     const services = [...spec.services, ...(spec.backup ? [spec.backup] : [])];
+    services.forEach((s, i) => checkRunnable(this.policy, s, `services[${i}]`));
     const traffic = spec.traffic ?? { active: spec.services[0]!.name };
     const existing = this.workflows.get(workflowKey(spec));
     if (existing) {
@@ -158,6 +181,7 @@ export class LocalPlatform implements OnlinePlatform {
 
   async applyWorkflowInstance(ref: WorkflowRef, service: ServiceSpec): Promise<void> {
     validateService(service, 'service');
+    checkRunnable(this.policy, service, 'service');
     const wf = this.get(ref);
     await wf.serialised(() => wf.applyService(service, wf.services.get(service.name)?.backup ?? false));
   }
@@ -196,6 +220,7 @@ export class LocalPlatform implements OnlinePlatform {
         env: { ...s.spec.env, ...checked.env },
       };
       validateService(next, `service '${service}'`);
+      checkRunnable(this.policy, next, `service '${service}'`);
       if (isDeepStrictEqual(next, s.spec)) return; // idempotent: a retried upgrade is a no-op
       if (await this.upgradeInPlace(s, next, checked)) return;
       await s.rollTo(next);
@@ -270,17 +295,20 @@ export class LocalPlatform implements OnlinePlatform {
 
   private newWorkflow(ref: WorkflowRef): LocalWorkflow {
     const wf = new LocalWorkflow(ref, {
-      startReplica: (name, spec) =>
-        Replica.start(
+      startReplica: (name, spec) => {
+        // Checked again here: no path starts a process the policy refuses.
+        checkRunnable(this.policy, spec, `service '${spec.name}'`);
+        return Replica.start(
           name,
-          { ...spec, env: { ...spec.env } },
+          { ...spec, env: { ...spec.env, ...secretEnvOf(this.policy, spec) } },
           {
             logDir: join(this.options.workDir, 'logs', ref.app, ref.workflow),
             cwd: repoRoot,
-            commandFor: (image) => this.options.images?.[image] ?? this.options.images?.[image.replace(/:[^/]*$/, '')],
+            commandFor: (image) => commandFor(this.policy, image),
             readyTimeoutMs: this.options.readyTimeoutMs,
           },
-        ),
+        );
+      },
       drainTimeoutMs: this.options.drainTimeoutMs ?? 30_000,
       healthIntervalMs: this.options.healthIntervalMs ?? 500,
       afterChange: () => publishScrapeTargets(this.options.onScrapeTargets, this.scrapeJobs()),

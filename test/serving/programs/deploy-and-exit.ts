@@ -11,7 +11,8 @@ const server =
   "require('node:http').createServer((q, s) => s.end('hello from ' + process.env.SCANFLOW_REPLICA)).listen(Number(process.env.PORT), '127.0.0.1')";
 
 async function run(): Promise<void> {
-  const platform = new LocalPlatform({ workDir: mkdtempSync(join(tmpdir(), 'scanflow-exit-')) });
+  // Runs a spec's own command: allowed only because this test program opts in.
+  const platform = new LocalPlatform({ workDir: mkdtempSync(join(tmpdir(), 'scanflow-exit-')), allowCommands: true });
   const ref = { app: 'demo', workflow: 'hello' };
   await platform.deployWorkflow({
     ...ref,
