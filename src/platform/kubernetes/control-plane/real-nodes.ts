@@ -184,7 +184,8 @@ function writeLock(state: LockState): void {
   writeFileSync(lockFile(), JSON.stringify(state, null, 2));
 }
 
-function recordPid(pid: number, binary: string): void {
+/** Records a process of this cluster in the machine lock, so a start after a crash can stop it. */
+export function recordPid(pid: number, binary: string): void {
   const s = readLock();
   if (!s) return;
   s.pids.push({ pid, binary });

@@ -29,6 +29,7 @@ import {
   nodeNetwork,
   prepareHostNetwork,
   realNodeTokens,
+  recordPid,
   releaseMachine,
   startRealNodes,
   type RealNodeCluster,
@@ -112,6 +113,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ready: () => httpOk(`http://127.0.0.1:${etcdPort}/health`),
     });
     started.push(etcd);
+    if (claimed) recordPid(etcd.pid, 'etcd');
 
     // Service-account signing keys: the API server signs TokenRequest tokens with them and
     // the controller-manager mints ServiceAccount tokens.
@@ -172,6 +174,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ready: () => httpsOk(`${server}/readyz`, adminToken),
     });
     started.push(apiserver);
+    if (claimed) recordPid(apiserver.pid, 'kube-apiserver');
     const apiServerSeconds = (Date.now() - t0) / 1000;
     log(`API server ready in ${apiServerSeconds.toFixed(1)} s at ${server}`);
 
@@ -231,6 +234,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }),
     ]);
     started.push(controllerManager, scheduler, kwok);
+    if (claimed)
+      for (const [p, b] of [
+        [controllerManager, 'kube-controller-manager'],
+        [scheduler, 'kube-scheduler'],
+        [kwok, 'kwok'],
+      ] as const)
+        recordPid(p.pid, b);
 
     const nodes = opts.nodes ?? defaultFakeNodes();
     realStart =
