@@ -12,6 +12,8 @@ import { createKnowledgeActivities } from '../src/activities/knowledge/knowledge
 import { createMlActivities } from '../src/activities/ml/ml-activities.js';
 import { createKubernetesActivities } from '../src/activities/platform/index.js';
 import { createLoadgenActivities } from '../src/activities/loadgen/loadgen-activities.js';
+import { createMetricsActivities } from '../src/activities/metrics/metrics-activities.js';
+import { prometheusSettingsFrom } from '../src/activities/metrics/prometheus.js';
 import { createLocalPlatformActivities } from '../src/activities/platform/local.js';
 import { createTrafficActivities } from '../src/activities/traffic.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
@@ -45,8 +47,13 @@ export function createWorkerResources(
       : undefined;
   const runtime: Record<TaskQueueRole, () => NamedActivities> = {
     system: () => createDiagnosticsActivities(store),
-    // The agent runtime's own activities (schedules, calls) plus the user's sensors and actions.
-    agents: () => createAgentActivities({ client, extra: [options.userActivities ?? {}] }),
+    // The agent runtime's own activities (schedules, calls), the Prometheus sensors (SCANFLOW_PROMETHEUS_URL)
+    // and the user's sensors and actions.
+    agents: () =>
+      createAgentActivities({
+        client,
+        extra: [createMetricsActivities(prometheusSettingsFrom(process.env)), options.userActivities ?? {}],
+      }),
     ml: () => ({
       ...createMlActivities({ store }),
       ...createKnowledgeActivities({ store }),

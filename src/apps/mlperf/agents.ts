@@ -1,0 +1,284 @@
+/**
+ * The three planners of the MLPerf infrastructure study (paper Figs. 9–11) as agent specs on the
+ * generic runtime, written with the builder:
+ *
+ *   qos-tuner      every interval (slower than the autoscaler): queries/s per replica and p99 from
+ *                  Prometheus → mlperfTuneThreshold (dead band wider than the HPA's 10 %, sustained
+ *                  streak, bounded step, cooldown) → IF change THEN updateWorkflowReplica(threshold)
+ *   anti-affinity  every interval: where the online and batch pods run, p99, the batch pods' CPU →
+ *                  mlperfInterference → IF interference held AND not separated yet THEN anti-affinity
+ *                  of the batch executor vs the online workflow (later runs) and of the online service
+ *                  vs the batch workflow (moves the running pods off the busy node), once
+ *   failover       every interval: ready replicas from the API server → mlperfFailover (0 ready held
+ *                  for holdSeconds; recovered for recoverSeconds) → IF change THEN updateWorkflowTraffic
+ *
+ * Every threshold is a parameter (tunable at run time with setParameters / `scanflow agent set`).
+ * The decision modules' state lives in the agent's beliefs (the sensor's `state` output) and what
+ * was applied is remembered only after the platform call succeeded (`applied`, `separated`,
+ * `route`), so a failed call is retried at the next evaluation.
+ */
+import type { AgentSpec, Json } from '../../agents/spec.js';
+import { activity, agent, and, eq, every, exists, not, ref, when } from '../../agents/builder.js';
+import { TaskQueues } from '../../agents/conventions.js';
+import {
+  defaultFailoverParams,
+  defaultInterferenceParams,
+  defaultTunerParams,
+  type FailoverParams,
+  type InterferenceParams,
+  type TunerParams,
+} from './decisions.js';
+import {
+  AGENTS,
+  BACKUP_SERVICE,
+  BATCH_REF,
+  MLPERF_APP,
+  MODEL_SERVER_SERVICE,
+  OFFLINE_EXECUTOR,
+  ONLINE_REF,
+} from './names.js';
+
+interface Ref {
+  app: string;
+  workflow: string;
+}
+
+export interface MlperfAgentOptions {
+  /** The agents' app (their ids are scanflow.<app>.<agent>). */
+  app: string;
+  online: Ref;
+  batch: Ref;
+  onlineService: string;
+  backupService: string;
+  batchExecutor: string;
+  /** PromQL label matchers of the online service's model-server metrics. */
+  servingSelector: string;
+  /** PromQL label matchers of the batch pods' cAdvisor series. */
+  batchCpuSelector: string;
+  /** Rate window of the PromQL queries. */
+  window: string;
+  /** Label naming one replica in the model-server series (instance, or pod with Kubernetes discovery). */
+  replicaLabel: string;
+  tuner: TunerParams & { interval: string };
+  antiAffinity: InterferenceParams & { interval: string };
+  failover: Omit<FailoverParams, 'primary' | 'backup'> & { interval: string };
+}
+
+export const defaultMlperfAgentOptions: MlperfAgentOptions = {
+  app: MLPERF_APP,
+  online: { ...ONLINE_REF },
+  batch: { ...BATCH_REF },
+  onlineService: MODEL_SERVER_SERVICE,
+  backupService: BACKUP_SERVICE,
+  batchExecutor: OFFLINE_EXECUTOR,
+  servingSelector: `namespace="scanflow",app="${MLPERF_APP}",workflow="${ONLINE_REF.workflow}",component="${MODEL_SERVER_SERVICE}"`,
+  batchCpuSelector: `namespace="scanflow",pod=~"${MLPERF_APP}-${BATCH_REF.workflow}-.*"`,
+  window: '1m',
+  replicaLabel: 'pod',
+  // Minutes: slower than the HPA's 15 s sync, so each change is judged after the autoscaler acted.
+  tuner: { ...defaultTunerParams, interval: '1m' },
+  antiAffinity: { ...defaultInterferenceParams, interval: '30s' },
+  failover: {
+    holdSeconds: defaultFailoverParams.holdSeconds,
+    recoverSeconds: defaultFailoverParams.recoverSeconds,
+    minReadyToReturn: defaultFailoverParams.minReadyToReturn,
+    interval: '5s',
+  },
+};
+
+const k8s = { taskQueue: TaskQueues.kubernetes, timeout: '1m', attempts: 3 } as const;
+const params = (keys: readonly string[]): Record<string, Json> =>
+  Object.fromEntries(keys.map((k) => [k, ref(`params.${k}`)]));
+
+const TUNER_KEYS = [
+  'qosMetric',
+  'qosBound',
+  'lowFraction',
+  'highFraction',
+  'sustain',
+  'cooldown',
+  'stepFraction',
+  'maxStep',
+  'minThreshold',
+  'maxThreshold',
+  'initialThreshold',
+  'decimals',
+] as const;
+const INTERFERENCE_KEYS = ['p99Bound', 'minBatchCores', 'sustain'] as const;
+const FAILOVER_KEYS = ['primary', 'backup', 'holdSeconds', 'recoverSeconds', 'minReadyToReturn'] as const;
+
+export function qosTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec {
+  const { interval, ...tuning } = o.tuner;
+  const selection = { selector: ref('params.servingSelector'), window: ref('params.window') };
+  return agent(o.app, AGENTS.tuner, 'planner')
+    .params({
+      target: { ...o.online },
+      service: o.onlineService,
+      servingSelector: o.servingSelector,
+      window: o.window,
+      replicaLabel: o.replicaLabel,
+      ...tuning,
+    })
+    .strategy(
+      when(every(interval))
+        .sense('promQueriesPerReplica', 'load', { ...selection, replicaLabel: ref('params.replicaLabel') })
+        .sense('promLatencyQuantile', 'latency', { ...selection, quantile: 0.99 })
+        .sense('mlperfTuneThreshold', 'tuner', {
+          observed: { qpsPerReplica: ref('results.load.value'), p99: ref('results.latency.value') },
+          applied: ref('beliefs.applied.threshold'),
+          state: ref('beliefs.tuner.state'),
+          params: params(TUNER_KEYS),
+        })
+        .if(eq(ref('results.tuner.change'), true))
+        .then(
+          activity(
+            'updateWorkflowReplica',
+            {
+              ref: ref('params.target'),
+              service: ref('params.service'),
+              change: { threshold: ref('results.tuner.threshold') },
+            },
+            { ...k8s, as: 'update' },
+          ),
+          // Remembered only once the autoscaler has it: a failed update is retried next time.
+          activity(
+            'scanflowLog',
+            {
+              threshold: ref('results.tuner.threshold'),
+              from: ref('results.tuner.from'),
+              reason: ref('results.tuner.reason'),
+            },
+            { as: 'applied', remember: true },
+          ),
+        )
+        .named('tune-threshold'),
+    )
+    .build();
+}
+
+export function antiAffinityAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec {
+  const { interval, ...tuning } = o.antiAffinity;
+  return agent(o.app, AGENTS.antiAffinity, 'planner')
+    .params({
+      online: { ...o.online },
+      batch: { ...o.batch },
+      onlineService: o.onlineService,
+      batchExecutor: o.batchExecutor,
+      servingSelector: o.servingSelector,
+      batchCpuSelector: o.batchCpuSelector,
+      window: o.window,
+      ...tuning,
+    })
+    .strategy(
+      when(every(interval))
+        .sense('podPlacement', 'onlinePods', ref('params.online'), k8s)
+        .sense('podPlacement', 'batchPods', ref('params.batch'), k8s)
+        .sense('promLatencyQuantile', 'latency', {
+          selector: ref('params.servingSelector'),
+          window: ref('params.window'),
+          quantile: 0.99,
+        })
+        .sense('promCpuSecondsPerPod', 'batchCpu', {
+          selector: ref('params.batchCpuSelector'),
+          window: ref('params.window'),
+        })
+        .sense('mlperfInterference', 'interference', {
+          online: ref('results.onlinePods'),
+          batch: ref('results.batchPods'),
+          p99: ref('results.latency.value'),
+          cpu: ref('results.batchCpu.pods'),
+          separated: ref('beliefs.separated.done'),
+          state: ref('beliefs.interference.state'),
+          params: params(INTERFERENCE_KEYS),
+        })
+        // Once: after the actions succeeded `separated` is a belief and the constraint stays false.
+        .if(and(eq(ref('results.interference.act'), true), not(exists(ref('beliefs.separated')))))
+        .then(
+          // Later runs of the batch workflow stay off the online service's nodes …
+          activity(
+            'updateExecutorAffinity',
+            {
+              ref: ref('params.batch'),
+              executor: ref('params.batchExecutor'),
+              affinity: {
+                antiAffinity: [
+                  {
+                    matchLabels: { app: ref('params.online.app'), workflow: ref('params.online.workflow') },
+                    mode: 'required',
+                  },
+                ],
+              },
+            },
+            { ...k8s, as: 'batchAffinity' },
+          ),
+          // … and the online pods leave the running batch pods' nodes now (a rolling update).
+          activity(
+            'updateOnlineWorkflowAffinity',
+            {
+              ref: ref('params.online'),
+              service: ref('params.onlineService'),
+              affinity: {
+                antiAffinity: [
+                  {
+                    matchLabels: { app: ref('params.batch.app'), workflow: ref('params.batch.workflow') },
+                    mode: 'required',
+                  },
+                ],
+              },
+            },
+            { ...k8s, as: 'onlineAffinity' },
+          ),
+          activity(
+            'scanflowLog',
+            {
+              done: true,
+              colocated: ref('results.interference.colocated'),
+              reason: ref('results.interference.reason'),
+            },
+            { as: 'separated', remember: true },
+          ),
+        )
+        .named('separate'),
+    )
+    .build();
+}
+
+export function failoverAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec {
+  const { interval, ...tuning } = o.failover;
+  return agent(o.app, AGENTS.failover, 'planner')
+    .params({ online: { ...o.online }, primary: o.onlineService, backup: o.backupService, ...tuning })
+    .strategy(
+      when(every(interval))
+        .sense('readyReplicas', 'replicas', ref('params.online'), k8s)
+        .sense('mlperfFailover', 'failover', {
+          replicas: ref('results.replicas'),
+          active: ref('beliefs.route.active'),
+          state: ref('beliefs.failover.state'),
+          params: params(FAILOVER_KEYS),
+        })
+        .if(eq(ref('results.failover.change'), true))
+        .then(
+          activity(
+            'updateWorkflowTraffic',
+            { ref: ref('params.online'), traffic: { active: ref('results.failover.route') } },
+            { ...k8s, as: 'traffic' },
+          ),
+          activity(
+            'scanflowLog',
+            {
+              active: ref('results.failover.route'),
+              at: ref('results.failover.observedAt'),
+              reason: ref('results.failover.reason'),
+            },
+            { as: 'route', remember: true },
+          ),
+        )
+        .named('failover'),
+    )
+    .build();
+}
+
+/** The three planners, in the order of the paper's figures. */
+export function mlperfAgents(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec[] {
+  return [qosTunerAgent(o), antiAffinityAgent(o), failoverAgent(o)];
+}

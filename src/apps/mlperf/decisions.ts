@@ -1,0 +1,450 @@
+/**
+ * The three planners' decision logic, pure and unit-tested (test/unit/apps/mlperf). The agent DSL
+ * compares numbers; hysteresis, streaks and hold times need memory across evaluations, so each
+ * planner calls one of these as a sensor activity: it takes the observations, the parameters and
+ * its own previous output (the belief it left), and returns the decision with the state for the
+ * next evaluation. Inputs and outputs both land in the agent's decision log.
+ *
+ * Clocks are inputs (`now`), never read here.
+ */
+
+export class DecisionInputError extends Error {
+  override name = 'DecisionInputError';
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function need(cond: boolean, message: string): void {
+  if (!cond) throw new DecisionInputError(message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) QoS tuner: the autoscaler's threshold from the end user's QoS requirement (Fig. 9)
+// ---------------------------------------------------------------------------------------------
+
+export type QosMetric = 'qps-per-replica' | 'p99';
+
+export interface TunerParams {
+  /** Which observation the requirement is about: queries/s per replica, or p99 latency (seconds). */
+  qosMetric: QosMetric;
+  /** The requirement: metric < qosBound (e.g. 20 queries/s per replica, or 0.1 s). */
+  qosBound: number;
+  /** Below qosBound × lowFraction the service has slack: raise the threshold (fewer replicas). */
+  lowFraction: number;
+  /** Above qosBound × highFraction the requirement is at risk: lower the threshold (more replicas). */
+  highFraction: number;
+  /** Consecutive evaluations on the same side before acting (noise does not move the threshold). */
+  sustain: number;
+  /** Evaluations without any change after one (the autoscaler and the pods settle first). */
+  cooldown: number;
+  /** A step is stepFraction of the threshold, at most maxStep, within [minThreshold, maxThreshold]. */
+  stepFraction: number;
+  maxStep: number;
+  minThreshold: number;
+  maxThreshold: number;
+  /** Threshold at start (what the autoscaler was deployed with). */
+  initialThreshold: number;
+  /** Decimals of the threshold (0 for an HPA's integer CPU utilisation). */
+  decimals: number;
+}
+
+export const defaultTunerParams: TunerParams = {
+  qosMetric: 'qps-per-replica',
+  qosBound: 20,
+  lowFraction: 0.6,
+  highFraction: 0.9,
+  sustain: 3,
+  cooldown: 2,
+  stepFraction: 0.2,
+  maxStep: 10,
+  minThreshold: 1,
+  maxThreshold: 100,
+  initialThreshold: 50,
+  decimals: 0,
+};
+
+/** The HPA's own tolerance: a dead band narrower than this would fight the autoscaler. */
+export const HPA_TOLERANCE = 0.1;
+
+export type Direction = 'raise' | 'lower' | 'hold';
+
+export interface TunerState {
+  streak: { direction: Direction; count: number };
+  cooldownLeft: number;
+  evaluations: number;
+  changes: number;
+}
+
+export interface TunerInput {
+  observed: { qpsPerReplica?: number | null; p99?: number | null };
+  /** The threshold last applied to the autoscaler (remembered after a successful update). */
+  applied?: number | null;
+  /** The state the last evaluation returned (its belief's `state`). */
+  state?: TunerState | null;
+  params: Partial<TunerParams>;
+}
+
+export interface TunerDecision {
+  change: boolean;
+  /** The threshold to apply (equal to `from` when nothing changes). */
+  threshold: number;
+  from: number;
+  direction: Direction;
+  metric: QosMetric;
+  value: number | null;
+  bound: number;
+  band: { low: number; high: number };
+  reason: string;
+  state: TunerState;
+}
+
+export function tunerParams(p: Partial<TunerParams>): TunerParams {
+  const q = { ...defaultTunerParams, ...stripNulls(p) };
+  need(
+    q.qosMetric === 'qps-per-replica' || q.qosMetric === 'p99',
+    `qosMetric: expected qps-per-replica or p99, got ${String(q.qosMetric)}`,
+  );
+  for (const k of ['qosBound', 'stepFraction', 'maxStep', 'minThreshold', 'maxThreshold', 'initialThreshold'] as const)
+    need(finite(q[k]) && q[k] > 0, `${k}: expected a number > 0, got ${String(q[k])}`);
+  need(
+    finite(q.lowFraction) && finite(q.highFraction) && q.lowFraction > 0 && q.highFraction <= 1,
+    'lowFraction, highFraction: expected 0 < low < high <= 1',
+  );
+  need(
+    q.highFraction - q.lowFraction > HPA_TOLERANCE,
+    `highFraction - lowFraction must exceed the HPA's tolerance ${HPA_TOLERANCE} (got ${(q.highFraction - q.lowFraction).toFixed(2)}): a narrower dead band oscillates with the autoscaler`,
+  );
+  need(Number.isInteger(q.sustain) && q.sustain >= 1, `sustain: expected an integer >= 1, got ${q.sustain}`);
+  need(Number.isInteger(q.cooldown) && q.cooldown >= 0, `cooldown: expected an integer >= 0, got ${q.cooldown}`);
+  need(q.stepFraction <= 1, `stepFraction: expected at most 1, got ${q.stepFraction}`);
+  need(q.minThreshold <= q.maxThreshold, `minThreshold ${q.minThreshold} > maxThreshold ${q.maxThreshold}`);
+  need(
+    Number.isInteger(q.decimals) && q.decimals >= 0 && q.decimals <= 6,
+    `decimals: expected 0..6, got ${q.decimals}`,
+  );
+  return q;
+}
+
+function stripNulls<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+}
+
+const roundTo = (v: number, decimals: number) => Math.round(v * 10 ** decimals) / 10 ** decimals;
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+export function decideThreshold(input: TunerInput): TunerDecision {
+  const p = tunerParams(input.params ?? {});
+  const prev: TunerState = input.state ?? {
+    streak: { direction: 'hold', count: 0 },
+    cooldownLeft: 0,
+    evaluations: 0,
+    changes: 0,
+  };
+  const from = clamp(finite(input.applied) ? input.applied : p.initialThreshold, p.minThreshold, p.maxThreshold);
+  const raw = p.qosMetric === 'p99' ? input.observed?.p99 : input.observed?.qpsPerReplica;
+  const value = finite(raw) ? raw : null;
+  const band = { low: p.qosBound * p.lowFraction, high: p.qosBound * p.highFraction };
+  const base = { from, metric: p.qosMetric, value, bound: p.qosBound, band };
+  const cooldownLeft = Math.max(0, prev.cooldownLeft - 1);
+  const hold = (reason: string, streak: TunerState['streak']): TunerDecision => ({
+    ...base,
+    change: false,
+    threshold: from,
+    direction: 'hold',
+    reason,
+    state: { streak, cooldownLeft, evaluations: prev.evaluations + 1, changes: prev.changes },
+  });
+
+  if (value === null)
+    return hold('no observation (no traffic or no scrape): nothing is evidence', { direction: 'hold', count: 0 });
+  const direction: Direction = value > band.high ? 'lower' : value < band.low ? 'raise' : 'hold';
+  const streak = {
+    direction,
+    count: direction === prev.streak.direction ? prev.streak.count + 1 : 1,
+  };
+  if (direction === 'hold')
+    return hold(`${value} within the dead band [${band.low}, ${band.high}] of the requirement < ${p.qosBound}`, streak);
+  if (streak.count < p.sustain)
+    return hold(
+      `${direction} wanted (${value} ${direction === 'lower' ? '>' : '<'} ${direction === 'lower' ? band.high : band.low}) for ${streak.count}/${p.sustain} evaluations`,
+      streak,
+    );
+  if (prev.cooldownLeft > 0)
+    return hold(
+      `${direction} wanted but cooling down after the last change (${prev.cooldownLeft} evaluations left)`,
+      streak,
+    );
+  const step = Math.min(p.maxStep, from * p.stepFraction);
+  const unit = 10 ** -p.decimals;
+  let next = direction === 'raise' ? from + step : from - step;
+  next = clamp(roundTo(next, p.decimals), p.minThreshold, p.maxThreshold);
+  if (next === from && direction === 'raise' && from + unit <= p.maxThreshold) next = roundTo(from + unit, p.decimals);
+  if (next === from && direction === 'lower' && from - unit >= p.minThreshold) next = roundTo(from - unit, p.decimals);
+  if (next === from) return hold(`${direction} wanted but the threshold is at its bound (${from})`, streak);
+  return {
+    ...base,
+    change: true,
+    threshold: next,
+    direction,
+    reason: `${p.qosMetric} ${value} ${direction === 'lower' ? `> ${band.high} (requirement at risk)` : `< ${band.low} (slack)`} for ${streak.count} evaluations: threshold ${from} → ${next}`,
+    state: {
+      streak: { direction: 'hold', count: 0 },
+      cooldownLeft: p.cooldown,
+      evaluations: prev.evaluations + 1,
+      changes: prev.changes + 1,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Anti-affinity planner: interference of a batch job with the online service (Fig. 10)
+// ---------------------------------------------------------------------------------------------
+
+export interface Placement {
+  pod: string;
+  node: string;
+  phase: string;
+}
+
+export interface InterferenceParams {
+  /** The online service's p99 bound (seconds): above it the service suffers. */
+  p99Bound: number;
+  /** CPU (cores) a co-located batch pod must use to count as running work, not idle. */
+  minBatchCores: number;
+  /** Consecutive evaluations of interference before acting. */
+  sustain: number;
+}
+
+export const defaultInterferenceParams: InterferenceParams = { p99Bound: 0.1, minBatchCores: 0.2, sustain: 2 };
+
+export interface InterferenceInput {
+  online: Placement[];
+  batch: Placement[];
+  /** p99 of the online service (seconds), null when unknown. */
+  p99: number | null;
+  /** CPU per pod from cAdvisor (promCpuSecondsPerPod's `pods`). */
+  cpu: Array<{ pod: string; cores: number | null }>;
+  /** True once the planner has separated them (remembered after the actions succeeded). */
+  separated?: boolean | null;
+  state?: { streak: number } | null;
+  params: Partial<InterferenceParams>;
+}
+
+export interface InterferenceDecision {
+  act: boolean;
+  interfering: boolean;
+  colocated: Array<{ node: string; online: string[]; batch: Array<{ pod: string; cores: number | null }> }>;
+  busyBatchCores: number;
+  p99: number | null;
+  reason: string;
+  state: { streak: number };
+}
+
+export function interferenceParams(p: Partial<InterferenceParams>): InterferenceParams {
+  const q = { ...defaultInterferenceParams, ...stripNulls(p) };
+  need(finite(q.p99Bound) && q.p99Bound > 0, `p99Bound: expected seconds > 0, got ${String(q.p99Bound)}`);
+  need(
+    finite(q.minBatchCores) && q.minBatchCores >= 0,
+    `minBatchCores: expected cores >= 0, got ${String(q.minBatchCores)}`,
+  );
+  need(Number.isInteger(q.sustain) && q.sustain >= 1, `sustain: expected an integer >= 1, got ${q.sustain}`);
+  return q;
+}
+
+export function decideInterference(input: InterferenceInput): InterferenceDecision {
+  const p = interferenceParams(input.params ?? {});
+  const running = (x: Placement) => x.node !== '' && x.phase === 'Running';
+  const cores = new Map((input.cpu ?? []).map((c) => [c.pod, c.cores]));
+  const nodes = [...new Set((input.online ?? []).filter(running).map((x) => x.node))].sort();
+  const colocated = nodes
+    .map((node) => ({
+      node,
+      online: input.online.filter((x) => running(x) && x.node === node).map((x) => x.pod),
+      batch: (input.batch ?? [])
+        .filter((x) => running(x) && x.node === node)
+        .map((x) => ({ pod: x.pod, cores: cores.get(x.pod) ?? null })),
+    }))
+    .filter((c) => c.batch.length > 0);
+  const busyBatchCores =
+    Math.round(colocated.flatMap((c) => c.batch).reduce((n, b) => n + (b.cores ?? 0), 0) * 1e6) / 1e6;
+  const p99 = finite(input.p99) ? input.p99 : null;
+  const busy = colocated.length > 0 && busyBatchCores >= p.minBatchCores;
+  const slow = p99 !== null && p99 > p.p99Bound;
+  const interfering = busy && slow;
+  const prevStreak = input.state?.streak ?? 0;
+  const streak = interfering ? prevStreak + 1 : 0;
+  const base = { interfering, colocated, busyBatchCores, p99, state: { streak } };
+  if (input.separated) return { ...base, act: false, reason: 'already separated (the planner acts once)' };
+  if (colocated.length === 0)
+    return { ...base, act: false, reason: 'no batch pod runs on a node of the online service' };
+  if (!busy)
+    return { ...base, act: false, reason: `co-located batch pods idle (${busyBatchCores} cores < ${p.minBatchCores})` };
+  if (!slow)
+    return {
+      ...base,
+      act: false,
+      reason: p99 === null ? 'p99 unknown (no traffic)' : `p99 ${p99} s within the bound ${p.p99Bound} s`,
+    };
+  if (streak < p.sustain) return { ...base, act: false, reason: `interference for ${streak}/${p.sustain} evaluations` };
+  return {
+    ...base,
+    act: true,
+    reason: `p99 ${p99} s > ${p.p99Bound} s while batch pods use ${busyBatchCores} cores on ${colocated.map((c) => c.node).join(', ')} for ${streak} evaluations: separate them`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) Fail-over planner: all traffic to the backup when the service has no ready replica (Fig. 11)
+// ---------------------------------------------------------------------------------------------
+
+export interface FailoverParams {
+  primary: string;
+  backup: string;
+  /** Ready replicas = 0 (with replicas wanted) for this long before redirecting: not a single scrape. */
+  holdSeconds: number;
+  /** The primary ready again for this long before traffic returns. */
+  recoverSeconds: number;
+  /** Ready replicas of the primary that count as recovered. */
+  minReadyToReturn: number;
+}
+
+export const defaultFailoverParams: FailoverParams = {
+  primary: 'model-server',
+  backup: 'backup',
+  holdSeconds: 30,
+  recoverSeconds: 30,
+  minReadyToReturn: 1,
+};
+
+export interface ReplicaReading {
+  service: string;
+  desired: number;
+  ready: number;
+}
+
+export interface FailoverState {
+  /** Since when (ms) the primary has had no ready replica, null while it has one. */
+  zeroSince: number | null;
+  /** Since when (ms) the primary has been ready again while traffic is on the backup. */
+  healthySince: number | null;
+}
+
+export interface FailoverInput {
+  replicas: ReplicaReading[];
+  /** Where traffic goes now (remembered after the last redirect), default the primary. */
+  active?: string | null;
+  state?: FailoverState | null;
+  /** Observation time (ms since the epoch). */
+  now: number;
+  params: Partial<FailoverParams>;
+}
+
+export interface FailoverDecision {
+  change: boolean;
+  /** Where traffic should go after this evaluation. */
+  route: string;
+  active: string;
+  primary: { ready: number; desired: number };
+  backup: { ready: number; desired: number };
+  zeroForSeconds: number | null;
+  healthyForSeconds: number | null;
+  observedAt: string;
+  reason: string;
+  state: FailoverState;
+}
+
+export function failoverParams(p: Partial<FailoverParams>): FailoverParams {
+  const q = { ...defaultFailoverParams, ...stripNulls(p) };
+  need(typeof q.primary === 'string' && q.primary !== '', 'primary: expected a service name');
+  need(
+    typeof q.backup === 'string' && q.backup !== '' && q.backup !== q.primary,
+    'backup: expected a service name other than primary',
+  );
+  need(finite(q.holdSeconds) && q.holdSeconds >= 0, `holdSeconds: expected >= 0, got ${String(q.holdSeconds)}`);
+  need(
+    finite(q.recoverSeconds) && q.recoverSeconds >= 0,
+    `recoverSeconds: expected >= 0, got ${String(q.recoverSeconds)}`,
+  );
+  need(Number.isInteger(q.minReadyToReturn) && q.minReadyToReturn >= 1, 'minReadyToReturn: expected an integer >= 1');
+  return q;
+}
+
+export function decideFailover(input: FailoverInput): FailoverDecision {
+  const p = failoverParams(input.params ?? {});
+  need(finite(input.now), 'now: expected a time in ms');
+  const find = (s: string) => {
+    const r = (input.replicas ?? []).find((x) => x.service === s);
+    return { ready: r?.ready ?? 0, desired: r?.desired ?? 0 };
+  };
+  const primary = find(p.primary);
+  const backup = find(p.backup);
+  const active = input.active === p.backup ? p.backup : p.primary;
+  const prev = input.state ?? { zeroSince: null, healthySince: null };
+  const now = input.now;
+  const secondsSince = (t: number | null) => (t === null ? null : Math.round((now - t) / 100) / 10);
+  const base = { active, primary, backup, observedAt: new Date(now).toISOString() };
+  const decision = (change: boolean, route: string, reason: string, state: FailoverState): FailoverDecision => ({
+    ...base,
+    change,
+    route,
+    reason,
+    state,
+    zeroForSeconds: secondsSince(state.zeroSince),
+    healthyForSeconds: secondsSince(state.healthySince),
+  });
+
+  if (active === p.primary) {
+    // A service scaled to zero on purpose (desired 0) has not failed.
+    const down = primary.ready === 0 && primary.desired > 0;
+    if (!down)
+      return decision(false, active, `${p.primary} has ${primary.ready}/${primary.desired} ready`, {
+        zeroSince: null,
+        healthySince: null,
+      });
+    const zeroSince = prev.zeroSince ?? now;
+    const held = (now - zeroSince) / 1000;
+    const state = { zeroSince, healthySince: null };
+    if (held < p.holdSeconds)
+      return decision(
+        false,
+        active,
+        `${p.primary} has 0/${primary.desired} ready for ${held.toFixed(1)} s (< ${p.holdSeconds} s)`,
+        state,
+      );
+    if (backup.ready === 0)
+      return decision(
+        false,
+        active,
+        `${p.primary} down for ${held.toFixed(1)} s but ${p.backup} has no ready replica either`,
+        state,
+      );
+    return decision(
+      true,
+      p.backup,
+      `${p.primary} has had 0/${primary.desired} ready for ${held.toFixed(1)} s (>= ${p.holdSeconds} s): all traffic to ${p.backup} (${backup.ready} ready)`,
+      state,
+    );
+  }
+  // Traffic is on the backup: return once the primary has been ready long enough.
+  if (primary.ready < p.minReadyToReturn)
+    return decision(false, active, `${p.primary} not recovered (${primary.ready}/${primary.desired} ready)`, {
+      zeroSince: prev.zeroSince,
+      healthySince: null,
+    });
+  const healthySince = prev.healthySince ?? now;
+  const healthy = (now - healthySince) / 1000;
+  const state = { zeroSince: null, healthySince };
+  if (healthy < p.recoverSeconds)
+    return decision(
+      false,
+      active,
+      `${p.primary} ready again (${primary.ready}) for ${healthy.toFixed(1)} s (< ${p.recoverSeconds} s)`,
+      state,
+    );
+  return decision(
+    true,
+    p.primary,
+    `${p.primary} ready (${primary.ready}/${primary.desired}) for ${healthy.toFixed(1)} s: traffic back from ${p.backup}`,
+    state,
+  );
+}
