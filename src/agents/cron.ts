@@ -17,7 +17,8 @@ const HOUR: FieldRange = { name: 'hour', min: 0, max: 23 };
 const DAY: FieldRange = { name: 'day_of_month', min: 1, max: 31 };
 const MONTH: FieldRange = { name: 'month', min: 1, max: 12 };
 const WEEKDAY: FieldRange = { name: 'day_of_week', min: 0, max: 7 };
-const YEAR: FieldRange = { name: 'year', min: 1970, max: 2200 };
+// Temporal Schedules refuse years outside 2000-2100 ("Year is not in range [2000-2100]").
+const YEAR: FieldRange = { name: 'year', min: 2000, max: 2100 };
 
 const SHORTHANDS: Record<string, string> = {
   '@yearly': '0 0 1 1 *',

@@ -209,7 +209,8 @@ export function atProblem(at: string): string | undefined {
   if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59))
     return `expected a zone offset like +01:00, got ${describe(at)}`;
   const year = new Date(Date.parse(at)).getUTCFullYear();
-  if (!(year >= 1970 && year <= 2200)) return `expected a year in 1970..2200 (UTC), got ${describe(at)}`;
+  // the year Temporal Schedules accept (a date becomes a one-shot cron naming its year)
+  if (!(year >= 2000 && year <= 2100)) return `expected a year in 2000..2100 (UTC), got ${describe(at)}`;
   return undefined;
 }
 const At = obj({

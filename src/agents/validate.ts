@@ -45,7 +45,10 @@ function lines(error: z.ZodError, root: string): string[] {
 /** Shape problems (nesting, node count, reserved keys, serialized size), as lines under `root`. */
 function shapeLines(value: unknown, root: string, maxBytes: number): string[] {
   const problem = shapeProblem(value);
-  if (problem) return [`${pathText(problem.path, root) || root || 'spec'}: ${problem.message}`];
+  if (problem) {
+    const under = root || (typeof problem.path[0] === 'number' ? 'spec' : '');
+    return [`${pathText(problem.path, under) || 'spec'}: ${problem.message}`];
+  }
   const bytes = jsonBytes(value);
   if (bytes > maxBytes) return [`${root || 'spec'}: too large: ${bytes} bytes of JSON, at most ${maxBytes}`];
   return [];

@@ -7,7 +7,7 @@ import { createAgentActivities } from '../../src/activities/agents/registry.js';
 import { Worker } from '@temporalio/worker';
 import { crashActivities } from './fixtures/crash-activities.js';
 import { requireEnv, uniqueTaskQueue } from '../harness/env.js';
-import { agentTestBed, agentBundle, agents, eventually, uniqueApp } from './helpers.js';
+import { agentTestBed, agentBundle, agents, eventually, sleep, uniqueApp } from './helpers.js';
 
 describe('agent durability', () => {
   const bed = agentTestBed();
@@ -128,6 +128,79 @@ describe('agent durability', () => {
       expect(log.filter((l) => l === 'after')).toHaveLength(1);
       // the interrupted attempt started again on the new worker; the completed step did not
       expect(log).toEqual(['before', 'slow-start', 'slow-start', 'slow-done', 'after']);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('resumes an action interrupted by kill -9 of its worker within seconds, not after its start-to-close timeout', async () => {
+    // The action never heartbeats itself and has a 5-minute start-to-close timeout (like the
+    // executor's upgrade); the agent worker heartbeats for it and the workflow gives it the
+    // default heartbeat timeout, so the server notices the dead worker in about 10 s.
+    const { t } = bed;
+    const taskQueue = uniqueTaskQueue('agents-kill');
+    const logFile = join(requireEnv('SCANFLOW_TEST_DIR'), `${taskQueue}.log`);
+    writeFileSync(logFile, '');
+    const lines = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
+    const starts = () => lines().filter((l) => l.startsWith('quiet-start@'));
+    const fixture = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, t.address, t.namespace, taskQueue, logFile], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const worker = Worker.create({
+      connection: t.workerConnection,
+      namespace: t.namespace,
+      taskQueue,
+      workflowBundle: await agentBundle(),
+      activities: createAgentActivities({ client: t.client, actions: crashActivities(logFile) }),
+    });
+    try {
+      await eventually(() => (lines().includes('worker-ready') ? true : undefined), 'the child worker', 60_000);
+      const handle = await agents(t, taskQueue).start({
+        app: uniqueApp('kill'),
+        name: 'executor',
+        template: 'executor',
+        strategies: [
+          {
+            name: 'upgrade',
+            when: { call: 'change_model' },
+            then: [
+              { activity: 'step', args: { tag: 'before' } },
+              { activity: 'quietStep', args: { ms: 6000 }, timeout: '5m' },
+              { activity: 'step', args: { tag: 'after' } },
+            ],
+          },
+        ],
+      });
+      await handle.signalCall({ name: 'change_model', args: { version: 3 }, callId: 'v3' });
+      await eventually(() => (starts().length > 0 ? true : undefined), 'the long action to start', 60_000);
+      await sleep(1000);
+      child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await exited;
+
+      // A replacement worker (created beforehand, as a deployment's other replica would be).
+      await (
+        await worker
+      ).runUntil(async () => {
+        await eventually(() => (starts().length >= 2 ? true : undefined), 'the action to resume', 120_000);
+        const resumedAt = Number(starts()[1]!.slice('quiet-start@'.length));
+        const seconds = (resumedAt - killedAt) / 1000;
+        console.log(`recovery after kill -9 of the worker: the interrupted action resumed in ${seconds.toFixed(1)} s`);
+        // The goal is 15 s (heartbeat timeout 10 s + retry); generous here, the machine is shared.
+        expect(seconds).toBeLessThan(60);
+        await eventually(() => (lines().includes('after') ? true : undefined), 'the run to finish', 60_000);
+        const [decision] = await handle.decisions(1);
+        expect(decision).toMatchObject({ strategy: 'upgrade', outcome: 'acted' });
+        await handle.stop();
+      });
+      const log = lines().filter((l) => l !== 'worker-ready');
+      // no lost and no duplicated action: the completed step ran once, the interrupted one finished once
+      expect(log.filter((l) => l === 'before')).toHaveLength(1);
+      expect(log.filter((l) => l === 'quiet-done')).toHaveLength(1);
+      expect(log.filter((l) => l === 'after')).toHaveLength(1);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }

@@ -44,6 +44,17 @@ export function recordingActivities() {
       calls.push({ activity: 'note', args, at: Date.now() });
       return { noted: args };
     },
+    /** A slow action (a strategy slower than its interval). */
+    async pause(args: { ms: number }): Promise<Json> {
+      calls.push({ activity: 'pause', args, at: Date.now() });
+      await new Promise((r) => setTimeout(r, args.ms));
+      return { paused: args.ms };
+    },
+    /** An action with a big result (`bytes` characters). */
+    async big(args: { bytes: number; n?: number }): Promise<Json> {
+      calls.push({ activity: 'big', args, at: Date.now() });
+      return { n: args.n ?? null, blob: 'x'.repeat(args.bytes) };
+    },
   };
   return {
     calls,

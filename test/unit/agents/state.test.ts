@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
-import { Agent, RECENT_CALLS } from '../../../src/agents/state.js';
+import { Agent, RECENT_CALLS, beliefProblem } from '../../../src/agents/state.js';
+import { STATE_LIMITS } from '../../../src/agents/limits.js';
 import { validateAgentSpec } from '../../../src/agents/validate.js';
 
 const spec = () =>
@@ -166,5 +167,78 @@ describe('the agent state', () => {
       ['ScanflowTemplate', 'checker'],
       ['ScanflowState', 'paused'],
     ]);
+  });
+});
+
+describe('the agent state stays bounded (limits.ts)', () => {
+  const fire = (strategy: string) => ({ strategy, firedAt: '2026-01-01T00:00:00Z' });
+
+  it('coalesces fires of a strategy slower than its interval, counting them', () => {
+    const agent = newAgent();
+    for (let i = 0; i < 50; i++) agent.acceptTrigger(fire('tick'));
+    expect(agent.view()).toMatchObject({
+      pending: STATE_LIMITS.firesPerStrategy,
+      coalesced: 50 - STATE_LIMITS.firesPerStrategy,
+    });
+    agent.next();
+    expect(agent.acceptTrigger(fire('tick'))).toBe(true);
+  });
+
+  it('refuses calls once the queue is full (count or bytes), with a clear error, and keeps no id of them', () => {
+    const agent = newAgent();
+    const big = 'x'.repeat(60_000);
+    const results = [...Array(6).keys()].map((i) =>
+      agent.acceptCall({ name: 'check', args: { big }, callId: `b${i}` }),
+    );
+    expect(results.filter((r) => r.refused)).toHaveLength(2);
+    expect(results[5]!.refused).toMatch(/^the agent's queue is full \(\d+ bytes waiting, at most 262144\)/);
+    expect(() => agent.checkCall({ name: 'check', args: { big } })).toThrow("the agent's queue is full");
+    expect(agent.view()).toMatchObject({ pending: 4, refused: 2 });
+    expect(agent.acceptCall({ name: 'check', callId: 'b5' }).duplicate).toBe(false);
+    const small = newAgent();
+    for (let i = 0; i < STATE_LIMITS.queueEvents; i++) small.acceptCall({ name: 'check', callId: `s${i}` });
+    expect(small.acceptCall({ name: 'check', callId: 'one-more' }).refused).toMatch(/1000 events waiting/);
+  });
+
+  it('caps decisions and remembered outcomes by size; a waiting caller still gets the whole outcome', () => {
+    const agent = new Agent({ ...spec(), decisionLogSize: 1000 }, 'scanflow.demo.keeper');
+    const blob = 'x'.repeat(100_000);
+    for (let i = 0; i < 30; i++) {
+      const { entry } = agent.acceptCall({ name: 'check', callId: `c${i}` }, true);
+      const event = agent.next()!;
+      agent.record({
+        seq: event.seq,
+        at: 'now',
+        event,
+        strategy: 'check',
+        observed: { blob },
+        constraint: true,
+        actions: [{ action: 'activity big', ok: true, result: { blob } }],
+        outcome: 'acted',
+      });
+      agent.finish(event, [{ strategy: 'check', outcome: 'acted', results: { blob } }]);
+      expect(JSON.stringify(agent.takeOutcome(entry, false)).length).toBeGreaterThan(100_000);
+      expect(entry.outcome?.runs[0]?.results).toEqual({ blob: { $truncated: 100_002 } });
+    }
+    expect(JSON.stringify(agent.state.decisions).length).toBeLessThanOrEqual(STATE_LIMITS.decisionsBytes);
+    expect(agent.state.decisions.at(-1)?.observed).toEqual({ blob: { $truncated: 100_002 } });
+    expect(JSON.stringify(agent.carry()).length).toBeLessThan(STATE_LIMITS.carryBytes);
+  });
+
+  it('keeps no belief too large to carry', () => {
+    expect(beliefProblem({}, 'x', 'y'.repeat(70_000))).toMatch(
+      /^x: a result of 70002 bytes cannot be kept as a belief/,
+    );
+    const beliefs = Object.fromEntries([...Array(4)].map((_, i) => [`b${i}`, 'y'.repeat(60_000)]));
+    expect(beliefProblem(beliefs, 'more', 'y'.repeat(60_000))).toMatch(/^more: the beliefs would take/);
+    expect(beliefProblem({}, 'x', { n: 1 })).toBeUndefined();
+  });
+
+  it('continues an agent carried by an older version (no counters, spec inside the state)', () => {
+    const agent = newAgent();
+    agent.acceptCall({ name: 'check', callId: 'c1' });
+    const { coalesced: _c, refused: _r, ...old } = { ...agent.state, spec: spec() };
+    const next = new Agent(spec(), 'scanflow.demo.keeper', { state: old, pending: [...agent.queue] });
+    expect(next.view()).toMatchObject({ coalesced: 0, refused: 0, pending: 1, generations: 1 });
   });
 });
