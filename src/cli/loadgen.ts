@@ -251,10 +251,9 @@ async function runLocally(cmd: LoadgenCommand): Promise<LoadgenSummary> {
 
 async function runAsWorkflow(cmd: LoadgenCommand): Promise<LoadgenSummary> {
   const config = loadConfig();
-  const { Client, Connection } = await import('@temporalio/client');
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const { connectClient } = await import('../temporal/connect.js');
+  const { client, connection } = await connectClient(config.temporal);
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
     const handle = await startLoadgenWorkflow(client, cmd.input, { run: cmd.run });
     console.error(`workflow ${handle.workflowId}`);
     console.error(
