@@ -30,7 +30,7 @@ export async function admin(ctx: ServingContext, req: IncomingMessage, res: Serv
     throw new ProtocolError(400, (err as Error).message);
   }
   try {
-    const switched = await ctx.switcher.switchTo(version);
+    const switched = await (ctx.cluster ? ctx.cluster.switchAll(version) : ctx.switcher.switchTo(version));
     send(res, 200, { model: ctx.modelName, ...switched, previous: switched.previous ?? null });
   } catch (err) {
     if (err instanceof ProtocolError) throw err;

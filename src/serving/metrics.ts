@@ -55,6 +55,7 @@ export class ServingMetrics {
     name: 'scanflow_model_version_info',
     help: 'Model version being served (value 1)',
     labelNames: ['model', 'version'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   /** The served version as a number when it is numeric (registry versions are), for graphs and alerts. */
@@ -62,6 +63,7 @@ export class ServingMetrics {
     name: 'scanflow_model_version',
     help: 'Numeric model version being served (-1 when none or not numeric)',
     labelNames: ['model'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly switches = new Counter({

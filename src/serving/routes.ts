@@ -103,8 +103,11 @@ async function route(ctx: ServingContext, req: IncomingMessage, res: ServerRespo
   }
   if (path === '/metrics') {
     allow(req, 'GET');
-    res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
-    res.end(await ctx.metrics.registry.metrics());
+    const { text, contentType } = ctx.cluster
+      ? await ctx.cluster.metricsText()
+      : { text: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType };
+    res.writeHead(200, { 'content-type': contentType });
+    res.end(text);
     return;
   }
   if (path === '/admin/model') return admin(ctx, req, res);

@@ -7,6 +7,10 @@
  *   --model <name>             registry model name, also the served name [SCANFLOW_MODEL] (required)
  *   --port <n>                 0 = any free port (default 8080) [SCANFLOW_SERVING_PORT]
  *   --host <addr>              default 127.0.0.1; 0.0.0.0 in a container [SCANFLOW_SERVING_HOST]
+ *   --grpc-port <n>            also serve OIP v2 over gRPC on this port (0 = any free port; default off) [SCANFLOW_GRPC_PORT]
+ *   --workers <n>              server processes sharing the port(s) (default 1; see cluster.ts) [SCANFLOW_SERVING_WORKERS]
+ *   --max-queue <n>            images allowed to wait for the model before 503 (default 8 x max-batch)
+ *   --max-body-bytes <n>       largest infer body (default 32 MB; Content-Length over it is refused unread)
  *   --version <n|production|none>   version to serve at start (default production) [SCANFLOW_MODEL_VERSION]
  *   --max-batch <n> --max-wait-ms <ms> --batch-wait <arrivals|fixed> | --no-batching
  *                              dynamic batching (default 256 images, 2 ms, arrivals: see batcher.ts)
@@ -26,6 +30,10 @@ export interface ServerArguments {
   model: string;
   port: number;
   host: string;
+  /** undefined: no gRPC endpoint. */
+  grpcPort?: number;
+  workers: number;
+  maxBodyBytes?: number;
   initialVersion: InitialVersion;
   batching: BatchingOptions | false;
   pollProductionMs: number;
@@ -56,6 +64,10 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
       model: { type: 'string', default: env.SCANFLOW_MODEL },
       port: { type: 'string', default: env.SCANFLOW_SERVING_PORT ?? '8080' },
       host: { type: 'string', default: env.SCANFLOW_SERVING_HOST ?? '127.0.0.1' },
+      'grpc-port': { type: 'string', default: env.SCANFLOW_GRPC_PORT },
+      workers: { type: 'string', default: env.SCANFLOW_SERVING_WORKERS ?? '1' },
+      'max-queue': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
       version: { type: 'string', default: env[MODEL_VERSION_ENV] ?? 'production' },
       'max-batch': { type: 'string' },
       'max-wait-ms': { type: 'string' },
@@ -78,6 +90,11 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
     model: values.model,
     port: integer('port', values.port, 8080, 0),
     host: values.host ?? '127.0.0.1',
+    ...(values['grpc-port'] !== undefined ? { grpcPort: integer('grpc-port', values['grpc-port'], 0, 0) } : {}),
+    workers: integer('workers', values.workers, 1),
+    ...(values['max-body-bytes'] !== undefined
+      ? { maxBodyBytes: integer('max-body-bytes', values['max-body-bytes'], 0, 1024) }
+      : {}),
     initialVersion: parseModelVersion(values.version, '--version', ['production', 'none']),
     batching: values['no-batching']
       ? false
@@ -85,6 +102,9 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
           maxBatchSize: integer('max-batch', values['max-batch'], 256),
           maxWaitMs: integer('max-wait-ms', values['max-wait-ms'], 2, 0),
           wait: batchWait(values['batch-wait']),
+          ...(values['max-queue'] !== undefined
+            ? { maxQueuedImages: integer('max-queue', values['max-queue'], 1) }
+            : {}),
         },
     pollProductionMs: integer('poll-ms', values['poll-ms'], 0, 0),
     predictionLog: values['no-log']

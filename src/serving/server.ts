@@ -23,7 +23,7 @@ import { PredictionLogQueue, type PredictionQueueOptions } from './prediction-qu
 import { pollProductionVersion } from './registry-poller.js';
 import { startGrpcServer } from './grpc-server.js';
 import { SERVER_VERSION, requestHandler } from './routes.js';
-import type { ServingContext } from './serving-context.js';
+import type { ClusterHooks, ServingContext } from './serving-context.js';
 import { VersionSwitcher, type SwitchResult } from './version-switcher.js';
 
 export { SERVER_VERSION };
@@ -55,6 +55,8 @@ export interface ModelServerOptions {
    */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** One of several processes sharing the port (cluster.ts): switches and /metrics go through the primary. */
+  cluster?: ClusterHooks;
   /** Collect Node process metrics too (default true). */
   processMetrics?: boolean;
   log?: (line: string) => void;
@@ -102,6 +104,7 @@ export class ModelServer {
       batcher: this.batcher,
       switcher: this.switcher,
       metrics,
+      ...(options.cluster ? { cluster: options.cluster } : {}),
       bodyLimits: {
         maxBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
         budget: new BodyBudget(options.bodyBudgetBytes ?? MAX_BODY_BUDGET_BYTES),

@@ -9,7 +9,8 @@ import type { RowMeta, RowResult } from './batch-runner.js';
 import type { ServingMetrics } from './metrics.js';
 import type { ModelSlot } from './model-slot.js';
 import { ProtocolError } from './protocol.js';
-import type { VersionSwitcher } from './version-switcher.js';
+import type { VersionChoice } from './model-version.js';
+import type { SwitchResult, VersionSwitcher } from './version-switcher.js';
 
 export interface ServingContext {
   modelName: string;
@@ -17,6 +18,8 @@ export interface ServingContext {
   batcher: DynamicBatcher<RowMeta, RowResult>;
   switcher: VersionSwitcher;
   metrics: ServingMetrics;
+  /** Several processes (cluster.ts): a switch goes to every one of them, /metrics sums them all. */
+  cluster?: ClusterHooks;
   /** Per-request and shared limits on infer bodies (http-io.ts). */
   bodyLimits: BodyLimits;
   log(line: string): void;
@@ -37,4 +40,9 @@ export function requireModel(ctx: ServingContext, name: string, version: string 
       `unknown version ${JSON.stringify(version)} of model "${name}": serving ${ctx.slot.version === undefined ? 'no version yet' : `version ${ctx.slot.version}`}`,
     );
   }
+}
+
+export interface ClusterHooks {
+  switchAll(version: VersionChoice): Promise<SwitchResult>;
+  metricsText(): Promise<{ text: string; contentType: string }>;
 }

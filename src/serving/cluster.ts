@@ -1,0 +1,188 @@
+/**
+ * Several model-server processes sharing one port (node:cluster), so JSON parsing, HTTP and gRPC
+ * of one process overlap with the model call of another and both cores are used. Each worker is
+ * a whole ModelServer (its own model copy, batcher and prediction-log writer); the primary only
+ * coordinates:
+ * - the hot version switch: POST /admin/model on any worker asks the primary, which tells every
+ *   worker to load and swap; the answer comes once all have switched (each keeps answering with
+ *   its old version until then, so no request fails). A worker that fails to load keeps its old
+ *   version and the answer names it.
+ * - /metrics: the sum of every worker's registry (prom-client's AggregatorRegistry; the version
+ *   gauges take the max), so Prometheus sees one server.
+ * Started by main.ts with --workers N; the primary prints the `listening` line once all listen and
+ * forwards SIGTERM/SIGINT (each worker drains, then the primary exits).
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { SwitchResult } from './version-switcher.js';
+import type { VersionChoice } from './model-version.js';
+
+type ToPrimary =
+  | { type: 'scanflow:switch'; id: number; version: VersionChoice }
+  | { type: 'scanflow:switched'; id: number; result?: SwitchResult; error?: string }
+  | { type: 'scanflow:metrics'; id: number }
+  | { type: 'scanflow:listening'; info: Record<string, unknown> };
+type ToWorker =
+  | { type: 'scanflow:do-switch'; id: number; version: VersionChoice }
+  | { type: 'scanflow:switch-result'; id: number; result?: SwitchResult; error?: string }
+  | { type: 'scanflow:metrics-result'; id: number; text?: string; contentType?: string; error?: string };
+
+const isOurs = (m: unknown): m is { type: string; id: number } =>
+  typeof m === 'object' &&
+  m !== null &&
+  typeof (m as { type?: unknown }).type === 'string' &&
+  (m as { type: string }).type.startsWith('scanflow:');
+
+/** Runs the primary: forks `count` workers of this same program and coordinates them; never returns until they exit. */
+export async function runPrimary(count: number, log: (line: string) => void): Promise<void> {
+  const aggregator = new AggregatorRegistry();
+  const workers: Worker[] = [];
+  const listening: Array<Record<string, unknown>> = [];
+  let switchId = 0;
+  const switches = new Map<
+    number,
+    { from: Worker; origin: number; pending: number; results: Array<SwitchResult | string> }
+  >();
+  let stopping = false;
+
+  const onMessage = (worker: Worker, message: unknown): void => {
+    if (!isOurs(message)) return;
+    const m = message as ToPrimary;
+    if (m.type === 'scanflow:listening') {
+      listening.push(m.info);
+      if (listening.length === count) console.log(JSON.stringify({ ...m.info, workers: count }));
+    } else if (m.type === 'scanflow:switch') {
+      // Switches are serialised per worker by its VersionSwitcher; the primary fans each one out.
+      switchId += 1;
+      const id = switchId;
+      switches.set(id, { from: worker, origin: m.id, pending: workers.length, results: [] });
+      for (const w of workers) w.send({ type: 'scanflow:do-switch', id, version: m.version } satisfies ToWorker);
+    } else if (m.type === 'scanflow:switched') {
+      const s = switches.get(m.id);
+      if (!s) return;
+      s.results.push(m.result ?? m.error ?? 'unknown error');
+      s.pending -= 1;
+      if (s.pending > 0) return;
+      switches.delete(m.id);
+      const errors = s.results.filter((r): r is string => typeof r === 'string');
+      const origin = s.origin;
+      const ok = s.results.find((r): r is SwitchResult => typeof r !== 'string');
+      s.from.send(
+        (errors.length > 0
+          ? {
+              type: 'scanflow:switch-result',
+              id: origin,
+              error: `${errors.length} of ${count} workers refused: ${errors[0]}`,
+            }
+          : { type: 'scanflow:switch-result', id: origin, result: ok }) satisfies ToWorker,
+      );
+    } else if (m.type === 'scanflow:metrics') {
+      aggregator.clusterMetrics().then(
+        (text) =>
+          worker.send({
+            type: 'scanflow:metrics-result',
+            id: m.id,
+            text,
+            contentType: aggregator.contentType,
+          } satisfies ToWorker),
+        (err: unknown) =>
+          worker.send({ type: 'scanflow:metrics-result', id: m.id, error: (err as Error).message } satisfies ToWorker),
+      );
+    }
+  };
+
+  for (let i = 0; i < count; i += 1) {
+    const worker = cluster.fork({ SCANFLOW_SERVING_WORKER: String(i) });
+    worker.on('message', (message: unknown) => onMessage(worker, message));
+    workers.push(worker);
+  }
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping ${count} workers`);
+    for (const w of workers) w.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await new Promise<void>((resolve) => {
+    let alive = count;
+    let failed = false;
+    cluster.on('exit', (worker, code, signal) => {
+      alive -= 1;
+      if (!stopping) {
+        // A worker died on its own: stop the rest, so the platform restarts the whole server.
+        failed = true;
+        log(`worker ${worker.id} exited (${code ?? signal}); stopping the others`);
+        stop('SIGTERM');
+      }
+      if (alive === 0) {
+        process.exitCode = failed ? 1 : 0;
+        resolve();
+      }
+    });
+  });
+}
+
+/** In a worker: the hooks that route the switch and the metrics through the primary. */
+export function workerHooks(handlers: { switchLocally: (version: VersionChoice) => Promise<SwitchResult> }): {
+  switchAll: (version: VersionChoice) => Promise<SwitchResult>;
+  metricsText: () => Promise<{ text: string; contentType: string }>;
+  listening: (info: Record<string, unknown>) => void;
+} {
+  let next = 0;
+  const waiting = new Map<number, (m: ToWorker) => void>();
+  process.on('message', (message: unknown) => {
+    if (!isOurs(message)) return;
+    const m = message as ToWorker;
+    if (m.type === 'scanflow:do-switch') {
+      handlers.switchLocally(m.version).then(
+        (result) => process.send!({ type: 'scanflow:switched', id: m.id, result } satisfies ToPrimary),
+        (err: unknown) =>
+          process.send!({ type: 'scanflow:switched', id: m.id, error: (err as Error).message } satisfies ToPrimary),
+      );
+      return;
+    }
+    const wake = waiting.get(m.id);
+    waiting.delete(m.id);
+    wake?.(m);
+  });
+  const ask = (message: (id: number) => ToPrimary): Promise<ToWorker> => {
+    next += 1;
+    const id = next;
+    return new Promise((resolve) => {
+      waiting.set(id, resolve);
+      process.send!(message(id));
+    });
+  };
+  return {
+    async switchAll(version) {
+      const m = (await ask((id) => ({ type: 'scanflow:switch', id, version }))) as Extract<
+        ToWorker,
+        { type: 'scanflow:switch-result' }
+      >;
+      if (m.error !== undefined || !m.result) throw new Error(m.error ?? 'switch failed');
+      return m.result;
+    },
+    async metricsText() {
+      const m = (await ask((id) => ({ type: 'scanflow:metrics', id }))) as Extract<
+        ToWorker,
+        { type: 'scanflow:metrics-result' }
+      >;
+      if (m.error !== undefined || m.text === undefined) throw new Error(m.error ?? 'no metrics');
+      return { text: m.text, contentType: m.contentType ?? 'text/plain' };
+    },
+    listening(info) {
+      process.send!({ type: 'scanflow:listening', info } satisfies ToPrimary);
+    },
+  };
+}
+
+export function isClusterWorker(): boolean {
+  return cluster.isWorker;
+}
+
+export function registerWorkerRegistry(registry: Registry): void {
+  AggregatorRegistry.setRegistries([registry]);
+  // prom-client installs the worker's answer to the primary's metrics requests in this constructor.
+  new AggregatorRegistry();
+}
