@@ -1,111 +1,351 @@
 /**
- * Model-server throughput and latency, with and without dynamic batching, side by side.
+ * The model server at the limit of the machine, side by side in one run (issue 13):
  *
- *   npx tsx bench/serving.ts [--seconds 3] [--rounds 3] [--concurrency 1,4,16,64] [--images-per-request 1]
+ *   npx tsx bench/serving.ts [--seconds 3] [--concurrency 1,16,64] [--qps 400,800,1200,1600,2000,2500,3000]
+ *                            [--loadgen-seconds 6] [--before <checkout>] [--before-commit 63875cb] [--skip-loadgen]
  *
- * The server runs as its own process (src/serving/main.ts, as on the local platform) serving the
- * case study's CNN (src/ml/classifier.ts; weights untrained, which does not change the cost) from
- * a local-directory registry; the client is the traffic client in closed loop (as fast as the
- * concurrency allows). Prints, per concurrency: requests/s, images/s, latency p50/p99 (ms) and
- * the mean batch the server formed (from its /metrics), as medians over interleaved rounds,
- * then the ratios of each batching setting to no batching.
+ * - the limit: the in-process model (the case study's CNN, src/ml/classifier.ts, untrained: same
+ *   cost), samples/s at batch 1 and 64;
+ * - the server before (main at --before-commit, checked out in a temporary git worktree, or the
+ *   checkout given with --before) over JSON, and after over JSON, binary tensors and gRPC, with one
+ *   process and with --workers 2: requests/s, p50, p99 in closed loop at each concurrency
+ *   (1 image per request, prediction log on, as deployed);
+ * - the highest LoadGen Server-scenario QPS (src/loadgen, Poisson arrivals) with a VALID result at
+ *   p99 <= 10 ms, going up the --qps ladder until a run is INVALID.
+ * Every figure is printed with the 1-minute load average at the time and the CPU split (client =
+ * this process, server = the server's processes, rest = everything else on the machine), since
+ * client and server share the machine's cores with whatever else runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { LocalDirectoryStore } from '../src/knowledge/local-store.js';
 import { ModelRegistry } from '../src/knowledge/model-registry.js';
+import {
+  HttpOipSut,
+  ImageQsl,
+  computeSummary,
+  resolveSettings,
+  runLoadgen,
+  type CompleteFn,
+  type IssuedQuery,
+  type SystemUnderTest,
+} from '../src/loadgen/index.js';
+import { encodePixels, inferBody } from '../src/loadgen/suts/http-oip.js';
 import { buildClassifier } from '../src/ml/classifier.js';
 import { loadMnist } from '../src/ml/mnist.js';
+import { inferenceServiceClient } from '../src/serving/grpc-server.js';
+import { servableFromLayersModel } from '../src/serving/servable-model.js';
 import { ManagedProcess, httpOk } from '../src/stack/process.js';
 import { freePort } from '../src/stack/ports.js';
-import { loopingSource } from '../src/traffic/sources.js';
-import { runTraffic, type TrafficReport } from '../src/traffic/traffic-client.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const SAMPLES = 512;
 
-/** Batching off; next event-loop turn (0 ms); a fixed 2 ms queue delay; up to 2 ms only while requests are arriving (the default). */
-const CONFIGS = [
-  { name: 'off', args: ['--no-batching'] },
-  { name: 'on, 0 ms', args: ['--max-batch', '128', '--max-wait-ms', '0'] },
-  { name: 'on, fixed 2 ms', args: ['--max-batch', '128', '--max-wait-ms', '2', '--batch-wait', 'fixed'] },
-  {
-    name: 'on, arrivals 2 ms (default)',
-    args: ['--max-batch', '128', '--max-wait-ms', '2', '--batch-wait', 'arrivals'],
-  },
-] as const;
-type Config = (typeof CONFIGS)[number];
+type Protocol = 'json' | 'binary' | 'grpc';
+/** Sends one image (by index), resolves to its label; throws on a failed request. */
+type Send = (index: number) => Promise<number>;
 
-interface Row {
-  config: Config;
-  concurrency: number;
-  report: TrafficReport;
-  meanBatch: number;
+interface Server {
+  name: string;
+  url: string;
+  grpcPort?: number;
+  proc: ManagedProcess;
+  protocols: Protocol[];
 }
 
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
+// ---------- CPU accounting (Linux /proc) ----------
+const ticks = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+};
+const children = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+const tree = (pid: number): number[] => [pid, ...children(pid).flatMap(tree)];
+const machine = (): { busy: number; total: number } => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+};
+interface CpuSplit {
+  client: number;
+  server: number;
+  rest: number;
+  idle: number;
+}
+function cpuMeter(serverPid: number): () => CpuSplit {
+  const pids = tree(serverPid);
+  const s0 = pids.reduce((n, p) => n + ticks(p), 0);
+  const c0 = ticks(process.pid);
+  const m0 = machine();
+  return () => {
+    const s = pids.reduce((n, p) => n + ticks(p), 0) - s0;
+    const c = ticks(process.pid) - c0;
+    const m1 = machine();
+    const total = m1.total - m0.total || 1;
+    const busy = m1.busy - m0.busy;
+    const pct = (x: number) => (100 * x) / total;
+    return { client: pct(c), server: pct(s), rest: pct(Math.max(0, busy - s - c)), idle: pct(total - busy) };
+  };
+}
+const fmtCpu = (c: CpuSplit) =>
+  `client ${c.client.toFixed(0)}% / server ${c.server.toFixed(0)}% / rest ${c.rest.toFixed(0)}% / idle ${c.idle.toFixed(0)}%`;
+const load = () => loadavg()[0]!.toFixed(2);
+
+// ---------- clients ----------
+function senders(server: Server, images: Float32Array[]): Record<Protocol, Send> {
+  const url = new URL(server.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const path = '/v2/models/mnist/infer';
+  const jsonBodies = images.map((p) => inferBody([encodePixels(p)]));
+  const binaryBodies = images.map((p) => {
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'images', shape: [1, 784], datatype: 'FP32', parameters: { binary_data_size: 784 * 4 } }],
+        outputs: [{ name: 'label', parameters: { binary_data: true } }],
+      }),
+    );
+    return {
+      body: Buffer.concat([header, Buffer.from(p.buffer, p.byteOffset, p.byteLength)]),
+      headerLength: header.length,
+    };
+  });
+  const post = (body: string | Buffer, headers: Record<string, string | number>): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path,
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const all = Buffer.concat(chunks);
+            if (res.statusCode !== 200) reject(new Error(`${res.statusCode} ${all.toString().slice(0, 200)}`));
+            else resolve(Object.assign(all, { headerLength: Number(res.headers['inference-header-content-length']) }));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const json: Send = async (i) => {
+    const out = JSON.parse((await post(jsonBodies[i]!, { 'content-type': 'application/json' })).toString()) as {
+      outputs: Array<{ data: number[] }>;
+    };
+    return out.outputs[0]!.data[0]!;
+  };
+  const binary: Send = async (i) => {
+    const { body, headerLength } = binaryBodies[i]!;
+    const out = (await post(body, {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': headerLength,
+    })) as Buffer & { headerLength: number };
+    return Number(out.readBigInt64LE(out.headerLength));
+  };
+  let grpcSend: Send = () => Promise.reject(new Error('no gRPC port'));
+  if (server.grpcPort !== undefined) {
+    const Client = inferenceServiceClient();
+    const client = new Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client &
+      Record<string, (r: object, cb: (e: Error | null, v: { raw_output_contents: Buffer[] }) => void) => void>;
+    const raws = images.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    grpcSend = (i) =>
+      new Promise((resolve, reject) =>
+        client.ModelInfer!(
+          {
+            model_name: 'mnist',
+            inputs: [{ name: 'images', datatype: 'FP32', shape: [1, 784] }],
+            outputs: [{ name: 'label' }],
+            raw_input_contents: [raws[i]!],
+          },
+          (err, v) => (err ? reject(err) : resolve(Number(v.raw_output_contents[0]!.readBigInt64LE(0)))),
+        ),
+      );
+  }
+  return { json, binary, grpc: grpcSend };
+}
+
+interface Point {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  load: string;
+  cpu: CpuSplit;
+}
+
+async function closedLoop(send: Send, concurrency: number, seconds: number, serverPid: number): Promise<Point> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const meter = cpuMeter(serverPid);
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        try {
+          await send(next++ % SAMPLES);
+          latencies.push(performance.now() - t);
+        } catch {
+          failed += 1;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99), failed, load: load(), cpu: meter() };
+}
+
+/** A LoadGen SUT over any of the three senders: one request per sample. */
+class SendSut implements SystemUnderTest {
+  constructor(
+    readonly name: string,
+    private readonly send: Send,
+  ) {}
+  issueQuery(query: IssuedQuery, complete: CompleteFn): void {
+    for (const s of query.samples)
+      this.send(s.index % SAMPLES).then(
+        (label) => complete([{ id: s.id, ok: true, label }]),
+        (err: Error) => complete([{ id: s.id, ok: false, error: err.message }]),
+      );
+  }
+}
+
+async function serverScenario(
+  sut: SystemUnderTest,
+  qsl: ImageQsl,
+  qps: number,
+  seconds: number,
+): Promise<{ valid: boolean; p99Ms: number }> {
+  const settings = resolveSettings({
+    scenario: 'Server',
+    targetQps: qps,
+    targetLatencyNs: 10_000_000,
+    targetLatencyPercentile: 0.99,
+    minDurationMs: seconds * 1000,
+    maxDurationMs: seconds * 3000,
+    minQueryCount: Math.min(qps * seconds, 4000),
+    performanceSampleCount: SAMPLES,
+  });
+  const { log } = await runLoadgen({ settings, sut, qsl, drainTimeoutMs: 10_000 });
+  const summary = computeSummary(log, settings, sut.name);
+  return { valid: summary.result === 'VALID', p99Ms: summary.targetPercentileLatencyNs / 1e6 };
 }
 
 async function startServer(
+  name: string,
+  checkout: string,
   storeDir: string,
   logDir: string,
-  config: Config,
-): Promise<{ url: string; proc: ManagedProcess }> {
+  extra: string[],
+  protocols: Protocol[],
+): Promise<Server> {
   const port = await freePort();
-  const args = [
-    '--import',
-    'tsx',
-    join(repoRoot, 'src/serving/main.ts'),
-    '--store',
-    storeDir,
-    '--model',
-    'mnist',
-    '--port',
-    String(port),
-    '--no-log',
-    ...config.args,
-  ];
+  const grpcPort = protocols.includes('grpc') ? await freePort() : undefined;
   const url = `http://127.0.0.1:${port}`;
   const proc = await ManagedProcess.start({
     name: `serving-${port}`,
     command: process.execPath,
-    args,
-    cwd: repoRoot,
+    args: [
+      '--import',
+      'tsx',
+      join(checkout, 'src/serving/main.ts'),
+      '--store',
+      storeDir,
+      '--model',
+      'mnist',
+      '--port',
+      String(port),
+      ...(grpcPort !== undefined ? ['--grpc-port', String(grpcPort)] : []),
+      ...extra,
+    ],
+    cwd: checkout,
     logFile: join(logDir, `serving-${port}.log`),
     ready: () => httpOk(`${url}/v2/health/ready`),
   });
-  return { url, proc };
+  return { name, url, proc, protocols, ...(grpcPort !== undefined ? { grpcPort } : {}) };
+}
+
+async function inProcess(seconds: number): Promise<Array<{ batch: number; ips: number; load: string }>> {
+  const model = servableFromLayersModel(buildClassifier(1), '1');
+  const rows = [];
+  for (const batch of [1, 64]) {
+    const x = new Float32Array(batch * 784).fill(0.3);
+    for (let i = 0; i < 10; i += 1) await model.predict(x, batch);
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < seconds * 1000) {
+      await model.predict(x, batch);
+      n += batch;
+    }
+    rows.push({ batch, ips: n / ((performance.now() - start) / 1000), load: load() });
+  }
+  model.dispose();
+  return rows;
 }
 
 async function run(): Promise<void> {
   const { values } = parseArgs({
     options: {
       seconds: { type: 'string', default: '3' },
-      rounds: { type: 'string', default: '3' },
-      concurrency: { type: 'string', default: '1,4,16,64' },
-      'images-per-request': { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '1,16,64' },
+      qps: { type: 'string', default: '400,800,1200,1600,2000,2500,3000,3500' },
+      'loadgen-seconds': { type: 'string', default: '6' },
+      before: { type: 'string' },
+      'before-commit': { type: 'string', default: '63875cb' },
+      'skip-loadgen': { type: 'boolean', default: false },
     },
   });
   const seconds = Number(values.seconds);
-  const rounds = Number(values.rounds);
   const concurrencies = values.concurrency.split(',').map(Number);
-  const perRequest = Number(values['images-per-request']);
-  if (
-    !(seconds > 0) ||
-    !(Number.isInteger(rounds) && rounds >= 1) ||
-    concurrencies.some((c) => !Number.isInteger(c) || c < 1) ||
-    !(Number.isInteger(perRequest) && perRequest >= 1)
-  ) {
+  const ladder = values.qps.split(',').map(Number);
+  const loadgenSeconds = Number(values['loadgen-seconds']);
+  if (!(seconds > 0) || concurrencies.some((c) => !(c >= 1)) || ladder.some((q) => !(q > 0)) || !(loadgenSeconds > 0))
     throw new Error(
-      '--seconds must be > 0, --rounds an integer >= 1, --concurrency a comma list of integers >= 1, --images-per-request an integer >= 1',
+      '--seconds and --loadgen-seconds must be > 0, --concurrency and --qps comma lists of positive numbers',
     );
-  }
+
   const work = mkdtempSync(join(tmpdir(), 'scanflow-bench-serving-'));
+  let worktree: string | undefined;
+  let before = values.before;
+  if (!before) {
+    worktree = join(work, 'before');
+    execFileSync('git', ['worktree', 'add', '--detach', worktree, values['before-commit']], {
+      cwd: repoRoot,
+      stdio: 'ignore',
+    });
+    symlinkSync(join(repoRoot, 'node_modules'), join(worktree, 'node_modules'));
+    before = worktree;
+  }
+  if (!existsSync(join(before, 'src/serving/main.ts')))
+    throw new Error(`--before ${before} has no src/serving/main.ts`);
+
   const storeDir = join(work, 'store');
   const registry = new ModelRegistry(new LocalDirectoryStore(storeDir), 'mnist');
   const model = buildClassifier(1);
@@ -116,93 +356,96 @@ async function run(): Promise<void> {
   });
   await registry.promote(version);
   model.dispose();
-  const images = loopingSource(loadMnist('test', 2000));
+  const mnist = loadMnist('test', SAMPLES);
+  const images = Array.from({ length: SAMPLES }, (_, i) => mnist.pixels.subarray(i * 784, (i + 1) * 784));
+  const qsl = new ImageQsl('mnist-test', mnist, SAMPLES);
 
-  // All servers run at once (an idle one costs nothing) and the points are interleaved round by
-  // round, so a change in the machine's load (it is shared) hits every setting alike; the tables
-  // show the median over rounds.
-  const servers: Array<{ config: Config; url: string; proc: ManagedProcess }> = [];
-  const rows: Row[] = [];
+  console.error(`in-process model (load ${load()})`);
+  const limit = await inProcess(seconds);
+
+  const servers: Server[] = [];
+  const table: Array<{ server: string; protocol: Protocol; concurrency: number; point: Point }> = [];
+  const loadgen: Array<{ server: string; protocol: Protocol; best?: number; runs: string[] }> = [];
   try {
-    for (const config of CONFIGS)
-      servers.push({ config, ...(await startServer(storeDir, join(work, 'logs'), config)) });
-    for (const { url } of servers)
-      await runTraffic({
-        url,
-        model: 'mnist',
-        source: images,
-        concurrency: 4,
-        maxRequests: 200,
-        imagesPerRequest: perRequest,
-      });
-    for (let round = 1; round <= rounds; round += 1) {
-      for (const concurrency of concurrencies) {
-        for (const { config, url } of servers) {
-          const [sum0, count0] = [
-            await metric(url, 'scanflow_inference_batch_size_sum'),
-            await metric(url, 'scanflow_inference_batch_size_count'),
-          ];
-          const report = await runTraffic({
-            url,
-            model: 'mnist',
-            source: images,
-            concurrency,
-            durationMs: seconds * 1000,
-            imagesPerRequest: perRequest,
-          });
-          const [sum1, count1] = [
-            await metric(url, 'scanflow_inference_batch_size_sum'),
-            await metric(url, 'scanflow_inference_batch_size_count'),
-          ];
-          rows.push({ config, concurrency, report, meanBatch: (sum1 - sum0) / (count1 - count0) });
-          if (report.failed > 0)
-            console.error(`warning: ${report.failed} failed requests: ${JSON.stringify(report.errors)}`);
+    const logs = join(work, 'logs');
+    servers.push(
+      await startServer(
+        `before (${values.before ? 'checkout' : values['before-commit']})`,
+        before,
+        join(work, 'store'),
+        logs,
+        [],
+        ['json'],
+      ),
+    );
+    servers.push(await startServer('after, 1 process', repoRoot, storeDir, logs, [], ['json', 'binary', 'grpc']));
+    servers.push(
+      await startServer('after, --workers 2', repoRoot, storeDir, logs, ['--workers', '2'], ['json', 'binary', 'grpc']),
+    );
+    const clients = new Map(servers.map((s) => [s, senders(s, images)]));
+    // Warm-up: every server and protocol.
+    for (const s of servers) for (const p of s.protocols) await closedLoop(clients.get(s)![p], 8, 1, s.proc.pid);
+    for (const c of concurrencies)
+      for (const s of servers)
+        for (const p of s.protocols) {
+          const point = await closedLoop(clients.get(s)![p], c, seconds, s.proc.pid);
+          table.push({ server: s.name, protocol: p, concurrency: c, point });
+          console.error(
+            `${s.name} ${p} c=${c}: ${point.rps.toFixed(0)} req/s p99 ${point.p99.toFixed(2)} ms (load ${point.load})`,
+          );
         }
+    if (!values['skip-loadgen']) {
+      const runs: Array<[Server, Protocol]> = [
+        [servers[0]!, 'json'],
+        [servers[2]!, 'json'],
+        [servers[2]!, 'binary'],
+        [servers[2]!, 'grpc'],
+      ];
+      for (const [s, p] of runs) {
+        const sut =
+          p === 'json'
+            ? new HttpOipSut({ url: s.url, model: 'mnist', qsl })
+            : new SendSut(`${p} ${s.url}`, clients.get(s)![p]);
+        const entry: (typeof loadgen)[number] = { server: s.name, protocol: p, runs: [] };
+        for (const qps of ladder) {
+          const meter = cpuMeter(s.proc.pid);
+          const r = await serverScenario(sut, qsl, qps, loadgenSeconds);
+          entry.runs.push(
+            `${qps}: ${r.valid ? 'VALID' : 'INVALID'} p99 ${r.p99Ms.toFixed(2)} ms (load ${load()}, ${fmtCpu(meter())})`,
+          );
+          console.error(`loadgen ${s.name} ${p} ${entry.runs[entry.runs.length - 1]}`);
+          if (!r.valid) break;
+          entry.best = qps;
+        }
+        loadgen.push(entry);
       }
-      console.error(`round ${round}/${rounds} done`);
     }
   } finally {
     await Promise.all(servers.map((s) => s.proc.stop()));
+    if (worktree) execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: repoRoot, stdio: 'ignore' });
     rmSync(work, { recursive: true, force: true });
   }
 
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
-  const point = (config: Config, c: number) => {
-    const rs = rows.filter((r) => r.config === config && r.concurrency === c);
-    return {
-      rps: median(rs.map((r) => r.report.requestsPerSecond)),
-      ips: median(rs.map((r) => r.report.imagesPerSecond)),
-      p50: median(rs.map((r) => r.report.latencyMs.p50)),
-      p99: median(rs.map((r) => r.report.latencyMs.p99)),
-      batch: median(rs.map((r) => r.meanBatch)),
-    };
-  };
   console.log(
-    `\nModel server, CNN, ${perRequest} image(s)/request, closed loop; median of ${rounds} interleaved rounds of ${seconds} s per point; ${new Date().toISOString()}`,
+    `\nModel server, CNN (untrained, same cost), 1 image per request, prediction log on; ${cpus().length} cores shared by client and server; ${new Date().toISOString()}`,
   );
-  console.log('| concurrency | batching | req/s | img/s | p50 ms | p99 ms | mean batch |');
-  console.log('|---:|---|---:|---:|---:|---:|---:|');
-  for (const config of CONFIGS) {
-    for (const c of concurrencies) {
-      const p = point(config, c);
-      console.log(
-        `| ${c} | ${config.name} | ${p.rps.toFixed(0)} | ${p.ips.toFixed(0)} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} | ${p.batch.toFixed(1)} |`,
-      );
-    }
-  }
-  console.log('\n| concurrency | batching | throughput / off | p50 / off | p99 / off |');
-  console.log('|---:|---|---:|---:|---:|');
-  for (const c of concurrencies) {
-    const off = point(CONFIGS[0], c);
-    for (const config of CONFIGS.slice(1)) {
-      const on = point(config, c);
-      console.log(
-        `| ${c} | ${config.name} | ${(on.rps / off.rps).toFixed(2)} | ${(on.p50 / off.p50).toFixed(2)} | ${(on.p99 / off.p99).toFixed(2)} |`,
-      );
-    }
+  console.log('\nThe limit: the in-process model');
+  console.log('| batch | images/s | load avg |');
+  console.log('|---:|---:|---:|');
+  for (const r of limit) console.log(`| ${r.batch} | ${r.ips.toFixed(0)} | ${r.load} |`);
+  console.log(`\nClosed loop, ${seconds} s per point`);
+  console.log('| concurrency | server | protocol | req/s | p50 ms | p99 ms | failed | load avg | CPU split |');
+  console.log('|---:|---|---|---:|---:|---:|---:|---:|---|');
+  for (const { server, protocol, concurrency, point: p } of table)
+    console.log(
+      `| ${concurrency} | ${server} | ${protocol} | ${p.rps.toFixed(0)} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} | ${p.failed} | ${p.load} | ${fmtCpu(p.cpu)} |`,
+    );
+  if (loadgen.length > 0) {
+    console.log(`\nLoadGen Server scenario (Poisson), p99 <= 10 ms, ${loadgenSeconds} s per run: highest VALID QPS`);
+    console.log('| server | protocol | highest VALID QPS | runs |');
+    console.log('|---|---|---:|---|');
+    for (const l of loadgen)
+      console.log(`| ${l.server} | ${l.protocol} | ${l.best ?? 'none'} | ${l.runs.join('; ')} |`);
   }
 }
 
