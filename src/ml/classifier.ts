@@ -155,6 +155,8 @@ export interface FineTuneOptions {
   /** How many original (clean, labelled) images to mix in per new sample; default 2. */
   replayRatio?: number;
   epochs?: number;
+  /** Default 32: a few hundred new samples need more, smaller steps than training from scratch. */
+  batchSize?: number;
   learningRate?: number;
   seed: number;
   onEpoch?: TrainOptions['onEpoch'];
@@ -185,7 +187,7 @@ export async function fineTuneClassifier(
   compileClassifier(model, options.learningRate ?? 3e-4);
   return trainClassifier(model, mixed, {
     epochs: options.epochs ?? 5,
-    batchSize: 32,
+    batchSize: options.batchSize ?? 32,
     seed: rng.nextUint32(),
     onEpoch: options.onEpoch,
     onProgress: options.onProgress,

@@ -15,15 +15,39 @@ export interface DetectorWorkflowInput {
   data: string;
   detectorVersion?: number;
   pValueThreshold?: number;
+  /** Critical points to pick among the flagged samples (for training). */
   pick: { budget: number; method: PickInput['method']; seed: number; classifierVersion?: number };
-  /** When set, the picked samples are labelled by the oracle from these traffic batches. */
-  label?: { batchKeys: LabelInput['batchKeys'] };
+  /**
+   * When set, the picked samples are labelled from these traffic batches:
+   * - `oracle` (default): true labels within the budget;
+   * - `pseudo`: the production model's predictions (the paper's pseudo-labels; 0 true labels, and
+   *   no evaluation sample either: it would need true labels);
+   * - `mix`: true labels for the picked samples, plus up to `pseudoCount` confident flagged
+   *   samples pseudo-labelled (confidence ≥ `minConfidence`).
+   */
+  label?: {
+    batchKeys: LabelInput['batchKeys'];
+    mode?: LabelMode;
+    pseudoCount?: number;
+    minConfidence?: number;
+  };
+  /**
+   * A uniform random sample of the whole window set aside under eval/stream/: the planner judges
+   * candidates on it (labelling, within the label budget, only the samples where candidate and
+   * production disagree), retraining refuses its ids. Taken before the picking, so the two never
+   * overlap. Not in pseudo mode (judging would need true labels).
+   */
+  evaluation?: { count: number; seed: number };
 }
+
+export type LabelMode = 'oracle' | 'pseudo' | 'mix';
 
 export interface DetectorWorkflowResult {
   detection: DetectionSummary;
   picked?: Omit<PickResult, 'ids'>;
-  labelled?: { labelledKey: string; count: number; budgetLeft: number };
+  labelled?: { labelledKey: string; count: number; budgetLeft: number; trueLabels: number };
+  pseudo?: { labelledKey: string; count: number };
+  evaluation?: { poolKey: string; count: number };
 }
 
 export async function detectorWorkflow(input: DetectorWorkflowInput): Promise<DetectorWorkflowResult> {
@@ -38,23 +62,71 @@ export async function detectorWorkflow(input: DetectorWorkflowInput): Promise<De
       'InvalidInput',
     );
   }
+  const mode: LabelMode = input.label?.mode ?? 'oracle';
+  if (!['oracle', 'pseudo', 'mix'].includes(mode))
+    throw ApplicationFailure.nonRetryable(
+      `detector workflow input.label.mode must be oracle, pseudo or mix, got ${JSON.stringify(mode)}`,
+      'InvalidInput',
+    );
   const detection = await ml.detectDrift({
     data: input.data,
     detectorVersion: input.detectorVersion,
     pValueThreshold: input.pValueThreshold,
   });
-  if (detection.flaggedCount === 0 || input.pick.budget === 0) return { detection };
+  const result: DetectorWorkflowResult = { detection };
 
-  const { ids: _ids, ...picked } = await ml.pickSamples({
+  // Evaluation sample first (true labels: not in pseudo mode), so picking can leave it alone.
+  let evaluationIds: string[] = [];
+  const evalCount = mode === 'pseudo' ? 0 : (input.evaluation?.count ?? 0);
+  if (input.label && evalCount > 0) {
+    const sample = await ml.sampleForEvaluation({
+      data: input.data,
+      count: evalCount,
+      seed: input.evaluation?.seed ?? input.pick.seed,
+      batchKeys: input.label.batchKeys,
+    });
+    if (sample.count > 0) {
+      evaluationIds = sample.ids;
+      result.evaluation = { poolKey: sample.pickedKey, count: sample.count };
+    }
+  }
+  if (detection.flaggedCount === 0 || input.pick.budget === 0) return result;
+
+  const { ids: pickedIds, ...picked } = await ml.pickSamples({
     data: input.data,
     detectionKey: detection.resultKey,
     budget: input.pick.budget,
     method: input.pick.method,
     seed: input.pick.seed,
     classifierVersion: input.pick.classifierVersion,
+    exclude: evaluationIds,
   });
-  if (!input.label || picked.count === 0) return { detection, picked };
+  result.picked = picked;
+  if (!input.label || picked.count === 0) return result;
 
-  const labelled = await ml.labelSamples({ pickedKey: picked.pickedKey, batchKeys: input.label.batchKeys });
-  return { detection, picked, labelled };
+  result.labelled = await ml.labelSamples({
+    pickedKey: picked.pickedKey,
+    batchKeys: input.label.batchKeys,
+    source: mode === 'pseudo' ? 'model' : 'oracle',
+  });
+  const pseudoCount = input.label.pseudoCount ?? 0;
+  if (mode === 'mix' && pseudoCount > 0) {
+    const confident = await ml.pickConfident({
+      data: input.data,
+      detectionKey: detection.resultKey,
+      count: pseudoCount,
+      minConfidence: input.label.minConfidence,
+      exclude: [...evaluationIds, ...pickedIds],
+      classifierVersion: input.pick.classifierVersion,
+    });
+    if (confident.count > 0) {
+      const pseudo = await ml.labelSamples({
+        pickedKey: confident.pickedKey,
+        batchKeys: input.label.batchKeys,
+        source: 'model',
+      });
+      result.pseudo = { labelledKey: pseudo.labelledKey, count: pseudo.count };
+    }
+  }
+  return result;
 }

@@ -16,6 +16,8 @@ import { concatImageSets } from '../../ml/mnist.js';
 import { asActivity, beat } from '../support.js';
 import { activityIdempotencyKey } from './idempotency.js';
 import { resolveDataset } from './datasets.js';
+import { STREAM_EVAL_PREFIX } from './picking.js';
+import type { KnowledgeStore } from '../../knowledge/types.js';
 import type { MlModels } from './models.js';
 import type { TrainingActivities } from './types.js';
 
@@ -65,13 +67,21 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
         // A fresh copy: fine-tuning must not touch the cached parent model.
         const model = await classifiers.loadModel(parentVersion);
         const parts = await Promise.all(input.labelledData.map((key) => getImageSet(store, key)));
-        const labelled = concatImageSets(parts);
+        const labelled = concatImageSets(parts.map((p) => ({ ...p, ids: p.ids ?? [] })));
+        // The stream's evaluation samples judge candidates: training on one would flatter it.
+        const held = await streamEvaluationIds(store);
+        const leaked = (labelled.ids ?? []).filter((id) => held.has(id));
+        if (leaked.length > 0)
+          throw new InvalidInputError(
+            `${leaked.length} of the samples to train on were set aside for evaluation under ${STREAM_EVAL_PREFIX} (${leaked.slice(0, 3).join(', ')}…): evaluation samples are never trained on`,
+          );
         const replayRef = input.replayData ?? 'mnist:train';
         const result = await fineTuneClassifier(model, labelled, await resolveDataset(store, replayRef), {
           seed: input.seed,
           epochs: input.epochs,
           learningRate: input.learningRate,
           replayRatio: input.replayRatio,
+          batchSize: input.batchSize,
           onEpoch: (epoch, loss) => beat({ epoch, loss }),
           onProgress: () => beat(),
         });
@@ -102,4 +112,14 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
       });
     },
   };
+}
+
+/** Ids of every evaluation sample of the stream, labelled or not (never trained on). */
+export async function streamEvaluationIds(store: KnowledgeStore): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const key of await store.list(STREAM_EVAL_PREFIX)) {
+    if (!key.endsWith('.sfimg')) continue;
+    for (const id of (await getImageSet(store, key)).ids ?? []) ids.add(id);
+  }
+  return ids;
 }

@@ -31,9 +31,15 @@ export type DetectionActivities = {
   detectDrift(input: DetectInput): Promise<DetectionSummary>;
 };
 
-/** Critical-point picking among flagged samples, and their labelling by the oracle within budget. */
+/**
+ * Critical-point picking among flagged samples, confident flagged samples for pseudo-labels, a
+ * random evaluation sample of the whole window, and labelling (oracle within budget, or the
+ * production model's predictions).
+ */
 export type PickingActivities = {
   pickSamples(input: PickInput): Promise<PickResult>;
+  pickConfident(input: PickConfidentInput): Promise<SampleResult>;
+  sampleForEvaluation(input: EvaluationSampleInput): Promise<SampleResult>;
   labelSamples(input: LabelInput): Promise<LabelResult>;
 };
 
@@ -92,6 +98,8 @@ export interface RetrainClassifierInput {
   /** Optional: evaluate the new version here and record `accuracy` (so it can be promoted). */
   evalData?: string;
   notes?: string;
+  /** Batch size of the fine-tuning; default 32. */
+  batchSize?: number;
 }
 
 export interface EvaluateInput {
@@ -162,6 +170,39 @@ export interface PickInput {
   /** For the classifier-aware methods; default: production classifier. */
   classifierVersion?: number;
   outputKey?: string;
+  /** Sample ids not to pick (e.g. set aside for evaluation). */
+  exclude?: string[];
+}
+
+export interface PickConfidentInput {
+  data: string;
+  detectionKey: string;
+  /** At most this many flagged samples, most confident first. */
+  count: number;
+  /** Production's confidence must reach this; default 0.9. */
+  minConfidence?: number;
+  /** Sample ids not to take (already picked, or set aside for evaluation). */
+  exclude?: string[];
+  classifierVersion?: number;
+  outputKey?: string;
+}
+
+export interface EvaluationSampleInput {
+  data: string;
+  /** Uniform random sample of this many images of the whole window. */
+  count: number;
+  seed: number;
+  exclude?: string[];
+  /** Default `eval/stream/<data>.sfimg`. */
+  outputKey?: string;
+  /** Traffic batches the samples came from (for the oracle, when some are labelled later). */
+  batchKeys?: string[];
+}
+
+export interface SampleResult {
+  pickedKey: string;
+  count: number;
+  ids: string[];
 }
 
 export interface PickResult {
@@ -176,12 +217,18 @@ export interface LabelInput {
   /** Traffic batches the picked images came from (the oracle's truth is stored per batch). */
   batchKeys: string[];
   outputKey?: string;
+  /** 'oracle' (default): true labels within the budget; 'model': pseudo-labels, the production classifier's predictions. */
+  source?: 'oracle' | 'model';
+  /** For source 'model'; default production. */
+  classifierVersion?: number;
 }
 
 export interface LabelResult {
   labelledKey: string;
   count: number;
   budgetLeft: number;
+  /** True labels this set cost (0 for pseudo-labels). */
+  trueLabels: number;
 }
 
 export interface GenerateTrafficInput {

@@ -10,7 +10,21 @@ import { ModelRegistry } from '../../knowledge/model-registry.js';
 import { listPredictionBatches, readPredictionBatch, recordsToImageSet } from '../../knowledge/prediction-log.js';
 import type { KnowledgeStore, ModelVersionRecord } from '../../knowledge/types.js';
 import { resolveDataset } from '../../activities/ml/datasets.js';
+import { evaluationSidecarKey, STREAM_EVAL_PREFIX } from '../../activities/ml/picking.js';
+import { getBudget, labelIds } from '../../activities/ml/label-oracle.js';
+import { Rng } from '../../ml/random.js';
+import { predict } from '../../ml/classifier.js';
 import { DriftStream, type DriftPhase } from '../../ml/drift-stream.js';
+import { concatImageSets } from '../../ml/mnist.js';
+import {
+  compareDiscordant,
+  comparePaired,
+  decidePromotion,
+  type PairedComparison,
+  type PromotionDecision,
+  type PromotionRule,
+} from '../../ml/promotion.js';
+import type { LayersModel } from '@tensorflow/tfjs-node';
 import { batchIndexOfSample, CLASSIFIER_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC, trafficBatchKey } from './names.js';
 
 export interface CollectInput {
@@ -45,17 +59,101 @@ export interface CandidateVerdict {
   version: number | null;
   /** The version as text, as platform env vars and model-server admin calls take it. */
   versionText: string | null;
+  /** On the basis below (stream evaluation samples, or the fixed held-out set). */
   candidateAccuracy: number | null;
   productionVersion: number | null;
   productionAccuracy: number | null;
-  better: boolean;
+  /** true: promote; false: reject (archive); null: wait for more evaluation samples (or nothing pending). */
+  better: boolean | null;
+  /** What the decision was taken on: the stream's own labelled evaluation samples, or the fixed held-out set. */
+  basis: 'stream' | 'fixed' | null;
+  decision: PromotionDecision | null;
+  /** The paired comparison and the rule (n, fixed/broken counts, difference, lower bound, p), and a readable reason. */
+  comparison:
+    | (Omit<PairedComparison, 'candidateAccuracy' | 'productionAccuracy' | 'lowerBound'> & {
+        candidateAccuracy: number | null;
+        productionAccuracy: number | null;
+        lowerBound: number | null;
+        rule: Required<PromotionRule>;
+      })
+    | null;
+  reason: string | null;
+  /** Stream basis: evaluation samples, how many the two models answer differently, how many of those carry a true label (spentNow: asked of the oracle by this call). */
+  labelling: { samples: number; disagreements: number; labelled: number; spentNow: number } | null;
+  /** The second figure: accuracy on the fixed held-out drifted set (as recorded by the training workflow). */
+  fixed: { candidate: number | null; production: number | null };
 }
+
+export interface VerdictInput extends PromotionRule {
+  /** Most true labels evaluation may spend over the whole run (disagreements only); default: the budget. */
+  labelCap?: number;
+  /** Registry metric of the fixed held-out set; default accuracy.drifted. */
+  metric?: string;
+}
+
+/** True labels the verdict asked the oracle for, by sample id (each evaluation sample is labelled at most once). */
+const EVAL_LABELS_KEY = 'eval/stream-labels.json';
 
 const slug = (text: string): string => text.replace(/[^A-Za-z0-9._=-]+/g, '_');
 
 export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: string }) {
   const { store } = deps;
   const registry = new ModelRegistry(store, deps.model ?? CLASSIFIER_MODEL);
+  // Versions are immutable: a loaded classifier is kept for the worker's life (a few MB each).
+  const models = new Map<number, Promise<LayersModel>>();
+  const model = (version: number): Promise<LayersModel> => {
+    let loaded = models.get(version);
+    if (!loaded) {
+      loaded = registry.loadModel(version);
+      models.set(version, loaded);
+      loaded.catch(() => models.delete(version));
+    }
+    return loaded;
+  };
+  /** Every evaluation sample of the stream so far (unlabelled), or undefined when there is none. */
+  const streamEvaluationPool = async () => {
+    const keys = (await store.list(STREAM_EVAL_PREFIX)).filter((k) => k.endsWith('.sfimg')).sort();
+    if (keys.length === 0) return undefined;
+    const sets = await Promise.all(keys.map((k) => getImageSet(store, k)));
+    const batchKeysById = new Map<string, string[]>();
+    for (const [k, key] of keys.entries()) {
+      const sidecar = (await store.exists(evaluationSidecarKey(key)))
+        ? await store.getJson<{ batchKeys?: string[] }>(evaluationSidecarKey(key))
+        : {};
+      for (const id of sets[k]?.ids ?? []) batchKeysById.set(id, sidecar.batchKeys ?? []);
+    }
+    return {
+      images: concatImageSets(sets),
+      batchKeysOf: (id: string) => batchKeysById.get(id) ?? [],
+    };
+  };
+  /**
+   * True labels of evaluation samples, each asked of the oracle once (cached in the store): the
+   * ones in `wanted` not labelled yet, in a seeded random order, as far as the cap on evaluation
+   * labels and the label budget allow.
+   */
+  const evaluationLabels = async (
+    wanted: string[],
+    batchKeysOf: (id: string) => string[],
+    cap: number,
+    seed: number,
+  ): Promise<{ known: Map<string, number>; spent: number }> => {
+    const cached = (await store.exists(EVAL_LABELS_KEY))
+      ? await store.getJson<Record<string, number>>(EVAL_LABELS_KEY)
+      : {};
+    const known = new Map(Object.entries(cached));
+    const missing = new Rng(seed).shuffled(wanted.filter((id) => !known.has(id)));
+    const budget = await getBudget(store);
+    const room = Math.max(0, Math.min(budget.budget - budget.used, cap - known.size));
+    const ask = missing.slice(0, room);
+    if (ask.length > 0) {
+      const batchKeys = [...new Set(ask.flatMap(batchKeysOf))];
+      const labels = await labelIds(store, batchKeys, ask);
+      ask.forEach((id, i) => known.set(id, labels[i] ?? -1));
+      await store.putJson(EVAL_LABELS_KEY, Object.fromEntries(known));
+    }
+    return { known, spent: ask.length };
+  };
 
   return {
     /**
@@ -139,24 +237,102 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
       return { keys, newSamples, newKeys };
     },
 
-    /** The planner's sensor for "IF new model accuracy > current": newest undecided candidate vs production. */
-    async mnistCandidateVerdict(input: { metric?: string } = {}): Promise<CandidateVerdict> {
-      const metric = input.metric ?? HELD_OUT_METRIC;
+    /**
+     * The planner's sensor for "IF new model better than current": the newest undecided candidate
+     * against production, both answering the same labelled evaluation samples of the stream (set
+     * aside by the checker, never trained on), decided by a paired test (src/ml/promotion.ts):
+     * promote when better beyond noise, wait while the evaluation set is below its minimum size,
+     * reject otherwise. Without any stream evaluation samples (pseudo-label mode spends no true
+     * label) the fixed held-out set is the basis. The fixed set's accuracies are reported beside.
+     */
+    async mnistCandidateVerdict(input: VerdictInput = {}): Promise<CandidateVerdict> {
+      const metric = input?.metric ?? HELD_OUT_METRIC;
       const versions = await registry.list();
       const production = versions.find((v) => v.stage === 'production');
       const candidate = versions
         .filter((v) => v.stage === 'candidate' && (!production || v.version > production.version))
         .at(-1);
-      const productionAccuracy = production?.metrics[metric] ?? null;
-      const candidateAccuracy = candidate?.metrics[metric] ?? null;
-      return {
+      const fixed = {
+        candidate: candidate?.metrics[metric] ?? null,
+        production: production?.metrics[metric] ?? null,
+      };
+      const none: CandidateVerdict = {
         pending: candidate !== undefined,
         version: candidate?.version ?? null,
         versionText: candidate ? String(candidate.version) : null,
-        candidateAccuracy,
+        candidateAccuracy: null,
         productionVersion: production?.version ?? null,
-        productionAccuracy,
-        better: candidateAccuracy !== null && (productionAccuracy === null || candidateAccuracy > productionAccuracy),
+        productionAccuracy: null,
+        better: candidate && !production ? true : null,
+        basis: null,
+        decision: null,
+        comparison: null,
+        labelling: null,
+        reason: candidate && !production ? 'nothing in production' : null,
+        fixed,
+      };
+      if (!candidate || !production) return none;
+      const alpha = input?.alpha ?? 0.05;
+      const rule: PromotionRule = { minEvaluation: input?.minEvaluation, alpha, margin: input?.margin };
+      const pool = await streamEvaluationPool();
+      let verdict: ReturnType<typeof decidePromotion>;
+      let basis: 'stream' | 'fixed';
+      let labelling: CandidateVerdict['labelling'] = null;
+      if (pool) {
+        basis = 'stream';
+        const cand = predict(await model(candidate.version), pool.images).predicted;
+        const prod = predict(await model(production.version), pool.images).predicted;
+        const ids = pool.images.ids ?? [];
+        const disagree = ids.filter((_, i) => cand[i] !== prod[i]);
+        const labels = await evaluationLabels(
+          disagree,
+          pool.batchKeysOf,
+          input?.labelCap ?? Infinity,
+          candidate.version,
+        );
+        let b = 0;
+        let c = 0;
+        let labelled = 0;
+        ids.forEach((id, i) => {
+          const truth = cand[i] !== prod[i] ? labels.known.get(id) : undefined;
+          if (truth === undefined) return;
+          labelled += 1;
+          if (cand[i] === truth) b += 1;
+          else if (prod[i] === truth) c += 1;
+        });
+        verdict = decidePromotion(compareDiscordant(ids.length, disagree.length, labelled, b, c, alpha), rule);
+        labelling = { samples: ids.length, disagreements: disagree.length, labelled, spentNow: labels.spent };
+      } else {
+        basis = 'fixed';
+        const data = await getImageSet(store, HELD_OUT_KEY);
+        const truth = data.labels ?? new Int32Array();
+        const correct = async (version: number) =>
+          Array.from(predict(await model(version), data).predicted, (p, i) => p === truth[i]);
+        verdict = decidePromotion(
+          comparePaired(await correct(candidate.version), await correct(production.version), alpha),
+          rule,
+        );
+      }
+      const { decision, reason, ...comparison } = verdict;
+      const finite = (x: number) => (Number.isFinite(x) ? x : null);
+      return {
+        ...none,
+        candidateAccuracy: finite(verdict.candidateAccuracy),
+        productionAccuracy: finite(verdict.productionAccuracy),
+        better: decision === 'promote' ? true : decision === 'reject' ? false : null,
+        basis,
+        decision,
+        comparison: {
+          ...comparison,
+          candidateAccuracy: finite(comparison.candidateAccuracy),
+          productionAccuracy: finite(comparison.productionAccuracy),
+          lowerBound: finite(comparison.lowerBound),
+        },
+        labelling,
+        reason:
+          basis === 'stream'
+            ? `stream evaluation samples (${labelling?.disagreements} disagreements, ${labelling?.labelled} labelled): ${reason}`
+            : `fixed held-out set: ${reason}`,
       };
     },
   };

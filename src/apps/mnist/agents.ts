@@ -5,8 +5,8 @@
  *   checker   on check_predictions: collect the new inputs → detector workflow (score, flag, pick within the
  *             label budget, label by the oracle)
  *   planner   every interval: IF ≥ retrainThreshold new labelled samples THEN training workflow (fine-tune
- *             production) → candidate; IF candidate beats production on the held-out drifted set THEN call
- *             executor.change_model, ELSE archive the candidate
+ *             production) → candidate; IF candidate beats production beyond noise on the stream's evaluation
+ *             samples (paired test, mnistCandidateVerdict) THEN call executor.change_model, ELSE archive it
  *   executor  on change_model: promote the version in the registry, upgrade the online workflow to it
  *
  * Thresholds, interval and budget are parameters (a person or another agent can tune them at run
@@ -41,6 +41,17 @@ export interface MnistAgentParameters {
   retrainEpochs: number;
   /** Seed of the traffic stream (names the batches the oracle labels from) and of training. */
   seed: number;
+  /** Samples per check set aside to judge candidates on the stream (a random sample, never trained on). */
+  evaluationSamplesPerCheck?: number;
+  /** True labels evaluation may spend over the run (only where candidate and production disagree). */
+  evaluationLabelCap?: number;
+  /** oracle: true labels; pseudo: the model's own predictions (0 true labels); mix: both (see detectorWorkflow). */
+  labelMode?: 'oracle' | 'pseudo' | 'mix';
+  /** mix: confident flagged samples pseudo-labelled per check. */
+  pseudoLabelsPerCheck?: number;
+  /** Promotion rule: paired evaluation samples needed to decide, one-sided significance level. */
+  minEvaluation?: number;
+  promotionAlpha?: number;
 }
 
 export const defaultMnistAgentParameters: MnistAgentParameters = {
@@ -51,12 +62,18 @@ export const defaultMnistAgentParameters: MnistAgentParameters = {
   pickMethod: 'least-confidence',
   retrainEpochs: 4,
   seed: 7,
+  evaluationSamplesPerCheck: 0,
+  evaluationLabelCap: 0,
+  labelMode: 'oracle',
+  pseudoLabelsPerCheck: 0,
+  minEvaluation: 50,
+  promotionAlpha: 0.05,
 };
 
 const ml = { taskQueue: TaskQueues.ml } as const;
 
 export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameters): AgentSpec[] {
-  const parameters = p as unknown as Record<string, Json>;
+  const parameters = { ...defaultMnistAgentParameters, ...p } as unknown as Record<string, Json>;
   const interval = every(p.interval);
 
   const tracker = agent(MNIST_APP, 'tracker', 'tracker')
@@ -101,7 +118,12 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
                 method: ref('params.pickMethod'),
                 seed: ref('params.seed'),
               },
-              label: { batchKeys: ref('results.collected.trafficBatchKeys') },
+              label: {
+                batchKeys: ref('results.collected.trafficBatchKeys'),
+                mode: ref('params.labelMode'),
+                pseudoCount: ref('params.pseudoLabelsPerCheck'),
+              },
+              evaluation: { count: ref('params.evaluationSamplesPerCheck'), seed: ref('params.seed') },
             },
             { taskQueue: TaskQueues.ml, timeout: '30m', as: 'detection' },
           ),
@@ -109,6 +131,11 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
         .named('check-predictions'),
     );
 
+  const rule = {
+    minEvaluation: ref('params.minEvaluation'),
+    alpha: ref('params.promotionAlpha'),
+    labelCap: ref('params.evaluationLabelCap'),
+  };
   const verdict = (pending: boolean, better: boolean) =>
     and(eq(ref('beliefs.verdict.pending'), pending), eq(ref('beliefs.verdict.better'), better));
   const planner = agent(MNIST_APP, 'planner', 'planner')
@@ -116,7 +143,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
     .strategy(
       when(interval)
         .sense('mnistLabelledPool', 'labelled', undefined, ml)
-        .sense('mnistCandidateVerdict', 'verdict', undefined, ml)
+        .sense('mnistCandidateVerdict', 'verdict', rule, ml)
         // One candidate at a time: a new one is trained only once the last one was promoted or rejected.
         .if(
           and(
@@ -143,7 +170,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
     )
     .strategy(
       when(interval)
-        .sense('mnistCandidateVerdict', 'verdict', undefined, ml)
+        .sense('mnistCandidateVerdict', 'verdict', rule, ml)
         .if(verdict(true, true))
         .then(
           callAgent(
@@ -157,7 +184,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
     )
     .strategy(
       when(interval)
-        .sense('mnistCandidateVerdict', 'verdict', undefined, ml)
+        .sense('mnistCandidateVerdict', 'verdict', rule, ml)
         .if(verdict(true, false))
         .then(activity('archiveModel', { model: CLASSIFIER_MODEL, version: ref('results.verdict.version') }, ml))
         .named('reject-if-worse'),

@@ -31,7 +31,7 @@ import {
   SERVING_SERVICE,
   trafficBatchKey,
 } from './names.js';
-import { checkSummaries, type IntervalRow } from './report.js';
+import { checkSummaries, promotionRecords, type IntervalRow } from './report.js';
 
 export const AGENT_NAMES = ['tracker', 'checker', 'planner', 'executor'] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
@@ -196,7 +196,9 @@ export class MnistCaseStudy {
     const staticCorrect = staticPredicted.reduce((n, p, k) => n + (p === truth[k] ? 1 : 0), 0);
     const wait = options.intervalSeconds * 1000 - (Date.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const newChecks = checkSummaries((await this.collectDecisions()).checker);
+    const fresh = await this.collectDecisions();
+    const newChecks = checkSummaries(fresh.checker);
+    for (const p of promotionRecords(fresh.planner)) this.log(`[demo]   planner: v${p.version} ${p.reason}`);
     const versions = await this.registry.list();
     const budget = await getBudget(env.store);
     const row: IntervalRow = {
@@ -212,7 +214,8 @@ export class MnistCaseStudy {
       latencyP99Ms: report.latencyMs.p99,
     };
     this.rows.push(row);
-    const sum = (key: 'checked' | 'flagged' | 'picked') => newChecks.reduce((n, c) => n + c[key], 0);
+    const sum = (key: 'checked' | 'flagged' | 'picked' | 'evaluation' | 'pseudo') =>
+      newChecks.reduce((n, c) => n + c[key], 0);
     const held = (v: ModelVersionRecord | undefined) =>
       v ? `v${v.version} ${(100 * (v.metrics[HELD_OUT_METRIC] ?? NaN)).toFixed(1)}%` : '-';
     const production = versions.find((v) => v.stage === 'production');
@@ -222,7 +225,7 @@ export class MnistCaseStudy {
         `${(100 * row.servedAccuracy).toFixed(1)}% right (${Object.entries(row.servedVersions)
           .map(([v, n]) => `v${v}×${n}`)
           .join(' ')}) vs static V1 ${(100 * row.staticAccuracy).toFixed(1)}% | ` +
-        `checked ${sum('checked')} flagged ${sum('flagged')} picked ${sum('picked')} | labels ${budget.used}/${budget.budget} | ` +
+        `checked ${sum('checked')} flagged ${sum('flagged')} picked ${sum('picked')} eval ${sum('evaluation')}${sum('pseudo') ? ` pseudo ${sum('pseudo')}` : ''} | labels ${budget.used}/${budget.budget} | ` +
         `production ${held(production)}, candidate ${held(candidate)}`,
     );
     return row;

@@ -31,7 +31,18 @@ export const usage = `usage: npm run demo -- [options]
   --interval-seconds S       length of one interval = the tracker's and planner's trigger period (default 12)
   --predictions N            images sent per interval (default 1200)
   --label-budget N           labels the oracle may give over the whole run (default 1000)
-  --labels-per-check N       labels the checker may spend on one check (default 100)
+  --labels-per-check N       samples the checker picks per check for training (default 85): true labels
+                             (oracle, mix) or the model's own predictions (pseudo)
+  --eval-samples N           samples per check set aside (a random sample of the window, never trained on)
+                             to judge candidates on the stream (default 200; 0 in pseudo mode)
+  --eval-label-cap N         true labels the planner may spend on evaluation over the run, only where a
+                             candidate and production disagree (default 150)
+  --label-mode oracle|pseudo|mix   oracle: true labels within the budget; pseudo: the paper's pseudo-labels
+                             (0 true labels; candidates judged on the fixed held-out set); mix: true labels
+                             plus --pseudo-labels confident flagged samples per check (default oracle)
+  --pseudo-labels N          mix: confident flagged samples pseudo-labelled per check (default 100)
+  --min-eval N               promotion rule: paired evaluation samples needed to decide (default 100)
+  --alpha P                  promotion rule: one-sided significance of "better" (default 0.05)
   --prediction-threshold N   tracker: call the checker at N new predictions (default 1000)
   --retrain-threshold N      planner: retrain at N new labelled samples (default 100)
   --pick kde|top-score-diverse|least-confidence|random   critical-point picking (default least-confidence)
@@ -79,6 +90,12 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       predictions: { type: 'string' },
       'label-budget': { type: 'string' },
       'labels-per-check': { type: 'string' },
+      'eval-samples': { type: 'string' },
+      'eval-label-cap': { type: 'string' },
+      'label-mode': { type: 'string' },
+      'pseudo-labels': { type: 'string' },
+      'min-eval': { type: 'string' },
+      alpha: { type: 'string' },
       'prediction-threshold': { type: 'string' },
       'retrain-threshold': { type: 'string' },
       pick: { type: 'string' },
@@ -96,6 +113,19 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
     throw new Error(
       `--pick must be kde, top-score-diverse, least-confidence or random, got ${JSON.stringify(values.pick)}`,
     );
+  const labelMode = (values['label-mode'] ?? 'oracle') as NonNullable<MnistAgentParameters['labelMode']>;
+  if (!['oracle', 'pseudo', 'mix'].includes(labelMode))
+    throw new Error(`--label-mode must be oracle, pseudo or mix, got ${JSON.stringify(values['label-mode'])}`);
+  const alpha = values.alpha === undefined ? 0.05 : Number(values.alpha);
+  if (!(alpha > 0 && alpha < 1))
+    throw new Error(`--alpha must be a number in (0, 1), got ${JSON.stringify(values.alpha)}`);
+  const pseudo = labelMode === 'pseudo';
+  const evalSamples = int('eval-samples', values['eval-samples'], pseudo ? 0 : 200, 0);
+  const evalLabelCap = int('eval-label-cap', values['eval-label-cap'], pseudo ? 0 : 150, 0);
+  if (pseudo && (evalSamples > 0 || evalLabelCap > 0))
+    throw new Error(
+      '--eval-samples and --eval-label-cap must be 0 with --label-mode pseudo: pseudo-label mode spends no true label',
+    );
   const intervalSeconds = int('interval-seconds', values['interval-seconds'], 12, 2);
   const seed = int('seed', values.seed, 7, 0);
   const schedule = schedulePreset(values.drift ?? 'gradual');
@@ -111,10 +141,16 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       interval: `${intervalSeconds}s`,
       predictionThreshold: int('prediction-threshold', values['prediction-threshold'], 1000),
       retrainThreshold: int('retrain-threshold', values['retrain-threshold'], 100),
-      labelsPerCheck: int('labels-per-check', values['labels-per-check'], 100, 0),
+      labelsPerCheck: int('labels-per-check', values['labels-per-check'], 85, 0),
       pickMethod: pick,
       retrainEpochs: 4,
       seed,
+      evaluationSamplesPerCheck: evalSamples,
+      evaluationLabelCap: evalLabelCap,
+      labelMode,
+      pseudoLabelsPerCheck: labelMode === 'mix' ? int('pseudo-labels', values['pseudo-labels'], 100, 0) : 0,
+      minEvaluation: int('min-eval', values['min-eval'], 100),
+      promotionAlpha: alpha,
     },
     classifierEpochs: 2,
     detectorEpochs: 4,

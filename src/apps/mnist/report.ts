@@ -50,8 +50,34 @@ export interface CheckSummary {
   flagged: number;
   picked: number;
   labelled: number;
+  /** True labels set aside for evaluation, and confident samples pseudo-labelled (mix mode). */
+  evaluation: number;
+  pseudo: number;
   isDrift: boolean;
   pValue: number;
+}
+
+export interface PromotionRecord {
+  at: string;
+  version: number;
+  decision: string;
+  basis: string;
+  reason: string;
+}
+
+/** The planner's promote / reject decisions with the numbers they were taken on. */
+export function promotionRecords(decisions: Decision[]): PromotionRecord[] {
+  return decisions
+    .filter((d) => (d.strategy === 'promote-if-better' || d.strategy === 'reject-if-worse') && d.outcome === 'acted')
+    .map((d) => ({
+      at: d.at,
+      version: num(get(d.observed.verdict, 'version')),
+      decision: String(
+        get(d.observed.verdict, 'decision') ?? (d.strategy === 'promote-if-better' ? 'promote' : 'reject'),
+      ),
+      basis: String(get(d.observed.verdict, 'basis') ?? '?'),
+      reason: String(get(d.observed.verdict, 'reason') ?? ''),
+    }));
 }
 
 const pct = (x: number | null | undefined): string =>
@@ -78,6 +104,8 @@ export function checkSummaries(decisions: Decision[]): CheckSummary[] {
         flagged: num(get(result, 'detection.flaggedCount')),
         picked: num(get(result, 'picked.count')),
         labelled: num(get(result, 'labelled.count')),
+        evaluation: num(get(result, 'evaluation.count')),
+        pseudo: num(get(result, 'pseudo.count')),
         isDrift: get(result, 'detection.isDrift') === true,
         pValue: num(get(result, 'detection.pValue')),
       };
@@ -149,13 +177,15 @@ export function writeReport(run: DemoRun): string {
     `# Scanflow MNIST case study: run ${run.runId}`,
     '',
     `${run.rows.length} intervals of ${run.options.intervalSeconds} s, ${run.options.predictionsPerInterval} predictions each; drift schedule ${JSON.stringify(run.options.schedule.map((p) => ({ fromInterval: p.fromBatch + 1, share: p.share, corruptions: p.corruptions.length })))}; seed ${run.options.seed}.`,
-    `Label budget: ${run.budget.used} of ${run.budget.budget} labels used (oracle = the stream's true labels, spent only on picked samples; picking: ${run.options.agents.pickMethod}).`,
+    `Label budget: ${run.budget.used} of ${run.budget.budget} true labels used (label mode ${run.options.agents.labelMode ?? 'oracle'}: ${run.options.agents.labelsPerCheck} picked per check for training (${run.options.agents.pickMethod}), ${run.options.agents.evaluationSamplesPerCheck ?? 0} random samples per check set aside for evaluation (never trained on; labelled only where a candidate and production disagree, at most ${run.options.agents.evaluationLabelCap ?? 0} labels)${(run.options.agents.pseudoLabelsPerCheck ?? 0) > 0 ? `, ${run.options.agents.pseudoLabelsPerCheck} confident flagged samples pseudo-labelled per check` : ''}).`,
+    `Promotion rule: paired exact McNemar test on the stream's evaluation samples (the fixed held-out set when there are none), promote when p < ${run.options.agents.promotionAlpha ?? 0.05} with at least ${run.options.agents.minEvaluation ?? 100} samples, wait below that, reject otherwise.`,
     `Baseline V${run.bootstrap.classifier.version}: ${pct(run.bootstrap.classifier.accuracy)} on the MNIST test set, ${pct(run.bootstrap.classifier.heldOutAccuracy)} on the held-out drifted set.`,
     '',
     '## Result',
     '',
     `- Accuracy on the drifted stream, mean over intervals with drift: static V1 ${pct(mean(driftedRows.map((r) => r.staticAccuracy)))}, with the agents ${pct(mean(driftedRows.map((r) => r.servedAccuracy)))}; last interval: ${pct(last?.staticAccuracy)} vs ${pct(last?.servedAccuracy)}.`,
-    `- Versions promoted: ${promoted.map((v) => `v${v.version}`).join(', ') || 'none'}; rejected (not better than production on the held-out drifted set): ${rejected.map((v) => `v${v.version}`).join(', ') || 'none'}.`,
+    `- Versions promoted: ${promoted.map((v) => `v${v.version}`).join(', ') || 'none'}; rejected (not better beyond noise): ${rejected.map((v) => `v${v.version}`).join(', ') || 'none'}.`,
+    `- Fixed held-out drifted set (second figure): V1 ${pct(run.versions.find((v) => v.version === 1)?.metrics[HELD_OUT_METRIC])}, final production v${run.versions.find((v) => v.stage === 'production')?.version ?? '?'} ${pct(run.versions.find((v) => v.stage === 'production')?.metrics[HELD_OUT_METRIC])}.`,
     `- Failed requests during the run (including every model switch): ${run.rows.reduce((n, r) => n + r.failed, 0)}.`,
     '',
     '## Per interval',
@@ -175,11 +205,19 @@ export function writeReport(run: DemoRun): string {
     '',
     '## Checks (checker agent)',
     '',
-    '| check | checked | flagged | picked | labelled | drift (KS p-value) |',
-    '|---|---|---|---|---|---|',
+    '| check | checked | flagged | picked | labelled for training | set aside for evaluation | pseudo-labelled | drift (KS p-value) |',
+    '|---|---|---|---|---|---|---|---|',
     ...checks.map(
       (c, i) =>
-        `| ${i + 1} | ${c.checked} | ${c.flagged} | ${c.picked} | ${c.labelled} | ${c.isDrift ? 'yes' : 'no'} (${c.pValue.toExponential(1)}) |`,
+        `| ${i + 1} | ${c.checked} | ${c.flagged} | ${c.picked} | ${c.labelled} | ${c.evaluation} | ${c.pseudo} | ${c.isDrift ? 'yes' : 'no'} (${c.pValue.toExponential(1)}) |`,
+    ),
+    '',
+    '## Promotion decisions (planner)',
+    '',
+    '| at | candidate | decision | basis | the numbers |',
+    '|---|---|---|---|---|',
+    ...promotionRecords(run.decisions.planner ?? []).map(
+      (p) => `| ${p.at} | v${p.version} | ${p.decision} | ${p.basis} | ${p.reason} |`,
     ),
     '',
     '![Fig. 6 analogue](fig6-checks.png)',
