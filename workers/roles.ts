@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { ScanflowConfig } from '../src/config.js';
 import type { TaskQueueRole } from '../src/agents/conventions.js';
 import { createDiagnosticsActivities } from '../src/activities/diagnostics.js';
-import { createAgentActivities, type NamedActivities } from '../src/activities/agents/registry.js';
+import { createAgentActivities, heartbeating, type NamedActivities } from '../src/activities/agents/registry.js';
 import { createKnowledgeActivities } from '../src/activities/knowledge/knowledge-activities.js';
 import { createMlActivities } from '../src/activities/ml/ml-activities.js';
 import { createKubernetesActivities } from '../src/activities/platform/index.js';
@@ -70,13 +70,17 @@ export function createWorkerResources(
     store,
     localPlatform,
     activitiesFor(role) {
-      return mergeActivities(role, [
-        { owner: 'the runtime', activities: runtime[role]() },
-        ...apps.flatMap((app) => {
-          const factory = app.activities[role];
-          return factory ? [{ owner: `app '${app.name}'`, activities: factory(context) }] : [];
-        }),
-      ]);
+      // Every activity heartbeats while it runs, so an agent's action on any Scanflow queue (the
+      // executor's upgrade on scanflow-kubernetes) is retried seconds after its worker dies.
+      return heartbeating(
+        mergeActivities(role, [
+          { owner: 'the runtime', activities: runtime[role]() },
+          ...apps.flatMap((app) => {
+            const factory = app.activities[role];
+            return factory ? [{ owner: `app '${app.name}'`, activities: factory(context) }] : [];
+          }),
+        ]),
+      );
     },
     async close() {
       await localPlatform?.close();

@@ -12,7 +12,7 @@ import {
   type ActivityOptions as TemporalActivityOptions,
 } from '@temporalio/workflow';
 import type { Action, ActivityOptions, AgentSpec, Json, Strategy } from '../agents/spec.js';
-import { agentWorkflowId } from '../agents/conventions.js';
+import { agentWorkflowId, TaskQueues } from '../agents/conventions.js';
 import { evaluateConstraint, resolveRefs, type RunContext } from '../agents/refs.js';
 import type { createAgentRuntimeActivities } from '../activities/agents/runtime.js';
 import { callSignal, type ActionRecord, type AgentEvent, type AgentState, type Decision } from '../agents/messages.js';
@@ -33,10 +33,13 @@ const runtime = proxyActivities<ReturnType<typeof createAgentRuntimeActivities>>
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
+/** Scanflow's own task queues: their workers heartbeat for every activity (workers/roles.ts). */
+const scanflowQueues: readonly string[] = Object.values(TaskQueues);
+
 /**
- * A sensor's or action's activity. Without a `taskQueue` it runs on the agent's own worker and
- * gets the default heartbeat timeout; elsewhere only the spec's `heartbeat` (that worker may not
- * heartbeat for it).
+ * A sensor's or action's activity. On Scanflow's task queues (the agent's own, or scanflow-ml,
+ * scanflow-kubernetes, …) it gets the default heartbeat timeout, since those workers heartbeat for
+ * every activity; on a user's own queue only the spec's `heartbeat` (that worker may not beat).
  */
 export function activityOptions(options: ActivityOptions): TemporalActivityOptions {
   const opts: TemporalActivityOptions = {
@@ -48,7 +51,8 @@ export function activityOptions(options: ActivityOptions): TemporalActivityOptio
       maximumAttempts: options.attempts ?? 5,
     },
   };
-  const heartbeat = options.heartbeat ?? (options.taskQueue ? undefined : DEFAULT_HEARTBEAT_TIMEOUT);
+  const ours = options.taskQueue === undefined || scanflowQueues.includes(options.taskQueue);
+  const heartbeat = options.heartbeat ?? (ours ? DEFAULT_HEARTBEAT_TIMEOUT : undefined);
   if (heartbeat) opts.heartbeatTimeout = heartbeat;
   if (options.taskQueue) opts.taskQueue = options.taskQueue;
   return opts;
