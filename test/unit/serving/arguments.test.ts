@@ -86,6 +86,7 @@ describe('model-server command line', () => {
       model: 'mnist',
       port: 8080,
       host: '127.0.0.1',
+      workers: 1,
       initialVersion: 3,
       batching: { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' },
       pollProductionMs: 0,

@@ -133,8 +133,8 @@ describe('prediction log with the store down', () => {
     expect(dropped).toBeGreaterThanOrEqual(600 - 250);
     expect(pending + dropped).toBe(600);
     expect(await metric(base, 'scanflow_prediction_log_write_failures_total')).toBeGreaterThan(0);
-    // Backoff: a handful of attempts in 0.4 s, not one per record or per flush tick.
-    expect(attempts).toBeLessThan(12);
+    // Backoff: tens of attempts at most (two per retried batch), not one per record past the first batch (~550).
+    expect(attempts).toBeLessThan(50);
     down = false;
     await new Promise((r) => setTimeout(r, 600));
     expect(written.length).toBe(pending);
