@@ -7,6 +7,7 @@
 import { buildAutoencoder, trainAutoencoder } from '../../ml/autoencoder.js';
 import { DriftDetector } from '../../ml/drift-detector.js';
 import { asActivity, beat } from '../support.js';
+import { lowerTrainingPriority } from './priority.js';
 import { activityIdempotencyKey } from './idempotency.js';
 import { resolveDataset } from './datasets.js';
 import { detectorStateKey, slug, type MlModels } from './models.js';
@@ -17,6 +18,7 @@ export function createDetectionActivities(ml: MlModels): DetectionActivities {
   return {
     async trainDetector(input) {
       return asActivity('trainDetector', async () => {
+        lowerTrainingPriority();
         const trainRef = input.trainData ?? 'mnist:train';
         const referenceRef = input.referenceData ?? 'case-study:reference';
         const autoencoder = buildAutoencoder(input.seed, input.learningRate ?? 1.0);
@@ -24,7 +26,10 @@ export function createDetectionActivities(ml: MlModels): DetectionActivities {
           epochs: input.epochs,
           seed: input.seed,
           onEpoch: (epoch, loss) => beat({ epoch, loss }),
-          onProgress: () => beat(),
+          onProgress: () => {
+            lowerTrainingPriority(); // TensorFlow starts its compute threads with the first op
+            beat();
+          },
         });
         const mode = input.mode ?? 'features';
         const detector = DriftDetector.calibrate(autoencoder, await resolveDataset(store, referenceRef), {

@@ -17,6 +17,7 @@ import { asActivity, beat } from '../support.js';
 import { activityIdempotencyKey } from './idempotency.js';
 import { resolveDataset } from './datasets.js';
 import { STREAM_EVAL_PREFIX } from './picking.js';
+import { lowerTrainingPriority } from './priority.js';
 import type { KnowledgeStore } from '../../knowledge/types.js';
 import type { MlModels } from './models.js';
 import type { TrainingActivities } from './types.js';
@@ -26,6 +27,7 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
   return {
     async trainClassifier(input) {
       return asActivity('trainClassifier', async () => {
+        lowerTrainingPriority();
         const trainRef = input.trainData ?? 'mnist:train';
         const data = await resolveDataset(store, trainRef);
         const model = buildClassifier(input.seed);
@@ -34,7 +36,10 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
           seed: input.seed,
           batchSize: input.batchSize,
           onEpoch: (epoch, loss) => beat({ epoch, loss }),
-          onProgress: () => beat(),
+          onProgress: () => {
+            lowerTrainingPriority(); // TensorFlow starts its compute threads with the first op
+            beat();
+          },
         });
         const evalRef = input.evalData ?? 'mnist:test';
         const evaluation = evaluate(model, await resolveDataset(store, evalRef));
@@ -61,6 +66,7 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
 
     async retrainClassifier(input) {
       return asActivity('retrainClassifier', async () => {
+        lowerTrainingPriority();
         if (!Array.isArray(input.labelledData) || input.labelledData.length === 0)
           throw new InvalidInputError('labelledData must list at least one labelled image set key');
         const parentVersion = await ml.productionVersion(classifiers, input.parentVersion);
@@ -83,7 +89,10 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
           replayRatio: input.replayRatio,
           batchSize: input.batchSize,
           onEpoch: (epoch, loss) => beat({ epoch, loss }),
-          onProgress: () => beat(),
+          onProgress: () => {
+            lowerTrainingPriority(); // TensorFlow starts its compute threads with the first op
+            beat();
+          },
         });
         const metrics: Record<string, number> = {};
         if (input.evalData) metrics.accuracy = evaluate(model, await resolveDataset(store, input.evalData)).accuracy;

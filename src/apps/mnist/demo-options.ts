@@ -153,7 +153,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       promotionAlpha: alpha,
     },
     classifierEpochs: 2,
-    detectorEpochs: 4,
+    detectorEpochs: 1,
     fresh: values.fresh ?? false,
     runDir: values['run-dir'],
   };
