@@ -19,6 +19,7 @@ import { createTrafficActivities } from '../src/activities/traffic.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
 import type { KnowledgeStore } from '../src/knowledge/types.js';
 import { LocalPlatform } from '../src/platform/local/local-platform.js';
+import { storeSecrets } from '../src/serving/store-config.js';
 import { localModelServerSupport } from '../src/serving/local-model-server.js';
 import { mergeActivities, type AppContext, type ScanflowAppModule } from './app.js';
 import { installedApps } from './apps.js';
@@ -43,7 +44,12 @@ export function createWorkerResources(
   // The local platform runs processes; serving tells it how to run and hot-switch a model server.
   const localPlatform =
     platform.kind === 'local'
-      ? new LocalPlatform({ workDir: platform.workDir, ...localModelServerSupport() })
+      ? new LocalPlatform({
+          workDir: platform.workDir,
+          ...localModelServerSupport(),
+          // The S3 keys specs reference by Secret name resolve here, on the worker: never in a payload.
+          secrets: storeSecrets(config.knowledge),
+        })
       : undefined;
   const runtime: Record<TaskQueueRole, () => NamedActivities> = {
     system: () => createDiagnosticsActivities(store),

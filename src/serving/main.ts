@@ -50,6 +50,7 @@ async function run(): Promise<void> {
     ...(args.grpcPort !== undefined ? { grpcPort: args.grpcPort } : {}),
     ...(args.maxBodyBytes !== undefined ? { maxBodyBytes: args.maxBodyBytes } : {}),
     ...(hooks ? { cluster: hooks } : {}),
+    ...(args.adminToken ? { adminToken: args.adminToken } : {}),
     log,
   });
   if (hooks) registerWorkerRegistry(server.metrics.registry);

@@ -13,6 +13,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { admin } from './admin-route.js';
+import { requireAdmin } from './admin-guard.js';
 import { allow, send } from './http-io.js';
 import { infer } from './infer-route.js';
 import { ProtocolError, modelMetadata, serverMetadata } from './protocol.js';
@@ -110,6 +111,9 @@ async function route(ctx: ServingContext, req: IncomingMessage, res: ServerRespo
     res.end(text);
     return;
   }
-  if (path === '/admin/model') return admin(ctx, req, res);
+  if (path === '/admin/model') {
+    requireAdmin(ctx, req);
+    return admin(ctx, req, res);
+  }
   throw new ProtocolError(404, `no route ${req.method ?? ''} ${path} (see /v2/models/${ctx.modelName})`);
 }

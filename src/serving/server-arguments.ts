@@ -19,6 +19,7 @@
  *   --no-log | --no-log-pixels                                 no prediction log / records without pixels
  *   --replica <id>             distinguishes replicas in the prediction log keys [SCANFLOW_REPLICA]
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KnowledgeStoreConfig } from '../knowledge/types.js';
 import type { BatchingOptions, BatchWaitPolicy } from './batcher.js';
@@ -41,6 +42,8 @@ export interface ServerArguments {
   predictionLog?: { batchSize: number; flushIntervalMs: number };
   logPixels: boolean;
   replica?: string;
+  /** Token /admin/model requires (SCANFLOW_ADMIN_TOKEN from a Secret, or --admin-token-file); never a flag value. */
+  adminToken?: string;
 }
 
 function integer(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -79,6 +82,7 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
       'no-log': { type: 'boolean', default: false },
       'no-log-pixels': { type: 'boolean', default: false },
       replica: { type: 'string', default: env.SCANFLOW_REPLICA },
+      'admin-token-file': { type: 'string', default: env.SCANFLOW_ADMIN_TOKEN_FILE },
     },
     strict: true,
   });
@@ -115,5 +119,24 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
         },
     logPixels: !values['no-log-pixels'],
     ...(values.replica ? { replica: values.replica } : {}),
+    ...adminToken(values['admin-token-file'], env),
   };
+}
+
+/** The admin token: SCANFLOW_ADMIN_TOKEN (a Secret's value in the environment) or the file --admin-token-file names. */
+function adminToken(file: string | undefined, env: NodeJS.ProcessEnv): { adminToken?: string } {
+  if (file) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`--admin-token-file: cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (token.length < 16) throw new Error(`--admin-token-file: the token in ${file} is shorter than 16 characters`);
+    return { adminToken: token };
+  }
+  const token = env.SCANFLOW_ADMIN_TOKEN?.trim();
+  if (token === undefined || token === '') return {};
+  if (token.length < 16) throw new Error('SCANFLOW_ADMIN_TOKEN is shorter than 16 characters');
+  return { adminToken: token };
 }

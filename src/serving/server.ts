@@ -57,6 +57,11 @@ export interface ModelServerOptions {
   requestTimeoutMs?: number;
   /** One of several processes sharing the port (cluster.ts): switches and /metrics go through the primary. */
   cluster?: ClusterHooks;
+  /**
+   * Bearer token for /admin/model (from a Secret: SCANFLOW_ADMIN_TOKEN or --admin-token-file).
+   * Without it the admin endpoint answers loopback callers only (admin-guard.ts).
+   */
+  adminToken?: string;
   /** Collect Node process metrics too (default true). */
   processMetrics?: boolean;
   log?: (line: string) => void;
@@ -109,6 +114,7 @@ export class ModelServer {
         maxBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
         budget: new BodyBudget(options.bodyBudgetBytes ?? MAX_BODY_BUDGET_BYTES),
       },
+      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
       log: this.log,
     };
     this.context = context;

@@ -7,7 +7,7 @@
 import type { KnowledgeStoreConfig } from '../knowledge/types.js';
 import type { ServiceSpec } from '../platform/types.js';
 import { MODEL_VERSION_ENV, type VersionChoice } from './model-version.js';
-import { storeArgument } from './store-config.js';
+import { storeForService } from './store-config.js';
 
 export const MODEL_SERVER_IMAGE = 'scanflow/model-server';
 /** Annotation naming the admin path for in-place model-version switches (the local platform uses it). */
@@ -34,7 +34,7 @@ export interface ModelServerServiceOptions {
 }
 
 export function modelServerService(o: ModelServerServiceOptions): ServiceSpec {
-  const store = storeArgument(o.store);
+  const store = storeForService(o.store);
   const port = o.port ?? 8080;
   return {
     name: o.name,
@@ -50,6 +50,7 @@ export function modelServerService(o: ModelServerServiceOptions): ServiceSpec {
       SCANFLOW_SERVING_PORT: String(port),
       ...o.extraEnv,
     },
+    ...(Object.keys(store.secretEnv).length ? { secretEnv: store.secretEnv } : {}),
     args: ['--log-flush-ms', String(o.logFlushMs ?? 2000), '--max-wait-ms', String(o.maxWaitMs ?? 2)],
     readinessPath: '/v2/health/ready',
     annotations: {

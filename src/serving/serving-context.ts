@@ -22,6 +22,8 @@ export interface ServingContext {
   cluster?: ClusterHooks;
   /** Per-request and shared limits on infer bodies (http-io.ts). */
   bodyLimits: BodyLimits;
+  /** Bearer token /admin/model requires; without one, only loopback callers may use it (admin-guard.ts). */
+  adminToken?: string;
   log(line: string): void;
 }
 

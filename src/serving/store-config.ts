@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import type { KnowledgeStoreConfig } from '../knowledge/types.js';
+import type { SecretKeyRef } from '../platform/types.js';
 
 export function parseStoreArgument(value: string, env: NodeJS.ProcessEnv = process.env): KnowledgeStoreConfig {
   const text = value.trim();
@@ -75,4 +76,35 @@ export function storeArgument(config: KnowledgeStoreConfig): { arg: string; env:
       SCANFLOW_S3_SECRET_KEY: config.secretKey,
     },
   };
+}
+
+/** The Secret holding the S3 keys where the platform runs services (created by the operator on Kubernetes). */
+export const S3_SECRET = 'scanflow-s3';
+
+/**
+ * The store as a ServiceSpec carries it: the argument, the endpoint as plain env, and the keys only
+ * as references to the Secret `scanflow-s3` (`access-key`, `secret-key`). The values never travel
+ * in a workflow payload or a Deployment's env; `storeSecrets` gives a local platform the values.
+ */
+export function storeForService(config: KnowledgeStoreConfig): {
+  arg: string;
+  env: Record<string, string>;
+  secretEnv: Record<string, SecretKeyRef>;
+} {
+  const { arg, env } = storeArgument(config);
+  if (config.kind === 'local') return { arg, env, secretEnv: {} };
+  return {
+    arg,
+    env: { SCANFLOW_S3_ENDPOINT: env.SCANFLOW_S3_ENDPOINT! },
+    secretEnv: {
+      SCANFLOW_S3_ACCESS_KEY: { secret: S3_SECRET, key: 'access-key' },
+      SCANFLOW_S3_SECRET_KEY: { secret: S3_SECRET, key: 'secret-key' },
+    },
+  };
+}
+
+/** The Secret values a local platform resolves `storeForService`'s references with. */
+export function storeSecrets(config: KnowledgeStoreConfig): Record<string, Record<string, string>> {
+  if (config.kind === 'local') return {};
+  return { [S3_SECRET]: { 'access-key': config.accessKey, 'secret-key': config.secretKey } };
 }

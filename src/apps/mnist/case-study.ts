@@ -15,7 +15,8 @@ import { DriftStream } from '../../ml/drift-stream.js';
 import type { LocalPlatform } from '../../platform/local/local-platform.js';
 import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE } from '../../serving/service-spec.js';
 import type { OnlineWorkflowSpec } from '../../platform/types.js';
-import { storeArgument } from '../../serving/store-config.js';
+import { storeForService } from '../../serving/store-config.js';
+import { MODEL_VERSION_ENV } from '../../serving/model-version.js';
 import { agentWorkflowId } from '../../agents/conventions.js';
 import { TaskQueues } from '../../agents/conventions.js';
 import { runTraffic } from '../../traffic/traffic-client.js';
@@ -92,7 +93,7 @@ export class MnistCaseStudy {
   }
 
   modelServerSpec(): OnlineWorkflowSpec {
-    const { arg, env } = storeArgument(this.env.storeConfig);
+    const { arg, env, secretEnv } = storeForService(this.env.storeConfig);
     return {
       ...SERVING_REF,
       services: [
@@ -113,7 +114,8 @@ export class MnistCaseStudy {
             '--log-batch',
             '200',
           ],
-          env: { ...env, SCANFLOW_MODEL_VERSION: '1' },
+          env: { ...env, [MODEL_VERSION_ENV]: '1' },
+          ...(Object.keys(secretEnv).length ? { secretEnv } : {}),
           readinessPath: '/v2/health/ready',
           annotations: { [MODEL_ADMIN_ANNOTATION]: '/admin/model' },
         },
