@@ -13,7 +13,7 @@ import type { QslSpec, SutSpec } from '../activities/loadgen/types.js';
 import { loadConfig } from '../config.js';
 import { openKnowledgeStore } from '../knowledge/open-store.js';
 import { runLoadgen } from '../loadgen/run.js';
-import { resolveSettings, type TestSettingsInput } from '../loadgen/settings.js';
+import { LoadgenSettingsError, resolveSettings, type TestSettingsInput } from '../loadgen/settings.js';
 import { computeSummary, formatSummary, type LoadgenSummary } from '../loadgen/summary.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
@@ -84,12 +84,49 @@ const scenarioNames: Record<string, TestSettingsInput['scenario']> = {
   multistream: 'MultiStream',
 };
 
-function num(name: string, value: string | undefined): number | undefined {
+interface NumberRule {
+  /** The smallest allowed value (inclusive unless `above`). */
+  min?: number;
+  /** Strictly greater than `min`. */
+  above?: boolean;
+  /** Strictly less than this. */
+  below?: number;
+  integer?: boolean;
+}
+
+/** A numeric flag, checked here so the error names the flag (not the LoadGen setting behind it). */
+function num(name: string, value: string | undefined, rule: NumberRule = {}): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${JSON.stringify(value)}`);
+  if (rule.integer && !Number.isSafeInteger(n))
+    throw new Error(`--${name} must be a whole number, got ${JSON.stringify(value)}`);
+  if (rule.min !== undefined && (rule.above ? !(n > rule.min) : !(n >= rule.min)))
+    throw new Error(`--${name} must be ${rule.above ? '>' : '>='} ${rule.min}, got ${JSON.stringify(value)}`);
+  if (rule.below !== undefined && !(n < rule.below))
+    throw new Error(`--${name} must be < ${rule.below}, got ${JSON.stringify(value)}`);
   return n;
 }
+
+const positive: NumberRule = { min: 0, above: true };
+const count: NumberRule = { min: 0, integer: true };
+
+/** The flag behind each LoadGen setting, so a setting's error names what the user typed. */
+const settingFlags: Record<string, string> = {
+  targetQps: '--qps',
+  expectedQps: '--qps',
+  minDurationMs: '--duration',
+  targetLatencyNs: '--latency-ms',
+  targetLatencyPercentile: '--percentile',
+  minQueryCount: '--min-queries',
+  maxQueryCount: '--max-queries',
+  maxAsyncQueries: '--max-async',
+  users: '--users',
+  performanceSampleCount: '--performance-sample-count',
+  scheduleRngSeed: '--seed',
+  sampleIndexRngSeed: '--seed',
+  qslRngSeed: '--seed',
+};
 
 export interface LoadgenCommand {
   run: string;
@@ -138,10 +175,10 @@ export function parseLoadgenArgs(argv: string[]): LoadgenCommand {
   const mode =
     values.mode === 'accuracy' ? 'AccuracyOnly' : values.mode === 'performance' ? 'PerformanceOnly' : undefined;
   if (!mode) throw new Error(`--mode must be performance or accuracy, got ${values.mode}`);
-  const qps = num('qps', values.qps);
-  const seed = num('seed', values.seed);
-  const latencyMs = num('latency-ms', values['latency-ms']);
-  const duration = num('duration', values.duration);
+  const qps = num('qps', values.qps, positive);
+  const seed = num('seed', values.seed, { ...count, below: 2 ** 32 }); // std::mt19937 takes 32 bits
+  const latencyMs = num('latency-ms', values['latency-ms'], positive);
+  const duration = num('duration', values.duration, positive);
   const settings: TestSettingsInput = {
     scenario,
     mode,
@@ -149,32 +186,47 @@ export function parseLoadgenArgs(argv: string[]): LoadgenCommand {
     expectedQps: scenario === 'Offline' ? qps : undefined,
     minDurationMs: duration === undefined ? undefined : Math.round(duration * 1000),
     targetLatencyNs: latencyMs === undefined ? undefined : Math.round(latencyMs * 1e6),
-    targetLatencyPercentile: num('percentile', values.percentile),
-    minQueryCount: num('min-queries', values['min-queries']),
-    maxQueryCount: num('max-queries', values['max-queries']),
-    maxAsyncQueries: num('max-async', values['max-async']),
-    users: num('users', values.users),
+    targetLatencyPercentile: num('percentile', values.percentile, { ...positive, below: 1 }),
+    minQueryCount: num('min-queries', values['min-queries'], { min: 1, integer: true }),
+    maxQueryCount: num('max-queries', values['max-queries'], count),
+    maxAsyncQueries: num('max-async', values['max-async'], count),
+    users: num('users', values.users, { min: 1, integer: true }),
     scheduleRngSeed: seed,
     sampleIndexRngSeed: seed,
     qslRngSeed: seed,
-    performanceSampleCount: num('performance-sample-count', values['performance-sample-count']),
+    performanceSampleCount: num('performance-sample-count', values['performance-sample-count'], count),
   };
+  try {
+    resolveSettings(settings);
+  } catch (err) {
+    const field = err instanceof LoadgenSettingsError ? err.field : '';
+    const flag = settingFlags[field];
+    throw flag ? new Error(`${flag}: ${(err as Error).message}`) : err;
+  }
   const sutKind = values.sut ?? (values.url ? 'http' : undefined);
   let sut: SutSpec;
   switch (sutKind) {
     case 'http':
       if (!values.url || !values.model) throw new Error('--url and --model are required for an http SUT');
+      if (!/^https?:\/\/[^/]/.test(values.url))
+        throw new Error(
+          `--url must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(values.url)}`,
+        );
       sut = { kind: 'http', url: values.url, model: values.model, version: values['model-version'] };
       break;
     case 'tfjs':
       if (!values.model) throw new Error('--model is required for the tfjs SUT (a model in the --store registry)');
-      sut = { kind: 'tfjs', model: values.model, version: num('model-version', values['model-version']) };
+      sut = {
+        kind: 'tfjs',
+        model: values.model,
+        version: num('model-version', values['model-version'], { min: 1, integer: true }),
+      };
       break;
     case 'fixed-delay':
       sut = {
         kind: 'fixed-delay',
-        delayMs: num('delay-ms', values['delay-ms']) ?? 5,
-        concurrency: num('concurrency', values.concurrency),
+        delayMs: num('delay-ms', values['delay-ms'], { min: 0 }) ?? 5,
+        concurrency: num('concurrency', values.concurrency, { min: 1, integer: true }),
       };
       break;
     case 'null':
@@ -203,14 +255,15 @@ export function parseLoadgenArgs(argv: string[]): LoadgenCommand {
     throw new Error(`--run must be lower-case letters, digits, '-' or '_', got ${run}`);
   return {
     run,
-    input: { settings, sut, qsl, segmentSeconds: num('segment-seconds', values['segment-seconds']) },
+    input: { settings, sut, qsl, segmentSeconds: num('segment-seconds', values['segment-seconds'], positive) },
     store: values.store,
     workflow: values.workflow,
     json: values.json,
   };
 }
 
-class UsageError extends Error {}
+/** --help: the usage text, printed to stdout with exit status 0. */
+export class UsageError extends Error {}
 
 function liveLine(p: Progress | undefined, elapsedS: number): string {
   if (!p) return `[${elapsedS.toFixed(0).padStart(4)}s] starting`;

@@ -57,16 +57,77 @@ export class SeededRandom {
 }
 
 /** Streams of the seeds, so the schedule and the sample choice never share numbers. */
-const SCHEDULE_STREAM = 1;
 const SAMPLE_STREAM = 2;
 
 /**
+ * The 32-bit Mersenne Twister exactly as C++'s `std::mt19937` (seeded with `init_genrand`, seed
+ * taken mod 2^32): the generator MLPerf's LoadGen draws its schedule from (loadgen.cc,
+ * GenerateQueries: `std::mt19937 schedule_rng(settings.schedule_rng_seed)`).
+ */
+export class Mt19937 {
+  private readonly mt = new Uint32Array(624);
+  private i = 624;
+
+  constructor(seed: number) {
+    const mt = this.mt;
+    mt[0] = seed >>> 0;
+    for (let k = 1; k < 624; k++) {
+      const x = (mt[k - 1] as number) ^ ((mt[k - 1] as number) >>> 30);
+      mt[k] = (Math.imul(1812433253, x) + k) >>> 0;
+    }
+  }
+
+  nextUint32(): number {
+    const mt = this.mt;
+    if (this.i >= 624) {
+      for (let k = 0; k < 624; k++) {
+        const y = ((mt[k] as number) & 0x80000000) | ((mt[(k + 1) % 624] as number) & 0x7fffffff);
+        mt[k] = (mt[(k + 397) % 624] as number) ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      }
+      this.i = 0;
+    }
+    let y = mt[this.i++] as number;
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  }
+
+  /**
+   * libstdc++'s `std::generate_canonical<double, 53>` over this generator: two draws,
+   * (g1 + g2·2^32) / 2^64 rounded as a double, and never 1.
+   */
+  nextCanonical(): number {
+    const g1 = this.nextUint32();
+    const g2 = this.nextUint32();
+    const u = (g1 + g2 * 4294967296) / 18446744073709551616;
+    return u >= 1 ? 1 - Number.EPSILON / 2 : u;
+  }
+}
+
+/**
+ * One Server inter-arrival gap in integer nanoseconds as LoadGen 6.x draws it:
+ * `duration_cast<nanoseconds>(duration<double>(std::exponential_distribution<>(qps)(rng)))`, where
+ * libstdc++'s exponential is −log(1 − canonical) / qps and the cast truncates toward zero.
+ */
+export function loadgenExponentialGapNs(rng: Mt19937, qps: number): number {
+  const seconds = -Math.log(1 - rng.nextCanonical()) / qps;
+  return Math.trunc(seconds * 1e9);
+}
+
+/**
  * Poisson arrivals: query 0 at 0 ns, then exponential gaps at `qps`. `next()` returns the
- * scheduled offset (ns from the start of the run) of the next query.
+ * scheduled offset (integer ns from the start of the run) of the next query.
+ *
+ * The stream is LoadGen's own (std::mt19937 seeded with scheduleRngSeed, libstdc++'s exponential
+ * distribution, gaps truncated to whole ns and summed as integers), so for the same seed and
+ * target QPS this schedule is the official LoadGen's, query for query: the same query count and the
+ * same "scheduled samples per second" (checked against mlcommons-loadgen 6.0.17 in the benchmark
+ * and pinned in the unit tests).
  */
 export class PoissonSchedule {
-  private readonly rng: SeededRandom;
-  private readonly rateNs: number;
+  private readonly rng: Mt19937;
   private t = 0;
   private started = false;
   index = -1;
@@ -76,12 +137,11 @@ export class PoissonSchedule {
     readonly qps: number,
   ) {
     if (!(qps > 0)) throw new Error(`PoissonSchedule: qps must be > 0, got ${qps}`);
-    this.rng = new SeededRandom(seed, SCHEDULE_STREAM);
-    this.rateNs = qps / 1e9;
+    this.rng = new Mt19937(seed);
   }
 
   next(): number {
-    if (this.started) this.t += this.rng.nextExponential(this.rateNs);
+    if (this.started) this.t += loadgenExponentialGapNs(this.rng, this.qps);
     this.started = true;
     this.index += 1;
     return this.t;

@@ -109,7 +109,7 @@ export async function openSut(
           'InvalidInput',
         );
       try {
-        return new HttpOipSut({ ...spec, qsl, users: settings.users });
+        return new HttpOipSut({ ...spec, qsl, users: settings.users, labels: settings.mode === 'AccuracyOnly' });
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
       }

@@ -1,6 +1,6 @@
 /** The seeded Poisson schedule: mean rate, exponential gaps, reproducible; LoadGen's query count rule. */
 import { describe, expect, it } from '@jest/globals';
-import { PoissonSchedule, SampleChooser, serverSchedule } from '../../../src/loadgen/schedule.js';
+import { Mt19937, PoissonSchedule, SampleChooser, serverSchedule } from '../../../src/loadgen/schedule.js';
 import { resolveSettings } from '../../../src/loadgen/settings.js';
 
 function gaps(seed: number, qps: number, n: number): Float64Array {
@@ -60,6 +60,39 @@ describe('Poisson schedule', () => {
     expect(new SampleChooser(3, 100).next(8, true)).toEqual(
       Array.from({ length: 8 }, (_, k) => ((draws[0] as number) + k) % 100),
     );
+  });
+
+  it('draws from std::mt19937 exactly (the C++ standard check values)', () => {
+    const m = new Mt19937(5489); // the default seed
+    expect(m.nextUint32()).toBe(3499211612);
+    let x = 0;
+    for (let i = 1; i < 10_000; i++) x = m.nextUint32();
+    expect(x).toBe(4123659995); // [rand.predef]: the 10000th invocation of a default-constructed mt19937
+    expect(new Mt19937(0).nextUint32()).toBe(2357136044);
+  });
+
+  it('is the official LoadGen schedule for the same seed (mlcommons-loadgen 6.0.17, measured)', () => {
+    // mlperf_log_detail.txt of the official LoadGen, Server, schedule_rng_seed 0, min_query_count 100:
+    // generated_query_count, generated_query_duration (the time after the last query) and
+    // result_scheduled_samples_per_sec.
+    for (const [qps, minDurationMs, count, after, scheduledQps] of [
+      [960, 4000, 3784, 4001373855, 945.616],
+      [640, 5000, 3153, 5002814605, 630.098],
+      [640, 16_000, 10_277, undefined, 642.238],
+      [960, 8000, 7610, undefined, 950.872],
+    ] as const) {
+      const s = { scheduleRngSeed: 0, targetQps: qps, minDurationMs, minQueryCount: 100, maxQueryCount: 0 };
+      const t = serverSchedule(s);
+      expect(t.length).toBe(count);
+      const last = t[t.length - 1] as number;
+      expect(Number(((t.length - 1) / (last / 1e9)).toFixed(3))).toBe(scheduledQps);
+      if (after !== undefined) {
+        const p = new PoissonSchedule(0, qps);
+        for (let i = 0; i < count; i++) p.next();
+        expect(p.next()).toBe(after);
+      }
+      expect(Number.isInteger(last)).toBe(true);
+    }
   });
 
   it('generates queries until the last is scheduled at or after minDuration and minQueryCount exist', () => {
