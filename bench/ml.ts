@@ -40,6 +40,8 @@ const quick = process.argv.includes('--quick');
 const scoringOnly = process.argv.includes('--scoring');
 /** Only the tfjs-vs-Keras training comparison. */
 const trainingOnly = process.argv.includes('--training');
+/** Only the label-source comparison (true labels vs pseudo-labels vs a mix). */
+const labelsOnly = process.argv.includes('--labels');
 const CLASSIFIER_TRAIN = quick ? 10000 : 60000;
 const CLASSIFIER_EPOCHS = quick ? 1 : 3;
 const AE_TRAIN = quick ? 10000 : 60000;
@@ -153,6 +155,17 @@ async function run(): Promise<void> {
     await compareTraining();
     return;
   }
+  if (labelsOnly) {
+    const v1 = buildClassifier(1);
+    await trainClassifier(v1, loadMnist('train', CLASSIFIER_TRAIN), { epochs: 2, seed: 1 });
+    const ae = buildAutoencoder(1);
+    await trainAutoencoder(ae, loadMnist('train', AE_TRAIN), { epochs: 1, seed: 1 });
+    const test = loadMnist('test');
+    const split = referenceAndTrafficIndices(1);
+    const detector = DriftDetector.calibrate(ae, subset(test, split.reference), { mode: 'features' });
+    await compareLabelSources(v1, detector, subset(test, split.traffic));
+    return;
+  }
   if (scoringOnly) {
     const test = loadMnist('test');
     const split = referenceAndTrafficIndices(1);
@@ -241,6 +254,111 @@ async function run(): Promise<void> {
 
   // 5. Picking methods under one label budget.
   await comparePicking(classifier, features, trafficClean);
+
+  // 6. Where labels come from: true labels, the model's own (pseudo), or both.
+  await compareLabelSources(classifier, features, trafficClean);
+}
+
+/**
+ * Learning from fewer labels: the case-study loop in miniature (5 batches × 1,000 traffic images,
+ * 50% corrupted, all 15 kinds; the detector flags; V1 is fine-tuned once on what was labelled, plus
+ * replay) with the labels from (a) the oracle within a budget (least-confidence picks), (b) the
+ * paper's pseudo-labels (V1's own predictions on picked samples: 0 true labels; picks by
+ * least-confidence, and by most-confidence), (c) a mix (the oracle's least-confidence picks plus
+ * 100 confident flagged samples pseudo-labelled per batch). Accuracy on 5,000 held-out drifted
+ * images, gain over V1 and gain per 100 true labels; 2 streams per row.
+ */
+async function compareLabelSources(v1: LayersModel, detector: DriftDetector, trafficClean: ImageSet): Promise<void> {
+  const schedule = [{ fromBatch: 0, share: 0.5, corruptions: [...CORRUPTIONS] }];
+  const half = Math.floor(trafficClean.count / 2);
+  const streamSource = subset(
+    trafficClean,
+    Array.from({ length: half }, (_, i) => i),
+  );
+  const heldSource = subset(
+    trafficClean,
+    Array.from({ length: trafficClean.count - half }, (_, i) => half + i),
+  );
+  const heldStream = new DriftStream({ seed: 99, batchSize: 5000, schedule, source: heldSource }, 0);
+  const held = heldStream.batch(0);
+  const heldLabelled = { ...held.images, labels: heldStream.oracle.truthFor(held.images.ids ?? []) };
+  const replay = loadMnist('train');
+  const before = evaluateClassifier(v1, heldLabelled).accuracy;
+  const weights = v1.getWeights().map((w) => w.clone());
+  log(
+    `\n## Where labels come from: 5 batches × 1,000 images (50% corrupted, 15 kinds), one fine-tune of V1; ${load()}`,
+  );
+  log(`V1 on held-out drifted traffic: ${pct(before)}`);
+  log(
+    '| labels | true labels | pseudo-labels | pseudo-labels right | drifted accuracy (mean of 2 streams) | gain | gain per 100 true labels |',
+  );
+  log('|---|---|---|---|---|---|---|');
+  type Row = { name: string; trueLabels: number; pseudo: 'none' | 'picked' | 'confident'; confidentPerBatch: number };
+  const rows: Row[] = [
+    { name: 'oracle, 250', trueLabels: 250, pseudo: 'none', confidentPerBatch: 0 },
+    { name: 'oracle, 500', trueLabels: 500, pseudo: 'none', confidentPerBatch: 0 },
+    { name: 'pseudo (paper): least-confidence picks, 250', trueLabels: 0, pseudo: 'picked', confidentPerBatch: 0 },
+    { name: 'pseudo: most-confident flagged, 500', trueLabels: 0, pseudo: 'confident', confidentPerBatch: 100 },
+    { name: 'mix: oracle 250 + 500 confident pseudo', trueLabels: 250, pseudo: 'confident', confidentPerBatch: 100 },
+  ];
+  for (const row of rows) {
+    const accs: number[] = [];
+    let pseudoCount = 0;
+    let pseudoRight = 0;
+    for (const seed of [7, 8]) {
+      const stream = new DriftStream({ seed, batchSize: 1000, schedule, source: streamSource }, 10_000);
+      const parts: ImageSet[] = [];
+      for (let b = 0; b < 5; b++) {
+        const batch = stream.next();
+        const { scores, verdict } = detector.judge(batch.images);
+        const { predicted, confidence } = predict(v1, batch.images);
+        const perBatch = row.pseudo === 'picked' ? 50 : row.trueLabels / 5;
+        const picked = pickCriticalPoints({
+          scores,
+          flagged: verdict.flagged,
+          budget: perBatch,
+          method: 'least-confidence',
+          seed: seed * 100 + b,
+          predicted,
+          confidence,
+        });
+        const chosen = subset(batch.images, picked);
+        const truth = stream.oracle.truthFor(chosen.ids ?? []);
+        if (row.pseudo === 'picked') {
+          const labels = Int32Array.from(picked, (i) => predicted[i] ?? 0);
+          pseudoCount += labels.length;
+          labels.forEach((l, k) => (pseudoRight += l === truth[k] ? 1 : 0));
+          parts.push({ ...chosen, labels });
+        } else if (perBatch > 0) {
+          parts.push({ ...chosen, labels: stream.oracle.label(chosen.ids ?? []) });
+        }
+        if (row.pseudo === 'confident') {
+          const taken = new Set(picked);
+          const confident = verdict.flagged
+            .filter((i) => !taken.has(i) && (confidence[i] ?? 0) >= 0.9)
+            .sort((a, b2) => (confidence[b2] ?? 0) - (confidence[a] ?? 0))
+            .slice(0, row.confidentPerBatch);
+          const images = subset(batch.images, confident);
+          const labels = Int32Array.from(confident, (i) => predicted[i] ?? 0);
+          const t = stream.oracle.truthFor(images.ids ?? []);
+          pseudoCount += labels.length;
+          labels.forEach((l, k) => (pseudoRight += l === t[k] ? 1 : 0));
+          parts.push({ ...images, labels });
+        }
+      }
+      v1.setWeights(weights);
+      await fineTuneClassifier(v1, concatImageSets(parts), replay, { seed: 3, epochs: 5 });
+      accs.push(evaluateClassifier(v1, heldLabelled).accuracy);
+    }
+    const acc = accs.reduce((a, b) => a + b, 0) / accs.length;
+    const gain = acc - before;
+    log(
+      `| ${row.name} | ${row.trueLabels} | ${pseudoCount / 2} | ${pseudoCount ? pct(pseudoRight / pseudoCount) : '–'} | ${pct(acc)} (${accs.map(pct).join(', ')}) | ${(100 * gain).toFixed(1)} pts | ${row.trueLabels ? ((100 * gain) / (row.trueLabels / 100)).toFixed(2) + ' pts' : '– (0 true labels)'} |`,
+    );
+  }
+  v1.setWeights(weights);
+  weights.forEach((w) => w.dispose());
+  log(load());
 }
 
 function measureScoring(test: ImageSet, l2: DriftDetector, features: DriftDetector): void {

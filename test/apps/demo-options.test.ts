@@ -18,6 +18,17 @@ describe('npm run demo options', () => {
       retrainThreshold: 100,
       pickMethod: 'least-confidence',
     });
+    // Issue 14: the label mode measured best (bench/ml.ts --labels), stream evaluation, the promotion rule.
+    expect(o.agents).toMatchObject({
+      labelMode: 'mix',
+      labelsPerCheck: 85,
+      pseudoLabelsPerCheck: 100,
+      evaluationSamplesPerCheck: 200,
+      evaluationLabelCap: 150,
+      minEvaluation: 100,
+      promotionAlpha: 0.05,
+    });
+    expect(o.detectorEpochs).toBe(1);
     expect(scheduleCorruptions(o.schedule)).toHaveLength(15);
     expect(scheduleMaxShare(o.schedule)).toBe(0.8);
   });
@@ -34,7 +45,40 @@ describe('npm run demo options', () => {
     expect(o.agents.seed).toBe(3);
   });
 
+  it('takes the label mode: pseudo spends no true label (no evaluation samples, the fixed set judges)', () => {
+    const pseudo = parseDemoOptions(['--label-mode', 'pseudo']);
+    if (pseudo === 'help') throw new Error('unexpected help');
+    expect(pseudo.agents).toMatchObject({
+      labelMode: 'pseudo',
+      evaluationSamplesPerCheck: 0,
+      evaluationLabelCap: 0,
+      pseudoLabelsPerCheck: 0,
+    });
+    const oracle = parseDemoOptions([
+      '--label-mode',
+      'oracle',
+      '--eval-samples',
+      '300',
+      '--min-eval',
+      '150',
+      '--alpha',
+      '0.1',
+    ]);
+    if (oracle === 'help') throw new Error('unexpected help');
+    expect(oracle.agents).toMatchObject({
+      labelMode: 'oracle',
+      pseudoLabelsPerCheck: 0,
+      evaluationSamplesPerCheck: 300,
+      minEvaluation: 150,
+      promotionAlpha: 0.1,
+    });
+  });
+
   it.each([
+    [['--label-mode', 'crowd'], /--label-mode must be oracle, pseudo or mix, got "crowd"/],
+    [['--label-mode', 'pseudo', '--eval-samples', '10'], /pseudo-label mode spends no true label/],
+    [['--alpha', '1'], /--alpha must be a number in \(0, 1\), got "1"/],
+    [['--min-eval', '0'], /--min-eval must be an integer >= 1/],
     [['--intervals', '0'], /--intervals must be an integer >= 1, got "0"/],
     [['--interval-seconds', '1'], /--interval-seconds must be an integer >= 2/],
     [['--pick', 'best'], /--pick must be kde, top-score-diverse, least-confidence or random, got "best"/],

@@ -87,6 +87,8 @@ export interface CandidateVerdict {
 export interface VerdictInput extends PromotionRule {
   /** Most true labels evaluation may spend over the whole run (disagreements only); default: the budget. */
   labelCap?: number;
+  /** Most disagreements labelled per candidate (a uniform random subset); default 40. */
+  labelsPerVerdict?: number;
   /** Registry metric of the fixed held-out set; default accuracy.drifted. */
   metric?: string;
 }
@@ -129,20 +131,18 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
   };
   /**
    * True labels of evaluation samples, each asked of the oracle once (cached in the store): the
-   * ones in `wanted` not labelled yet, in a seeded random order, as far as the cap on evaluation
-   * labels and the label budget allow.
+   * ones in `wanted` not labelled yet, as far as the cap on evaluation labels and the budget allow.
    */
   const evaluationLabels = async (
     wanted: string[],
     batchKeysOf: (id: string) => string[],
     cap: number,
-    seed: number,
   ): Promise<{ known: Map<string, number>; spent: number }> => {
     const cached = (await store.exists(EVAL_LABELS_KEY))
       ? await store.getJson<Record<string, number>>(EVAL_LABELS_KEY)
       : {};
     const known = new Map(Object.entries(cached));
-    const missing = new Rng(seed).shuffled(wanted.filter((id) => !known.has(id)));
+    const missing = wanted.filter((id) => !known.has(id));
     const budget = await getBudget(store);
     const room = Math.max(0, Math.min(budget.budget - budget.used, cap - known.size));
     const ask = missing.slice(0, room);
@@ -284,17 +284,18 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
         const prod = predict(await model(production.version), pool.images).predicted;
         const ids = pool.images.ids ?? [];
         const disagree = ids.filter((_, i) => cand[i] !== prod[i]);
-        const labels = await evaluationLabels(
-          disagree,
-          pool.batchKeysOf,
-          input?.labelCap ?? Infinity,
-          candidate.version,
+        // A uniform random subset of the disagreements (seeded by the candidate: the same on every
+        // call) of at most labelsPerVerdict gets true labels: unbiased, and a bad candidate cannot
+        // spend the evaluation budget on its hundreds of disagreements.
+        const subsetIds = new Set(
+          new Rng(candidate.version).shuffled(disagree).slice(0, input?.labelsPerVerdict ?? 40),
         );
+        const labels = await evaluationLabels([...subsetIds], pool.batchKeysOf, input?.labelCap ?? Infinity);
         let b = 0;
         let c = 0;
         let labelled = 0;
         ids.forEach((id, i) => {
-          const truth = cand[i] !== prod[i] ? labels.known.get(id) : undefined;
+          const truth = subsetIds.has(id) ? labels.known.get(id) : undefined;
           if (truth === undefined) return;
           labelled += 1;
           if (cand[i] === truth) b += 1;
