@@ -54,7 +54,9 @@ describe('deploy/serving/model-server.yaml', () => {
     });
     for (const pod of pods) {
       const spec = pod.spec!.containers[0]!;
-      expect(spec.command).toEqual(['node', 'dist/src/serving/main.js']);
+      // The image's entry point (deploy/image/entrypoint.mjs) with its `serve` command.
+      expect(spec.command).toBeUndefined();
+      expect(spec.args).toEqual(['serve']);
       expect(spec.readinessProbe?.httpGet?.path).toBe('/v2/health/ready');
       expect(spec.env?.find((e) => e.name === 'SCANFLOW_MODEL_VERSION')?.value).toBe('production');
       expect(pod.metadata?.annotations?.['prometheus.io/path']).toBe('/metrics');

@@ -69,7 +69,9 @@ describe('deploy/worker/workers.yaml', () => {
     });
     const platformPod = pods.find((p) => p.metadata?.labels?.['scanflow.io/worker-roles'] === 'kubernetes')!;
     expect(platformPod.spec?.serviceAccountName).toBe('scanflow-platform');
-    expect(platformPod.spec?.containers[0]?.command).toEqual(['node', 'dist/workers/main.js']);
+    // The image's entry point (deploy/image/entrypoint.mjs) with its `worker` command.
+    expect(platformPod.spec?.containers[0]?.command).toBeUndefined();
+    for (const p of pods) expect(p.spec?.containers[0]?.args).toEqual(['worker']);
     await c.core.deleteNamespace({ name: namespace });
   });
 });
