@@ -74,7 +74,7 @@ describe('Poisson schedule', () => {
   it('is the official LoadGen schedule for the same seed (mlcommons-loadgen 6.0.17, measured)', () => {
     // mlperf_log_detail.txt of the official LoadGen, Server, schedule_rng_seed 0, min_query_count 100:
     // generated_query_count, generated_query_duration (the time after the last query) and
-    // result_scheduled_samples_per_sec.
+    // result_scheduled_samples_per_sec (the last two rows: the benchmark's 80 % and 120 % runs).
     for (const [qps, minDurationMs, count, after, scheduledQps] of [
       [960, 4000, 3784, 4001373855, 945.616],
       [640, 5000, 3153, 5002814605, 630.098],
