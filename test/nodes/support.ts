@@ -3,6 +3,7 @@
  * clients, pod templates that go to real nodes (toleration + selector), polling, kubectl.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import {
   AppsV1Api,
@@ -14,7 +15,14 @@ import {
 } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binaryPath } from '../../src/stack/binaries.js';
-import { REAL_NODE_LABEL, REAL_NODE_TAINT } from '../../src/platform/kubernetes/control-plane/real-nodes.js';
+import { loadKubeConfig, makeClients } from '../../src/platform/kubernetes/client.js';
+import { CONTAINER } from '../../src/platform/kubernetes/manifests.js';
+import { FIELD_MANAGER, NamespacedObjects } from '../../src/platform/kubernetes/objects.js';
+import {
+  REAL_NODE_LABEL,
+  REAL_NODE_TAINT,
+  realNodeNamespaceAnnotations,
+} from '../../src/platform/kubernetes/control-plane/real-nodes.js';
 import { requireEnv } from '../harness/env.js';
 import type { NodesTestInfo } from '../harness/nodes.js';
 
@@ -37,10 +45,16 @@ export function cluster(): Cluster {
   return { info, kubeconfig, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
 }
 
-/** A namespace no other test uses; deleted by the caller's afterAll. */
-export async function createNamespace(c: Cluster, prefix: string): Promise<string> {
+/**
+ * A namespace no other test uses; deleted by the caller's afterAll. With `realNodes`, every pod
+ * created in it is admitted onto the real nodes (node selector + toleration from the namespace's
+ * annotations), so the platform's own objects run there unchanged.
+ */
+export async function createNamespace(c: Cluster, prefix: string, opts: { realNodes?: boolean } = {}): Promise<string> {
   const name = `${prefix}-${Date.now().toString(36)}`;
-  await c.core.createNamespace({ body: { metadata: { name } } });
+  await c.core.createNamespace({
+    body: { metadata: { name, ...(opts.realNodes ? { annotations: realNodeNamespaceAnnotations() } : {}) } },
+  });
   // The controller-manager creates the namespace's default ServiceAccount; pods need it.
   await waitFor(`ServiceAccount default in ${name}`, 30_000, async () => {
     try {
@@ -205,4 +219,105 @@ export function cpuSet(list: string): Set<number> {
     for (let x = a!; x <= (b ?? a!); x += 1) out.add(x);
   }
   return out;
+}
+
+export interface LoadResult {
+  /** Successful answers per second of the run, by the key `classify` gave each answer. */
+  perSecond: Array<Record<string, number>>;
+  ok: number;
+  failed: number;
+  errors: string[];
+  seconds: number;
+  /** ms since the start of the run of each answer, by key (first and last). */
+  first: Record<string, number>;
+  last: Record<string, number>;
+}
+
+/**
+ * A closed-loop client from this host: `concurrency` loops, each sending the next request as soon
+ * as the previous one is answered, every request on a new connection (kube-proxy chooses a backend
+ * per connection), until `stop()` resolves or `durationMs` passes.
+ */
+export async function closedLoop(opts: {
+  url: string;
+  body: string;
+  concurrency: number;
+  durationMs?: number;
+  stop?: Promise<unknown>;
+  classify?: (body: string) => string;
+  timeoutMs?: number;
+}): Promise<LoadResult> {
+  const t0 = Date.now();
+  const end = opts.durationMs !== undefined ? t0 + opts.durationMs : Infinity;
+  let stopped = false;
+  void opts.stop?.then(() => {
+    stopped = true;
+  });
+  const r: LoadResult = { perSecond: [], ok: 0, failed: 0, errors: [], seconds: 0, first: {}, last: {} };
+  const classify = opts.classify ?? ((): string => 'ok');
+  const loop = async (): Promise<void> => {
+    while (!stopped && Date.now() < end) {
+      try {
+        const res = await http(opts.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: opts.body,
+          timeoutMs: opts.timeoutMs ?? 10_000,
+        });
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 120)}`);
+        const key = classify(res.body);
+        const at = Date.now() - t0;
+        const sec = Math.floor(at / 1000);
+        while (r.perSecond.length <= sec) r.perSecond.push({});
+        r.perSecond[sec]![key] = (r.perSecond[sec]![key] ?? 0) + 1;
+        r.first[key] ??= at;
+        r.last[key] = at;
+        r.ok += 1;
+      } catch (err) {
+        r.failed += 1;
+        if (r.errors.length < 10) r.errors.push(String(err));
+        await sleep(20);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, loop));
+  r.seconds = (Date.now() - t0) / 1000;
+  return r;
+}
+
+/** The 1-minute load average, for figures measured on a shared machine. */
+export function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+}
+
+/** A file inside a pod's container, read with the image's node (kubectl exec). */
+export async function readInPod(c: Cluster, namespace: string, pod: string, files: string[]): Promise<string[]> {
+  const script = `const f=require('fs');console.log(JSON.stringify(${JSON.stringify(files)}.map(p=>{try{return f.readFileSync(p,'utf8').trim()}catch(e){return 'ERR '+e.code}})))`;
+  const out = await kubectl(c, ['exec', '-n', namespace, pod, '--', 'node', '-e', script], 60_000);
+  return JSON.parse(out.trim().split('\n').pop()!) as string[];
+}
+
+/**
+ * Mounts a host directory (the model store) at /store in the main container of a Deployment the
+ * platform generated, applied under its own field manager so that the primitives' fields stay theirs
+ * (on a real cluster the store is S3; here the pods read the test's directory).
+ */
+export async function mountStore(c: Cluster, namespace: string, deployment: string, dir: string): Promise<void> {
+  const objects = new NamespacedObjects(namespace, makeClients(loadKubeConfig(c.kubeconfig)));
+  await objects.apply(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: deployment, namespace },
+      spec: {
+        template: {
+          spec: {
+            volumes: [{ name: 'store', hostPath: { path: dir, type: 'Directory' } }],
+            containers: [{ name: CONTAINER, volumeMounts: [{ name: 'store', mountPath: '/store', readOnly: true }] }],
+          },
+        },
+      },
+    },
+    `${FIELD_MANAGER}-test-store`,
+  );
 }

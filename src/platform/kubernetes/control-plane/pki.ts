@@ -13,7 +13,16 @@ export interface NodePki {
   /** kube-apiserver --kubelet-client-certificate / --kubelet-client-key */
   kubeletClientCert: string;
   kubeletClientKey: string;
+  /**
+   * kube-apiserver --proxy-client-cert-file / --proxy-client-key-file: the aggregation layer's
+   * client certificate (CN front-proxy-client, signed by the same CA, which is then also the
+   * --requestheader-client-ca-file that extension API servers such as metrics-server trust).
+   */
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
 }
+
+export const FRONT_PROXY_CLIENT = 'front-proxy-client';
 
 export async function createNodePki(dir: string): Promise<NodePki> {
   mkdirSync(dir, { recursive: true });
@@ -57,7 +66,34 @@ export async function createNodePki(dir: string): Promise<NodePki> {
     '-days',
     '30',
   ]);
+  await mustRun('openssl', [
+    'req',
+    ...ec,
+    '-keyout',
+    p('front-proxy-client.key'),
+    '-out',
+    p('front-proxy-client.csr'),
+    '-subj',
+    `/CN=${FRONT_PROXY_CLIENT}`,
+  ]);
+  await mustRun('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    p('front-proxy-client.csr'),
+    '-CA',
+    p('ca.crt'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('front-proxy-client.crt'),
+    '-days',
+    '30',
+  ]);
   return {
+    frontProxyClientCert: p('front-proxy-client.crt'),
+    frontProxyClientKey: p('front-proxy-client.key'),
     caCert: p('ca.crt'),
     caKey: p('ca.key'),
     kubeletClientCert: p('kubelet-client.crt'),

@@ -35,6 +35,11 @@ export interface RealNodesOptions {
    * tolerate it land there (keeps suites written for KWOK nodes off them). Default false.
    */
   taint?: boolean;
+  /**
+   * Cluster DNS (CoreDNS) and metrics-server (addons.ts), when their binaries are provisioned.
+   * Default true; false starts neither.
+   */
+  addons?: boolean;
 }
 
 export interface RealNode {
@@ -53,6 +58,21 @@ export const REAL_NODE_TAINT = { key: 'scanflow.io/real-node', value: 'true', ef
 export const REAL_NODE_LABEL = 'scanflow.io/node-kind';
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10.1';
 
+/**
+ * Annotations that send every pod of a namespace to the real nodes (the API server runs the
+ * PodNodeSelector and PodTolerationRestriction admission plugins when real nodes are on): the
+ * node selector and the toleration of the real-node taint are added at admission, so objects
+ * written by the platform's primitives, which name no node, run on real kubelets.
+ */
+export function realNodeNamespaceAnnotations(): Record<string, string> {
+  return {
+    'scheduler.alpha.kubernetes.io/node-selector': `${REAL_NODE_LABEL}=real`,
+    'scheduler.alpha.kubernetes.io/defaultTolerations': JSON.stringify([
+      { key: REAL_NODE_TAINT.key, operator: 'Equal', value: REAL_NODE_TAINT.value, effect: REAL_NODE_TAINT.effect },
+    ]),
+  };
+}
+
 /** The host network the nodes live on: one bridge holding the API server's and the nodes' IPs. */
 export const nodeNetwork = {
   bridge: 'sfnodes0',
@@ -64,6 +84,7 @@ export const nodeNetwork = {
 };
 export const nodeName = (i: number): string => `scanflow-node-${i}`;
 
+const NODE_CPU_SHARES = 8192;
 const cgroupControllers = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'freezer', 'devices', 'systemd'];
 const lockFile = (): string => join(process.env.SCANFLOW_NODES_LOCK_DIR ?? tmpdir(), 'scanflow-real-nodes.json');
 
@@ -259,6 +280,8 @@ export interface RealNodesContext {
   /** CA of the API server's kubelet client certificate. */
   clientCaFile: string;
   tokens: NodeToken[];
+  /** The kubelets' clusterDNS (CoreDNS of addons.ts), if any. */
+  clusterDns?: string;
   log: (line: string) => void;
 }
 
@@ -383,6 +406,7 @@ export async function startRealNodes(opts: RealNodesOptions, ctx: RealNodesConte
         },
         authorization: { mode: 'Webhook' },
         clusterDomain: 'cluster.local',
+        ...(ctx.clusterDns ? { clusterDNS: [ctx.clusterDns] } : {}),
         resolvConf: '/etc/resolv.conf',
         podCIDR: r.node.podCidr,
         maxPods: 30,
@@ -509,6 +533,12 @@ function setUpNodeCgroups(name: string, memoryBytes: number): string[] {
   }
   const err = writeSys(`/sys/fs/cgroup/memory/${name}/memory.limit_in_bytes`, String(memoryBytes));
   if (err) warnings.push(`${name}: no memory limit (${err})`);
+  // On a machine shared with other work the node's tree would weigh as much as one busy process
+  // on its CPU (1024): with 10 runnable processes there, a pod with a 250m quota got ~100m. Weighted
+  // like 8 processes, the node's pods get the CPU their requests and limits say, as on a machine of
+  // their own, while the rest of the machine still runs (shares only matter under contention).
+  const shares = writeSys(`/sys/fs/cgroup/cpu/${name}/cpu.shares`, String(NODE_CPU_SHARES));
+  if (shares) warnings.push(`${name}: default CPU weight (${shares})`);
   return warnings;
 }
 

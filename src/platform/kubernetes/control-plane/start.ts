@@ -19,10 +19,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { binaryPath } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { httpOk, ManagedProcess } from '../../../stack/process.js';
+import { missingAddons, startClusterDns, startMetricsServer } from './addons.js';
 import { installCrds } from './crds.js';
 import { httpsOk } from './host.js';
 import { createFakeNodes, defaultFakeNodes, type FakeNode } from './nodes.js';
-import { createNodePki } from './pki.js';
+import { createNodePki, FRONT_PROXY_CLIENT } from './pki.js';
 import {
   checkRealNodePrerequisites,
   claimMachine,
@@ -156,10 +157,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         ...(pki
           ? [
               '--authorization-mode=Node,RBAC',
-              '--enable-admission-plugins=NodeRestriction',
+              // PodNodeSelector + PodTolerationRestriction: a namespace annotated with a node selector
+              // and default tolerations puts every pod created in it (by the platform's primitives,
+              // which know nothing of this cluster) on the real nodes; see realNodesNamespace().
+              '--enable-admission-plugins=NodeRestriction,PodNodeSelector,PodTolerationRestriction',
               `--kubelet-client-certificate=${pki.kubeletClientCert}`,
               `--kubelet-client-key=${pki.kubeletClientKey}`,
               '--kubelet-preferred-address-types=InternalIP',
+              // The aggregation layer (metrics.k8s.io from metrics-server, a process on this host):
+              // the API server proxies to the APIService's endpoint with its front-proxy client cert.
+              `--requestheader-client-ca-file=${pki.caCert}`,
+              `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+              '--requestheader-username-headers=X-Remote-User',
+              '--requestheader-group-headers=X-Remote-Group',
+              '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+              `--proxy-client-cert-file=${pki.frontProxyClientCert}`,
+              `--proxy-client-key-file=${pki.frontProxyClientKey}`,
+              '--enable-aggregator-routing=true',
             ]
           : ['--authorization-mode=RBAC']),
         `--token-auth-file=${tokenFile}`,
@@ -207,6 +221,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           '--concurrent-deployment-syncs=10',
           '--concurrent-replicaset-syncs=10',
           '--concurrent-job-syncs=10',
+          // HPAs (real nodes + metrics-server) react in seconds, not in the default 15 s.
+          '--horizontal-pod-autoscaler-sync-period=5s',
         ],
         logFile: join(logDir, 'kube-controller-manager.log'),
         ready: () => httpsOk(`https://127.0.0.1:${cmPort}/healthz`),
@@ -242,6 +258,30 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ] as const)
         recordPid(p.pid, b);
 
+    // Add-ons of a real-node cluster (addons.ts): cluster DNS before the kubelets (their clusterDNS),
+    // metrics-server beside them (it scrapes whichever real nodes are up).
+    const addonCtx = {
+      server,
+      adminToken,
+      kubeconfigPath,
+      bindIp: nodeNetwork.apiServerIp,
+      workDir: join(workDir, 'addons'),
+      logDir,
+    };
+    const withAddons = real !== undefined && real.addons !== false;
+    const addonsMissing = withAddons ? missingAddons() : [];
+    for (const m of addonsMissing) log(`warning: ${m}`);
+    const has = (b: string): boolean => withAddons && !addonsMissing.some((m) => m.startsWith(`'${b}'`));
+    let clusterDns: string | undefined;
+    if (has('coredns')) {
+      const t = Date.now();
+      const dns = await startClusterDns(addonCtx);
+      started.push(dns);
+      if (claimed) recordPid(dns.pid, 'coredns');
+      clusterDns = nodeNetwork.apiServerIp;
+      log(`cluster DNS (CoreDNS) on ${clusterDns}:53 in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
+
     const nodes = opts.nodes ?? defaultFakeNodes();
     realStart =
       real && pki
@@ -253,6 +293,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             apiCaPem: readFileSync(join(certDir, 'apiserver.crt')),
             clientCaFile: pki.caCert,
             tokens: nodeTokens,
+            clusterDns,
             log,
           })
         : undefined;
@@ -269,8 +310,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ),
       waitForDefaultServiceAccount(server, adminToken),
     ]);
+    const metricsStart = has('metrics-server') ? startMetricsServer(addonCtx) : undefined;
+    metricsStart?.catch(() => undefined);
     realNodes = await realStart;
     for (const w of realNodes?.warnings ?? []) log(`warning: ${w}`);
+    if (metricsStart) {
+      const t = Date.now();
+      const ms = await metricsStart;
+      started.push(ms);
+      if (claimed) recordPid(ms.pid, 'metrics-server');
+      log(
+        `metrics-server serving metrics.k8s.io through the aggregation layer (${((Date.now() - t) / 1000).toFixed(1)} s after the nodes)`,
+      );
+    }
     return {
       kubeconfigPath,
       server,
