@@ -139,7 +139,9 @@ describe('OIP-v2 HTTP SUT (undici) against the fixed-delay server', () => {
       const { summary } = await run({ scenario: 'Server', targetQps: 300, minDurationMs: 500 }, sut, qsl);
       expect(summary.samplesFailed).toBe(0);
       expect(server.answered() - before).toBe(summary.queriesIssued);
-      expect(summary.latency.minNs).toBeGreaterThanOrEqual(2e6);
+      // the server's 2 ms is a setTimeout counted from libuv's cached loop time: at least ~1 ms in fact
+      expect(summary.latency.minNs).toBeGreaterThanOrEqual(1e6);
+      expect(summary.latency.percentilesNs['50.00']).toBeGreaterThanOrEqual(1.5e6);
     } finally {
       await sut.close();
     }
