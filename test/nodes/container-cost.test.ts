@@ -1,11 +1,11 @@
 /**
  * The cost of the container path: requests/s of one model-server pod (the project's image on a
  * real node, pinned to that node's CPU) against the same server as a local process pinned to the
- * same CPU (taskset), same store, same flags, same closed-loop client from this host. The pod is
+ * same CPU (taskset) with the same CPU weight (cgroup cpu.shares), same store, same flags, same closed-loop client from this host. The pod is
  * measured at its IP (container, veth, bridge) and through its Service (plus kube-proxy's DNAT).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,11 @@ describe('one model-server pod vs the same server as a local process', () => {
 
   afterAll(async () => {
     await local?.stop(10_000);
+    try {
+      rmdirSync('/sys/fs/cgroup/cpu/scanflow-local-bench');
+    } catch {
+      // not created, or still busy
+    }
     if (c) await deleteNamespace(c, ns);
     if (storeDir) rmSync(storeDir, { recursive: true, force: true });
   }, 120_000);
@@ -125,6 +130,15 @@ describe('one model-server pod vs the same server as a local process', () => {
       readyTimeoutMs: 120_000,
       ready: () => httpOk(`http://127.0.0.1:${port}/v2/health/ready`),
     });
+    // The same CPU weight as the node's cgroup tree (real-nodes.ts gives it 8192 shares), so that
+    // on a busy machine the comparison measures the container path, not the scheduler's weights.
+    const cg = '/sys/fs/cgroup/cpu/scanflow-local-bench';
+    mkdirSync(cg, { recursive: true });
+    writeFileSync(
+      `${cg}/cpu.shares`,
+      String(readFileSync(`/sys/fs/cgroup/cpu/${node.name}/cpu.shares`, 'utf8').trim()),
+    );
+    writeFileSync(`${cg}/cgroup.procs`, String(local.pid));
     const localUrl = `http://127.0.0.1:${port}/v2/models/mnist/infer`;
 
     const measure = async (url: string): Promise<{ rps: number; failed: number; la: string }> => {

@@ -1,0 +1,104 @@
+/**
+ * Cluster DNS on real nodes: CoreDNS (built from its Go module, serving cluster.local from the API
+ * server; the kubelets' clusterDNS) lets a pod reach a Service by name. A client pod of the
+ * project's image resolves the Service by its short name (the pod's search path) and by its full
+ * name, both to the Service's cluster IP, and gets an answer from the server pod behind it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  cluster,
+  createNamespace,
+  deleteNamespace,
+  describePods,
+  helloContainer,
+  imageContainer,
+  kubectl,
+  readyPods,
+  realPodSpec,
+  waitFor,
+  type Cluster,
+} from './support.js';
+
+describe('cluster DNS on real nodes', () => {
+  let c: Cluster;
+  let ns: string;
+
+  beforeAll(async () => {
+    c = cluster();
+    ns = await createNamespace(c, 'nodes-dns');
+  }, 60_000);
+
+  afterAll(async () => {
+    if (c) await deleteNamespace(c, ns);
+  }, 120_000);
+
+  it('a pod resolves a Service by name and reaches it', async () => {
+    const labels = { app: 'hello' };
+    await c.apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: 'hello' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: realPodSpec([helloContainer(c)]) },
+        },
+      },
+    });
+    await c.core.createNamespacedService({
+      namespace: ns,
+      body: { metadata: { name: 'hello' }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+    });
+    const [server] = await waitFor('the hello pod', 120_000, () => readyPods(c, ns, 'app=hello', 1)).catch(
+      async (err: unknown) => {
+        throw new Error(`${String(err)}\n${await describePods(c, ns)}`);
+      },
+    );
+    const svc = await c.core.readNamespacedService({ name: 'hello', namespace: ns });
+
+    const script = `
+      const dns = require('dns').promises; const http = require('http');
+      const get = (u) => new Promise((ok, ko) => http.get(u, (r) => { let b = ''; r.on('data', (d) => b += d); r.on('end', () => ok(b)); }).on('error', ko));
+      (async () => {
+        const t = Date.now();
+        const short = (await dns.lookup('hello')).address;
+        const ms = Date.now() - t;
+        const full = (await dns.lookup('hello.${ns}.svc.cluster.local')).address;
+        const api = (await dns.lookup('kubernetes.default')).address;
+        const body = await get('http://hello/');
+        console.log(JSON.stringify({ short, full, api, body, ms, resolv: require('fs').readFileSync('/etc/resolv.conf', 'utf8') }));
+      })().catch((e) => { console.log(JSON.stringify({ error: String(e), resolv: require('fs').readFileSync('/etc/resolv.conf', 'utf8') })); process.exit(1); });`;
+    await c.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'client' },
+        spec: realPodSpec([imageContainer(c, { name: 'client', command: ['node', '-e', script] })], {
+          restartPolicy: 'Never',
+        }),
+      },
+    });
+    const phase = await waitFor('the client pod to finish', 120_000, async () => {
+      const p = await c.core.readNamespacedPod({ name: 'client', namespace: ns });
+      return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p.status.phase : undefined;
+    });
+    const logs = await kubectl(c, ['logs', '-n', ns, 'client']);
+    const out = JSON.parse(logs.trim().split('\n').pop()!) as {
+      short?: string;
+      full?: string;
+      api?: string;
+      body?: string;
+      ms?: number;
+      error?: string;
+      resolv: string;
+    };
+    process.stderr.write(
+      `[nodes] DNS: a pod resolved 'hello' in ${out.ms} ms → ${out.short}; resolv.conf: ${out.resolv.replace(/\n/g, ' | ')}\n`,
+    );
+    expect(out.error).toBeUndefined();
+    expect(phase).toBe('Succeeded');
+    expect(out.short).toBe(svc.spec?.clusterIP);
+    expect(out.full).toBe(svc.spec?.clusterIP);
+    expect(out.api).toBe('10.0.0.1');
+    expect(out.body?.split(' ')[0]).toBe(server!.metadata?.name);
+  }, 300_000);
+});
