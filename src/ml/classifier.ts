@@ -193,15 +193,3 @@ export async function fineTuneClassifier(
     onProgress: options.onProgress,
   });
 }
-
-/** fit() callbacks that call `onProgress` every 50 batches (nothing when there is no listener). */
-export function progressCallbacks(
-  onProgress: (() => void) | undefined,
-): { onBatchEnd: (batch: number) => void } | undefined {
-  if (!onProgress) return undefined;
-  return {
-    onBatchEnd: (batch: number) => {
-      if (batch % 50 === 0) onProgress();
-    },
-  };
-}

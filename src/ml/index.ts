@@ -40,3 +40,12 @@ export { calibrate, judgeBatch, type BatchVerdict, type DetectorCalibration } fr
 export { DriftDetector, type DetectorState, type ScoreMode } from './drift-detector.js';
 export { PICK_METHODS, pickCriticalPoints, type PickMethod } from './picking.js';
 export { auroc, ksTwoSample, binomialUpperTail, percentile } from './stats.js';
+export { trainLoop, sparseCrossEntropy, meanSquaredError, type LoopOptions, type LoopResult } from './training-loop.js';
+export {
+  comparePaired,
+  compareDiscordant,
+  decidePromotion,
+  type PairedComparison,
+  type PromotionRule,
+  type PromotionVerdict,
+} from './promotion.js';

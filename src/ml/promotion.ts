@@ -77,9 +77,11 @@ function erf(x: number): number {
  * The same comparison from the discordant pairs alone: of `n` paired samples, the two models
  * answered `disagreements` differently, `labelled` of those (a uniform random subset) have a true
  * label, and among them the candidate was right `candidateOnly` times, production `productionOnly`
- * times (both can be wrong). Samples where the models agree do not change McNemar's test or the
- * difference, so they need no label; with only a subset labelled, n is scaled to the same share.
- * Absolute accuracies are unknown here (NaN).
+ * times (both can be wrong). Samples where the models agree change neither McNemar's test nor the
+ * accuracy difference, so they need no label. The difference is estimated as
+ * (disagreements / n) · (b − c) / labelled, its lower bound from the variance of that mean; n stays
+ * the number of samples compared (the minimum evaluation size applies to it). Absolute accuracies
+ * are unknown here (NaN).
  */
 export function compareDiscordant(
   n: number,
@@ -95,19 +97,20 @@ export function compareDiscordant(
     throw new InvalidInputError(
       `inconsistent counts: n=${n}, disagreements=${disagreements}, labelled=${labelled}, ${candidateOnly}+${productionOnly} decided`,
     );
-  const effective = disagreements === 0 ? n : Math.round((n * labelled) / disagreements);
   const b = candidateOnly;
   const c = productionOnly;
-  const difference = effective ? (b - c) / effective : 0;
-  const variance = effective ? ((b + c) / effective - difference * difference) / effective : 0;
+  const share = n ? disagreements / n : 0;
+  const mean = labelled ? (b - c) / labelled : 0;
+  const variance = labelled ? ((b + c) / labelled - mean * mean) / labelled : 0;
+  const difference = share * mean;
   return {
-    n: effective,
+    n,
     candidateAccuracy: NaN,
     productionAccuracy: NaN,
     candidateOnly: b,
     productionOnly: c,
     difference,
-    lowerBound: effective ? difference - zOneSided(alpha) * Math.sqrt(Math.max(variance, 0)) : -Infinity,
+    lowerBound: labelled ? difference - zOneSided(alpha) * share * Math.sqrt(Math.max(variance, 0)) : -Infinity,
     pValue: b + c === 0 ? 1 : binomialUpperTail(b, b + c, 0.5),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { comparePaired, decidePromotion } from '../../../src/ml/promotion.js';
+import { compareDiscordant, comparePaired, decidePromotion } from '../../../src/ml/promotion.js';
+import { binomialUpperTail } from '../../../src/ml/stats.js';
 
 /** n paired answers: `fixed` samples only the candidate gets right, `broken` only production, the rest both right. */
 function pairs(n: number, fixed: number, broken: number): [boolean[], boolean[]] {
@@ -36,6 +37,20 @@ describe('promotion rule: paired exact McNemar test with a minimum evaluation si
     expect(v.decision).toBe(decision);
     expect(v.reason).toMatch(reason);
     expect(v.reason).toMatch(new RegExp(`n=${n}: candidate .* vs production .*, ${fixed} fixed / ${broken} broken`));
+  });
+
+  it('decides from a labelled random subset of the disagreements alone', () => {
+    // 400 samples, 60 disagreements, 40 labelled: 30 the candidate got right, 8 production, 2 neither.
+    const c = compareDiscordant(400, 60, 40, 30, 8);
+    expect(c.n).toBe(400);
+    expect(c.difference).toBeCloseTo((60 / 400) * (22 / 40), 12);
+    expect(c.pValue).toBeCloseTo(binomialUpperTail(30, 38, 0.5), 12);
+    expect(c.lowerBound).toBeGreaterThan(0);
+    expect(c.lowerBound).toBeLessThan(c.difference);
+    expect(decidePromotion(c, { minEvaluation: 100 }).decision).toBe('promote');
+    // A useless candidate: rejected however few of its many disagreements were labelled.
+    expect(decidePromotion(compareDiscordant(400, 360, 40, 3, 35), { minEvaluation: 100 }).decision).toBe('reject');
+    expect(() => compareDiscordant(10, 20, 5, 1, 1)).toThrow(/inconsistent counts/);
   });
 
   it('honours the margin and rejects bad rules and unpaired answers', () => {
