@@ -15,8 +15,11 @@ describe('training priority (nice for TensorFlow compute threads)', () => {
     expect(trainingNice(raw === undefined ? {} : { SCANFLOW_TRAINING_NICE: raw })).toBe(nice);
   });
 
-  it('does nothing when turned off, and never throws in a process without TensorFlow threads', () => {
+  it('does nothing when turned off; lowers TensorFlow threads once (if this process has any), never throws', () => {
     expect(lowerTrainingPriority(0)).toBe(0);
+    // Other test files in this process may have loaded TensorFlow: its threads are lowered once.
+    const first = lowerTrainingPriority(10);
+    expect(Number.isInteger(first) && first >= 0).toBe(true);
     expect(lowerTrainingPriority(10)).toBe(0);
   });
 });
