@@ -57,8 +57,6 @@ export interface CandidateVerdict {
   /** A candidate newer than production waits for a decision. */
   pending: boolean;
   version: number | null;
-  /** The version as text, as platform env vars and model-server admin calls take it. */
-  versionText: string | null;
   /** On the basis below (stream evaluation samples, or the fixed held-out set). */
   candidateAccuracy: number | null;
   productionVersion: number | null;
@@ -259,7 +257,6 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
       const none: CandidateVerdict = {
         pending: candidate !== undefined,
         version: candidate?.version ?? null,
-        versionText: candidate ? String(candidate.version) : null,
         candidateAccuracy: null,
         productionVersion: production?.version ?? null,
         productionAccuracy: null,

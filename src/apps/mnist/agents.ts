@@ -28,6 +28,7 @@ import {
   when,
 } from '../../agents/builder.js';
 import { TaskQueues } from '../../agents/conventions.js';
+import { MODEL_VERSION_ENV } from '../../serving/model-version.js';
 import { CLASSIFIER_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC, MNIST_APP, SERVING_REF, SERVING_SERVICE } from './names.js';
 
 export interface MnistAgentParameters {
@@ -176,7 +177,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
           callAgent(
             'executor',
             'change_model',
-            { version: ref('results.verdict.version'), versionText: ref('results.verdict.versionText') },
+            { version: ref('results.verdict.version') },
             { wait: true, as: 'upgrade' },
           ),
         )
@@ -206,7 +207,8 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
             {
               ref: { ...SERVING_REF },
               service: SERVING_SERVICE,
-              change: { env: { SCANFLOW_MODEL_VERSION: ref('event.args.versionText') } },
+              // The version stays a number end to end; the platform writes env values as text in one place.
+              change: { env: { [MODEL_VERSION_ENV]: ref('event.args.version') } },
             },
             { taskQueue: TaskQueues.kubernetes, timeout: '5m' },
           ),
