@@ -13,7 +13,12 @@
  * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring]   (full run: about 15–20 minutes on 2 busy cores)
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
+import { LocalDirectoryStore } from '../src/knowledge/local-store.js';
+import { ModelRegistry } from '../src/knowledge/model-registry.js';
+import { lowerTrainingPriority } from '../src/activities/ml/priority.js';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +45,8 @@ const quick = process.argv.includes('--quick');
 const scoringOnly = process.argv.includes('--scoring');
 /** Only the tfjs-vs-Keras training comparison. */
 const trainingOnly = process.argv.includes('--training');
+/** Only the model server's p99 during a retrain, at normal and at lowered training priority. */
+const servingOnly = process.argv.includes('--serving-priority');
 /** Only the label-source comparison (true labels vs pseudo-labels vs a mix). */
 const labelsOnly = process.argv.includes('--labels');
 const CLASSIFIER_TRAIN = quick ? 10000 : 60000;
@@ -153,6 +160,10 @@ async function run(): Promise<void> {
   );
   if (trainingOnly) {
     await compareTraining();
+    return;
+  }
+  if (servingOnly) {
+    await servingDuringRetrain();
     return;
   }
   if (labelsOnly) {
@@ -473,6 +484,111 @@ async function comparePicking(v1: LayersModel, detector: DriftDetector, trafficC
   }
   v1.setWeights(weights);
   weights.forEach((w) => w.dispose());
+}
+
+/**
+ * Retraining that does not starve serving: a model-server process (src/serving) answers a steady
+ * 100 requests/s from a separate traffic process (src/traffic) while this process (the ML worker's
+ * role) trains the classifier on 20,000 images: idle, training at normal priority, with only
+ * TensorFlow's compute threads at nice 10, with the JavaScript thread too (what the training
+ * activities do, src/activities/ml/priority.ts), idle again. p50/p99 per phase, from the client.
+ */
+async function servingDuringRetrain(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'scanflow-serving-priority-'));
+  const registry = new ModelRegistry(new LocalDirectoryStore(dir), 'mnist-classifier');
+  const served = buildClassifier(2);
+  const v = await registry.register({
+    model: served,
+    metrics: { accuracy: 0 },
+    lineage: { datasets: [], notes: 'bench' },
+  });
+  await registry.promote(v.version);
+  const port = 18600 + Math.floor(Math.random() * 200);
+  const tsx = join(root, 'node_modules/.bin/tsx');
+  const server = spawn(
+    tsx,
+    [join(root, 'src/serving/main.ts'), '--store', dir, '--model', 'mnist-classifier', '--port', String(port)],
+    {
+      stdio: 'ignore',
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 120; i++) {
+    const ok = await fetch(`${url}/v2/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const traffic = (seconds: number) =>
+    new Promise<{ p50: number; p99: number; failed: number }>((resolve, reject) => {
+      const child = spawn(
+        tsx,
+        [
+          join(root, 'src/traffic/main.ts'),
+          '--url',
+          url,
+          '--model',
+          'mnist-classifier',
+          '--rate',
+          '100',
+          '--concurrency',
+          '4',
+          '--duration-s',
+          String(seconds),
+          '--json',
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', () => {
+        try {
+          const r = JSON.parse(out) as { latencyMs: { p50: number; p99: number }; failed: number };
+          resolve({ p50: r.latencyMs.p50, p99: r.latencyMs.p99, failed: r.failed });
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+  const data = loadMnist('train', 20000);
+  const train = async () => {
+    const model = buildClassifier(3);
+    await trainClassifier(model, data, { epochs: 1, seed: 3, onProgress: () => undefined });
+    model.dispose();
+  };
+  log(`\n## Serving during a retrain: p99 of a model server at 100 req/s while this process trains; ${load()}`);
+  log('| phase | p50 ms | p99 ms | failed | load average |');
+  log('|---|---|---|---|---|');
+  const phase = async (name: string, work?: () => Promise<void>) => {
+    await new Promise((r) => setTimeout(r, 1000));
+    const measured = traffic(work ? 8 : 6);
+    // Training starts once the client runs (its start-up is not in the phase), and outlasts it.
+    await new Promise((r) => setTimeout(r, 1500));
+    if (work) await work();
+    const m = await measured;
+    log(`| ${name} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.failed} | ${load()} |`);
+  };
+  try {
+    await phase('idle');
+    await phase('retrain, normal priority', train);
+    await phase('retrain, only TensorFlow threads at nice 10', async () => {
+      for (const tid of readdirSync('/proc/self/task'))
+        if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('tf_')) setPriority(Number(tid), 10);
+      await train();
+    });
+    await phase('retrain as the training activities run it (lowerTrainingPriority: + the JS thread)', async () => {
+      lowerTrainingPriority(10);
+      await train();
+    });
+    await phase('idle again');
+  } finally {
+    server.kill('SIGTERM');
+  }
 }
 
 run().catch((err: unknown) => {
