@@ -19,7 +19,6 @@ import { createTrafficActivities } from '../src/activities/traffic.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
 import type { KnowledgeStore } from '../src/knowledge/types.js';
 import { LocalPlatform } from '../src/platform/local/local-platform.js';
-import { storeSecrets } from '../src/serving/store-config.js';
 import { localModelServerSupport } from '../src/serving/local-model-server.js';
 import { mergeActivities, type AppContext, type ScanflowAppModule } from './app.js';
 import { installedApps } from './apps.js';
@@ -46,9 +45,8 @@ export function createWorkerResources(
     platform.kind === 'local'
       ? new LocalPlatform({
           workDir: platform.workDir,
-          ...localModelServerSupport(),
           // The S3 keys specs reference by Secret name resolve here, on the worker: never in a payload.
-          secrets: storeSecrets(config.knowledge),
+          ...localModelServerSupport(config.knowledge),
         })
       : undefined;
   const runtime: Record<TaskQueueRole, () => NamedActivities> = {

@@ -11,6 +11,8 @@ import type { InPlaceUpgrade } from '../platform/local/in-place-upgrade.js';
 import type { LocalPlatformOptions } from '../platform/local/local-platform.js';
 import { MODEL_VERSION_ENV, parseModelVersion, type VersionChoice } from './model-version.js';
 import { MODEL_ADMIN_ANNOTATION, MODEL_SERVER_IMAGE } from './service-spec.js';
+import { storeSecrets } from './store-config.js';
+import type { KnowledgeStoreConfig } from '../knowledge/types.js';
 
 /** A switch loads the new version before answering: a large model on a busy CPU takes a while. */
 const SWITCH_TIMEOUT_MS = 120_000;
@@ -53,7 +55,16 @@ export const modelVersionSwitch: InPlaceUpgrade = {
   },
 };
 
-/** The local platform options that let it run and hot-switch model servers. */
-export function localModelServerSupport(): Required<Pick<LocalPlatformOptions, 'images' | 'inPlaceUpgrade'>> {
-  return { images: { [MODEL_SERVER_IMAGE]: modelServerCommand() }, inPlaceUpgrade: modelVersionSwitch };
+/**
+ * The local platform options that let it run and hot-switch model servers, and resolve the Secret
+ * references a model-server spec carries for `store` (the S3 keys; see storeForService).
+ */
+export function localModelServerSupport(
+  store?: KnowledgeStoreConfig,
+): Required<Pick<LocalPlatformOptions, 'images' | 'inPlaceUpgrade' | 'secrets'>> {
+  return {
+    images: { [MODEL_SERVER_IMAGE]: modelServerCommand() },
+    inPlaceUpgrade: modelVersionSwitch,
+    secrets: store ? storeSecrets(store) : {},
+  };
 }

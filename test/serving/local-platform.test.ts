@@ -23,7 +23,7 @@ describe('local platform running model-server processes', () => {
   const storeConfig = uniqueS3StoreConfig('local-platform');
   const store = s3Store(storeConfig);
   const platform = new LocalPlatform({
-    ...localModelServerSupport(),
+    ...localModelServerSupport(storeConfig),
     workDir: mkdtempSync(join(tmpdir(), 'scanflow-local-platform-')),
     healthIntervalMs: 200,
   });

@@ -42,7 +42,7 @@ describe('model-server metrics in Prometheus', () => {
   };
   const storeConfig = uniqueS3StoreConfig('prometheus');
   const platform = new LocalPlatform({
-    ...localModelServerSupport(),
+    ...localModelServerSupport(storeConfig),
     workDir: mkdtempSync(join(tmpdir(), 'scanflow-prom-')),
     onScrapeTargets: setScrapeJobs,
   });

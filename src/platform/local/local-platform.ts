@@ -298,16 +298,13 @@ export class LocalPlatform implements OnlinePlatform {
       startReplica: (name, spec) => {
         // Checked again here: no path starts a process the policy refuses.
         checkRunnable(this.policy, spec, `service '${spec.name}'`);
-        return Replica.start(
-          name,
-          { ...spec, env: { ...spec.env, ...secretEnvOf(this.policy, spec) } },
-          {
-            logDir: join(this.options.workDir, 'logs', ref.app, ref.workflow),
-            cwd: repoRoot,
-            commandFor: (image) => commandFor(this.policy, image),
-            readyTimeoutMs: this.options.readyTimeoutMs,
-          },
-        );
+        return Replica.start(name, spec, {
+          secretEnv: secretEnvOf(this.policy, spec),
+          logDir: join(this.options.workDir, 'logs', ref.app, ref.workflow),
+          cwd: repoRoot,
+          commandFor: (image) => commandFor(this.policy, image),
+          readyTimeoutMs: this.options.readyTimeoutMs,
+        });
       },
       drainTimeoutMs: this.options.drainTimeoutMs ?? 30_000,
       healthIntervalMs: this.options.healthIntervalMs ?? 500,

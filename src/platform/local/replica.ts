@@ -9,6 +9,8 @@ import { ManagedProcess, httpOk } from '../../stack/process.js';
 import { freePort } from '../../stack/ports.js';
 
 export interface ReplicaOptions {
+  /** Secret values for the process's environment (resolved secretEnv): never part of `spec`, so never compared or logged. */
+  secretEnv?: Record<string, string>;
   /** Directory for the replica's log file. */
   logDir: string;
   /** Working directory of the process. */
@@ -65,6 +67,7 @@ export class Replica {
     // meant to reach a replica, so it listens on loopback.
     const env: Record<string, string> = {
       ...spec.env,
+      ...options.secretEnv,
       PORT: String(port),
       SCANFLOW_SERVING_PORT: String(port),
       SCANFLOW_SERVING_HOST: '127.0.0.1',
