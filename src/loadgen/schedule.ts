@@ -5,54 +5,29 @@
  * from query 0 (cheap: a million draws take milliseconds). Pure: no clock, no I/O.
  */
 
-/** sfc32 seeded through splitmix32: small, fast, and the same numbers on every platform. */
+import { Rng } from '../ml/random.js';
+
+/**
+ * The project's seeded generator (src/ml/random.ts, sfc32) on a per-purpose stream of a seed, with
+ * 53-bit doubles: the QSL's sample draws. (The schedule itself draws from Mt19937, below, as LoadGen does.)
+ */
 export class SeededRandom {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly rng: Rng;
 
   constructor(seed: number, stream = 0) {
-    let s = (seed ^ Math.imul(stream + 1, 0x9e3779b1)) >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.nextUint32();
-  }
-
-  nextUint32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+    this.rng = new Rng((seed ^ Math.imul(stream + 1, 0x9e3779b1)) >>> 0);
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
   nextDouble(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
+    const hi = this.rng.nextUint32() >>> 5; // 27 bits
+    const lo = this.rng.nextUint32() >>> 6; // 26 bits
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
   /** Uniform integer in [0, n). */
   nextInt(n: number): number {
     return Math.floor(this.nextDouble() * n);
-  }
-
-  /** Exponential with the given rate (mean 1/rate). */
-  nextExponential(rate: number): number {
-    return -Math.log1p(-this.nextDouble()) / rate;
   }
 }
 
