@@ -29,6 +29,9 @@ export const KEEP_BEATING_MS = 1000;
  * latest ones (at first those of the previous attempt), so a resumable activity's checkpoint is
  * never overwritten. Outside an activity it just runs `work`.
  */
+/** Activity contexts `keepBeating` already beats for. */
+const beating = new WeakSet<Context>();
+
 export async function keepBeating<T>(work: () => Promise<T>, everyMs = KEEP_BEATING_MS): Promise<T> {
   let context: Context;
   try {
@@ -36,6 +39,9 @@ export async function keepBeating<T>(work: () => Promise<T>, everyMs = KEEP_BEAT
   } catch {
     return await work();
   }
+  // Wrapped twice (the agent role's activities, then every role's in workers/roles.ts): one beat is enough.
+  if (beating.has(context)) return await work();
+  beating.add(context);
   // The SDK's Context calls this.heartbeatFn for every heartbeat; watch it to remember the latest details.
   const hooked = context as unknown as { heartbeatFn: (details?: unknown) => void };
   const send = hooked.heartbeatFn;
@@ -51,6 +57,7 @@ export async function keepBeating<T>(work: () => Promise<T>, everyMs = KEEP_BEAT
   } finally {
     clearInterval(timer);
     hooked.heartbeatFn = send;
+    beating.delete(context);
   }
 }
 
