@@ -171,16 +171,36 @@ export function machineCpus(): number[] {
  * cleaned up first (its processes, pods, cgroups, bridges, mounts); a live one is an error.
  */
 export async function claimMachine(workDir: string, log: (line: string) => void): Promise<void> {
+  await waitForLiveOwner(log);
   const existing = readLock();
   if (existing) {
     if (existing.owner !== process.pid && processAlive(existing.owner))
       throw new Error(
-        `a real-node cluster is already running on this machine (process ${existing.owner}, ${existing.workDir}); stop it first (Ctrl-C its 'npm run cluster', or let its test run finish)`,
+        `a real-node cluster is already running on this machine (process ${existing.owner}, ${existing.workDir}); stop it first (Ctrl-C its 'npm run cluster', or let its test run finish), or set SCANFLOW_NODES_WAIT_SECONDS to queue behind it`,
       );
     log(`cleaning up a real-node cluster left by process ${existing.owner} (${existing.workDir})`);
     await cleanupStale(existing);
   }
   writeLock({ owner: process.pid, workDir, nodes: [], pids: [] });
+}
+
+/**
+ * With SCANFLOW_NODES_WAIT_SECONDS set, a start queues behind a live cluster of another process
+ * (a test run, a demo) for up to that long instead of failing at once: the machine has one bridge
+ * and one kube-proxy, so two real-node clusters cannot share it.
+ */
+async function waitForLiveOwner(log: (line: string) => void): Promise<void> {
+  const waitSeconds = Number(process.env.SCANFLOW_NODES_WAIT_SECONDS ?? '0');
+  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) return;
+  const deadline = Date.now() + waitSeconds * 1000;
+  let said = false;
+  for (;;) {
+    const lock = readLock();
+    if (!lock || lock.owner === process.pid || !processAlive(lock.owner) || Date.now() > deadline) return;
+    if (!said) log(`waiting up to ${waitSeconds} s for the real-node cluster of process ${lock.owner} to stop`);
+    said = true;
+    await sleep(2_000);
+  }
 }
 
 /** Gives the machine back after a start that failed before any node started: bridge, lock. */
