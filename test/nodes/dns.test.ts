@@ -11,6 +11,7 @@ import {
   deleteNamespace,
   describePods,
   helloContainer,
+  http,
   imageContainer,
   kubectl,
   readyPods,
@@ -55,6 +56,13 @@ describe('cluster DNS on real nodes', () => {
       },
     );
     const svc = await c.core.readNamespacedService({ name: 'hello', namespace: ns });
+    // The pod turns Ready a moment before kube-proxy has written the Service's rules: until the
+    // host (same network namespace as kube-proxy) gets an answer through the cluster IP, a client
+    // pod would be refused for a reason that has nothing to do with DNS.
+    await waitFor('the Service to answer through its cluster IP', 60_000, async () => {
+      const r = await http(`http://${svc.spec?.clusterIP}:80/`).catch(() => undefined);
+      return r?.status === 200;
+    });
 
     const script = `
       const dns = require('dns').promises; const http = require('http');

