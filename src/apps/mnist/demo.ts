@@ -151,7 +151,7 @@ export async function runDemo(options: DemoOptions, start: typeof startWorkers):
       budget: await study.budget(),
       uiBase: `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
     };
-    log(`[demo] report: ${writeReport(run)}`);
+    log(`[demo] report: ${await writeReport(run)}`);
     for (const id of study.agentIds()) log(`[demo]   ${id}: ${run.uiBase}/${encodeURIComponent(id)}`);
     log("[demo] 'npm run dev' serves the Temporal UI again with this run's full history.");
     return run;

@@ -1,16 +1,19 @@
 /**
- * The demo's report: a Markdown summary plus two PNG charts, analogues of the paper's Fig. 6
- * (per check: predictions → flagged → picked, and the retrains they led to) and Fig. 7 (the road
- * map of versions: accuracy on the drifted stream per interval, static V1 against the loop).
+ * The demo's report: a Markdown summary plus two charts, analogues of the paper's Fig. 6 (per
+ * check: predictions → flagged → picked) and Fig. 7 (the road map of versions: accuracy on the
+ * drifted stream per interval, static V1 against the loop, with the promotions marked). Each chart
+ * is a Vega-Lite spec written beside its SVG and PNG, data inlined, so it can be restyled.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TopLevelSpec } from '../../report/vega.js';
 import type { Json } from '../../agents/spec.js';
 import type { ModelVersionRecord } from '../../knowledge/types.js';
 import type { OracleBudget } from '../../activities/ml/label-oracle.js';
 import type { Decision } from '../../agents/messages.js';
 import type { MnistBootstrapResult } from './workflows/bootstrap.js';
-import { barChart, lineChart, palette } from '../../report/charts.js';
+import { groupedBarChart, PALETTE, timeSeriesChart } from '../../report/specs.js';
+import { renderVegaLite } from '../../report/vega.js';
 import type { DemoOptions } from './demo-options.js';
 import { agentWorkflowId } from '../../agents/conventions.js';
 import { HELD_OUT_METRIC, MNIST_APP } from './names.js';
@@ -123,7 +126,57 @@ function versionsTable(run: DemoRun): string[] {
   return lines;
 }
 
-export function writeReport(run: DemoRun): string {
+/** Fig. 6 analogue: per check, the images checked, flagged, and picked for labelling. */
+export function checksChart(checks: CheckSummary[]): TopLevelSpec {
+  return groupedBarChart({
+    title: 'Per check: predictions checked, flagged, picked and labelled',
+    x: { title: 'check (checker agent calls)' },
+    y: { title: 'images', integer: true },
+    categories: checks.map((_, i) => String(i + 1)),
+    groups: [
+      { name: 'checked', values: checks.map((c) => c.checked) },
+      { name: 'flagged', values: checks.map((c) => c.flagged) },
+      { name: 'picked + labelled', values: checks.map((c) => c.labelled || c.picked) },
+    ],
+  });
+}
+
+/** Fig. 7 analogue: accuracy per interval, static V1 (dashed) against the loop, promotions as rules. */
+export function roadmapChart(rows: IntervalRow[]): TopLevelSpec {
+  // A rule where the production version changed during the interval (V1 is the starting point).
+  const promotions = rows
+    .filter((r, i) => r.production !== null && r.production !== (rows[i - 1]?.production ?? 1))
+    .map((r) => ({ x: r.interval, label: `v${r.production}`, color: PALETTE[2] }));
+  return timeSeriesChart({
+    title: 'Accuracy on the drifting stream: static V1 vs the autonomic loop',
+    subtitle: 'vertical lines: a new version in production during that interval',
+    x: { title: 'interval', integer: true },
+    panels: [
+      {
+        y: { title: 'accuracy', format: '.0%' },
+        series: [
+          {
+            name: 'static v1',
+            color: '#7f7f7f',
+            dashed: true,
+            points: rows.map((r) => [r.interval, r.staticAccuracy]),
+          },
+          { name: 'scanflow agents', color: PALETTE[0], points: rows.map((r) => [r.interval, r.servedAccuracy]) },
+        ],
+      },
+    ],
+    events: promotions,
+  });
+}
+
+/** Writes fig6-checks and fig7-roadmap (.vl.json, .svg, .png) into `dir`. */
+export async function writeFigures(dir: string, rows: IntervalRow[], checks: CheckSummary[]): Promise<void> {
+  await renderVegaLite(checksChart(checks), join(dir, 'fig6-checks'));
+  await renderVegaLite(roadmapChart(rows), join(dir, 'fig7-roadmap'));
+}
+
+/** Writes the charts, report.md and run.json into the run directory; returns report.md's path. */
+export async function writeReport(run: DemoRun): Promise<string> {
   mkdirSync(run.runDir, { recursive: true });
   const checks = checkSummaries(run.decisions.checker ?? []);
   const promoted = run.versions.filter(
@@ -136,42 +189,7 @@ export function writeReport(run: DemoRun): string {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const driftedRows = run.rows.filter((r) => r.share > 0);
 
-  writeFileSync(
-    join(run.runDir, 'fig6-checks.png'),
-    barChart({
-      title: 'Per check: predictions checked, flagged, picked and labelled',
-      xLabel: 'check (checker agent calls)',
-      yLabel: 'images',
-      categories: checks.map((_, i) => String(i + 1)),
-      groups: [
-        { name: 'checked', color: palette.blue!, values: checks.map((c) => c.checked) },
-        { name: 'flagged', color: palette.orange!, values: checks.map((c) => c.flagged) },
-        { name: 'picked + labelled', color: palette.green!, values: checks.map((c) => c.labelled || c.picked) },
-      ],
-    }),
-  );
-  const markers = run.rows
-    .map((r, i) => ({ r, prev: run.rows[i - 1] }))
-    .filter(({ r, prev }) => r.production !== null && r.production !== (prev?.production ?? 1))
-    .map(({ r }) => ({ x: r.interval, y: r.servedAccuracy, label: `v${r.production}`, color: palette.green! }));
-  writeFileSync(
-    join(run.runDir, 'fig7-roadmap.png'),
-    lineChart({
-      title: 'Accuracy on the drifting stream: static V1 vs the autonomic loop',
-      xLabel: 'interval',
-      yLabel: 'accuracy',
-      series: [
-        {
-          name: 'static v1',
-          color: palette.grey!,
-          dashed: true,
-          points: run.rows.map((r) => [r.interval, r.staticAccuracy]),
-        },
-        { name: 'scanflow agents', color: palette.blue!, points: run.rows.map((r) => [r.interval, r.servedAccuracy]) },
-      ],
-      markers,
-    }),
-  );
+  await writeFigures(run.runDir, run.rows, checks);
 
   const md = [
     `# Scanflow MNIST case study: run ${run.runId}`,
@@ -203,6 +221,8 @@ export function writeReport(run: DemoRun): string {
     '',
     '![Fig. 7 analogue](fig7-roadmap.png)',
     '',
+    '[SVG](fig7-roadmap.svg) · [Vega-Lite spec with its data](fig7-roadmap.vl.json)',
+    '',
     '## Checks (checker agent)',
     '',
     '| check | checked | flagged | picked | labelled for training | set aside for evaluation | pseudo-labelled | drift (KS p-value) |',
@@ -221,6 +241,8 @@ export function writeReport(run: DemoRun): string {
     ),
     '',
     '![Fig. 6 analogue](fig6-checks.png)',
+    '',
+    '[SVG](fig6-checks.svg) · [Vega-Lite spec with its data](fig6-checks.vl.json)',
     '',
     '## Model versions (registry)',
     '',
