@@ -11,8 +11,14 @@
  *   gauges take the max), so Prometheus sees one server.
  * Started by main.ts with --workers N; the primary prints the `listening` line once all listen and
  * forwards SIGTERM/SIGINT (each worker drains, then the primary exits).
+ *
+ * TensorFlow's thread pools: each native TensorFlow sizes its intra-op pool to every core, so N
+ * processes would run N x cores compute threads that preempt each other in the middle of a model
+ * call. Each worker gets cores / N threads instead (TF_NUM_INTRAOP_THREADS, at least 1), unless
+ * the environment already sets it; one thread per call is also what makes a batch-1 call fastest.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { SwitchResult } from './version-switcher.js';
 import type { VersionChoice } from './model-version.js';
@@ -32,6 +38,19 @@ const isOurs = (m: unknown): m is { type: string; id: number } =>
   m !== null &&
   typeof (m as { type?: unknown }).type === 'string' &&
   (m as { type: string }).type.startsWith('scanflow:');
+
+/** The TensorFlow thread settings of each of `count` workers (see the header); the environment's own win. */
+export function tensorflowThreads(
+  count: number,
+  env: NodeJS.ProcessEnv = process.env,
+  cores = availableParallelism(),
+): Record<string, string> {
+  const perWorker = String(Math.max(1, Math.floor(cores / count)));
+  return {
+    TF_NUM_INTRAOP_THREADS: env.TF_NUM_INTRAOP_THREADS ?? perWorker,
+    TF_NUM_INTEROP_THREADS: env.TF_NUM_INTEROP_THREADS ?? '1',
+  };
+}
 
 /** Runs the primary: forks `count` workers of this same program and coordinates them; never returns until they exit. */
 export async function runPrimary(count: number, log: (line: string) => void): Promise<void> {
@@ -92,7 +111,7 @@ export async function runPrimary(count: number, log: (line: string) => void): Pr
   };
 
   for (let i = 0; i < count; i += 1) {
-    const worker = cluster.fork({ SCANFLOW_SERVING_WORKER: String(i) });
+    const worker = cluster.fork({ SCANFLOW_SERVING_WORKER: String(i), ...tensorflowThreads(count) });
     worker.on('message', (message: unknown) => onMessage(worker, message));
     workers.push(worker);
   }

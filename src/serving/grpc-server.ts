@@ -3,7 +3,8 @@
  * KServe's messages) on @grpc/grpc-js, serving the same model slot, batcher, metrics and hot version
  * switch as the REST routes (one ServingContext). Tensors arrive in `raw_input_contents` (raw
  * little-endian bytes; the answer then comes in `raw_output_contents`) or in typed `contents`
- * (`fp32_contents`; the answer in `fp32_contents` / `int64_contents`). A ProtocolError's HTTP status
+ * (`fp32_contents`; the answer in `fp32_contents` / `int64_contents`). `parameters["sample_ids"]`
+ * carries the prediction log's join key as on REST (see grpcSampleIds). A ProtocolError's HTTP status
  * maps to the gRPC code KServe uses for it (400 INVALID_ARGUMENT, 503 UNAVAILABLE, ...).
  */
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import {
   ProtocolError,
   checkInputHeader,
   fp32FromBytes,
+  parseSampleIds,
   modelMetadata,
   serverMetadata,
   type InferAnswer,
@@ -65,10 +67,16 @@ interface Tensor {
   shape: number[];
   contents?: { fp32_contents?: number[] } | null;
 }
+/** An InferParameter as proto-loader decodes it (oneofs: true names the field that is set). */
+interface Parameter {
+  parameter_choice?: string;
+  string_param?: string;
+}
 interface InferMessage {
   model_name: string;
   model_version: string;
   id: string;
+  parameters?: Record<string, Parameter>;
   inputs: Tensor[];
   outputs: Array<{ name: string }>;
   raw_input_contents: Buffer[];
@@ -80,6 +88,8 @@ export function decodeGrpcInfer(message: InferMessage): { request: InferRequest;
   if (inputs.length !== 1)
     throw new ProtocolError(400, `inputs must hold exactly 1 tensor ("images"), got ${inputs.length}`);
   const { count } = checkInputHeader({ ...inputs[0], shape: inputs[0]!.shape });
+  // Checked before any pixel is read, as on REST.
+  const sampleIds = grpcSampleIds(message.parameters?.sample_ids, count);
   const n = count * IMAGE_SIZE;
   const raws = message.raw_input_contents ?? [];
   let images: Float32Array;
@@ -107,6 +117,7 @@ export function decodeGrpcInfer(message: InferMessage): { request: InferRequest;
     }
   }
   const request: InferRequest = { images, count };
+  if (sampleIds) request.sampleIds = sampleIds;
   if (message.id) {
     if (message.id.length > 256) throw new ProtocolError(400, 'id is longer than 256 characters');
     request.id = message.id;
@@ -125,6 +136,25 @@ export function decodeGrpcInfer(message: InferMessage): { request: InferRequest;
     request.outputs = names;
   }
   return { request, raw: raws.length > 0 };
+}
+
+/**
+ * `parameters["sample_ids"]`: an InferParameter holds one scalar, so the ids travel as a
+ * `string_param` with a JSON array, `'["s-1","s-2"]'`, one id (string or number) per image: the
+ * same rule as REST's `parameters.sample_ids` (the prediction log's join key).
+ */
+function grpcSampleIds(parameter: Parameter | undefined, count: number): string[] | undefined {
+  if (parameter === undefined) return undefined;
+  const usage = 'parameters["sample_ids"] must be a string_param holding a JSON array of ids, one per image';
+  if (parameter.parameter_choice !== 'string_param' || typeof parameter.string_param !== 'string')
+    throw new ProtocolError(400, `${usage}, got ${parameter.parameter_choice ?? 'no value'}`);
+  let ids: unknown;
+  try {
+    ids = JSON.parse(parameter.string_param);
+  } catch (err) {
+    throw new ProtocolError(400, `${usage}: ${(err as Error).message}`);
+  }
+  return parseSampleIds(ids, count);
 }
 
 export function encodeGrpcInfer(answer: InferAnswer, raw: boolean): Record<string, unknown> {

@@ -63,6 +63,8 @@ async function run(): Promise<void> {
     model: args.model,
     version: server.slot.version ?? null,
     store: store.location,
+    // TensorFlow's compute threads in this process (cluster.ts divides the cores among workers).
+    ...(process.env.TF_NUM_INTRAOP_THREADS ? { intraOpThreads: Number(process.env.TF_NUM_INTRAOP_THREADS) } : {}),
   };
   if (hooks) hooks.listening(info);
   else console.log(JSON.stringify(info));

@@ -261,7 +261,8 @@ function flattenData(data: unknown, expected: number): Float32Array {
   return out;
 }
 
-function parseSampleIds(value: unknown, count: number): string[] {
+/** `parameters.sample_ids`: one id (string or number) per image, as strings. REST and gRPC share this rule. */
+export function parseSampleIds(value: unknown, count: number): string[] {
   if (
     !Array.isArray(value) ||
     !value.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))

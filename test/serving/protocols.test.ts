@@ -2,31 +2,21 @@
  * The model server's three protocols against a real S3-backed registry and native TensorFlow:
  * conformance of REST+JSON, REST with the binary tensor data extension and gRPC
  * (inference.GRPCInferenceService): health, metadata, infer, errors; the same answers from all
- * three for the same input; a version switch under load on each with zero failed requests.
+ * three for the same input; sample ids reaching the prediction log the same way from REST and gRPC;
+ * a version switch under load on each with zero failed requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
+import {
+  BatchedPredictionLogWriter,
+  listPredictionBatches,
+  readPredictionBatch,
+} from '../../src/knowledge/prediction-log.js';
+import type { KnowledgeStore } from '../../src/knowledge/types.js';
 import { registryModelSource } from '../../src/serving/model-source.js';
-import { inferenceServiceClient } from '../../src/serving/grpc-server.js';
 import { ModelServer } from '../../src/serving/server.js';
 import { images, s3Store, seededRegistry, uniqueS3StoreConfig } from './fixtures.js';
-
-type Call = (request: object) => Promise<Record<string, unknown>>;
-
-function grpcClient(port: number): { call: (method: string) => Call; close: () => void } {
-  const Client = inferenceServiceClient();
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  return {
-    call: (method) => (request) =>
-      new Promise((resolve, reject) =>
-        (client as unknown as Record<string, (r: object, cb: (e: Error | null, v: object) => void) => void>)[method]!(
-          request,
-          (err, value) => (err ? reject(err) : resolve(value as Record<string, unknown>)),
-        ),
-      ),
-    close: () => client.close(),
-  };
-}
+import { grpcClient } from './grpc-client.js';
 
 interface JsonAnswer {
   model_name: string;
@@ -73,13 +63,20 @@ describe('model server protocols: JSON, binary tensors, gRPC', () => {
   let server: ModelServer;
   let base: string;
   let rpc: ReturnType<typeof grpcClient>;
+  let store: KnowledgeStore;
 
   beforeAll(async () => {
-    const store = s3Store(uniqueS3StoreConfig('protocols'));
+    store = s3Store(uniqueS3StoreConfig('protocols'));
     const registry = await seededRegistry(store, 'mnist', 3);
     server = new ModelServer({
       modelName: 'mnist',
       source: registryModelSource(registry),
+      predictionLog: new BatchedPredictionLogWriter(store, {
+        model: 'mnist',
+        batchSize: 50,
+        flushIntervalMs: 0,
+        writerId: 'protocols',
+      }),
       grpcPort: 0,
       batching: { maxBatchSize: 64, maxWaitMs: 2 },
       processMetrics: false,
@@ -245,6 +242,48 @@ describe('model server protocols: JSON, binary tensors, gRPC', () => {
         code: grpc.status.INVALID_ARGUMENT,
         details: expect.stringMatching(message),
       });
+  });
+
+  it('gRPC: parameters["sample_ids"] (a JSON array in string_param) reach the prediction log as REST\'s do', async () => {
+    const rest = await postJson(jsonBody({ parameters: { sample_ids: ['r-0', 'r-1', 'r-2'] } }));
+    expect(rest.status).toBe(200);
+    const g = await rpc.call('ModelInfer')({
+      model_name: 'mnist',
+      inputs: [{ name: 'images', datatype: 'FP32', shape: [N, 784] }],
+      raw_input_contents: [raw],
+      parameters: { sample_ids: { string_param: '["g-0", 1, "g-2"]' } },
+    });
+    expect(g.model_version).toBe(rest.body.model_version);
+    const bad: Array<[object, RegExp]> = [
+      [{ string_param: '["only-one"]' }, /sample_ids has 1 ids for 3 images/],
+      [{ string_param: 'g-0,g-1,g-2' }, /JSON array of ids/],
+      [{ string_param: '[{"x":1},"b","c"]' }, /array of strings or numbers/],
+      [{ int64_param: 3 }, /must be a string_param.*got int64_param/],
+    ];
+    for (const [parameter, message] of bad)
+      await expect(
+        rpc.call('ModelInfer')({
+          model_name: 'mnist',
+          inputs: [{ name: 'images', datatype: 'FP32', shape: [N, 784] }],
+          raw_input_contents: [raw],
+          parameters: { sample_ids: parameter },
+        }),
+      ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
+    expect(await server.flushPredictionLog()).toBe(0);
+    const records = (
+      await Promise.all((await listPredictionBatches(store, 'mnist')).map((k) => readPredictionBatch(store, k)))
+    ).flat();
+    const byId = new Map(records.map((r) => [r.id, r]));
+    // Same images, same version: the same predictions under either protocol's ids; refused requests logged nothing.
+    for (const [r, g] of [
+      ['r-0', 'g-0'],
+      ['r-1', '1'],
+      ['r-2', 'g-2'],
+    ] as const) {
+      expect(byId.get(g)).toMatchObject({ predicted: byId.get(r)!.predicted, modelVersion: byId.get(r)!.modelVersion });
+      expect(byId.get(g)!.confidence).toBeCloseTo(byId.get(r)!.confidence, 6);
+    }
+    expect(records.filter((r) => r.id === 'only-one')).toHaveLength(0);
   });
 
   it.each(['json', 'binary', 'grpc'] as const)(

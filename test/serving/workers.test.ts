@@ -2,10 +2,11 @@
  * The model server as several processes sharing its ports (--workers 2, cluster.ts), started as the
  * platform starts it (src/serving/main.ts): both protocols answer, a hot version switch under load
  * on REST and gRPC together fails no request and reaches every worker, /metrics sums the workers,
- * SIGTERM drains and exits 0.
+ * each worker's TensorFlow gets its share of the cores, SIGTERM drains and exits 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { inferenceServiceClient } from '../../src/serving/grpc-server.js';
@@ -17,7 +18,7 @@ const body = JSON.stringify({ inputs: [{ name: 'images', shape: [1, 784], dataty
 
 describe('model server with 2 worker processes', () => {
   let child: ChildProcess;
-  let info: { port: number; grpcPort: number; workers: number };
+  let info: { port: number; grpcPort: number; workers: number; intraOpThreads?: number };
   let client: grpc.Client &
     Record<string, (r: object, cb: (e: Error | null, v: { model_version: string }) => void) => void>;
   let exit: Promise<number | null>;
@@ -116,6 +117,11 @@ describe('model server with 2 worker processes', () => {
     expect(total).toBeGreaterThanOrEqual(versions.length);
     expect(metrics).toMatch(/^scanflow_model_version\{model="mnist"\} 2$/m);
     expect(metrics).toMatch(/^scanflow_model_switches_total\{model="mnist"\} 2$/m);
+  });
+
+  it("divides the cores among the workers' TensorFlow thread pools", () => {
+    const expected = process.env.TF_NUM_INTRAOP_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / 2)));
+    expect(info.intraOpThreads).toBe(Number(expected));
   });
 
   it('drains and exits 0 on SIGTERM', async () => {
