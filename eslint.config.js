@@ -42,6 +42,33 @@ export default tseslint.config(
     rules: { 'scanflow/layers': 'error' },
   },
   {
+    // Every heartbeat goes through beat() (src/activities/support.ts), which remembers its details
+    // so keepBeating repeats them instead of overwriting a resumable activity's checkpoint.
+    files: ['src/**/*.ts', 'workers/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['src/activities/support.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='heartbeat']",
+          message: 'Heartbeat with beat() from src/activities/support.ts (keepBeating repeats its details).',
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@temporalio/activity',
+              importNames: ['heartbeat'],
+              message: 'Heartbeat with beat() from src/activities/support.ts (keepBeating repeats its details).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code must stay deterministic: no Node built-ins, no native modules, and
     // activity implementations only as types.
     files: ['src/workflows/**/*.ts', 'src/agents/**/*.ts', 'src/apps/*/workflows/**/*.ts'],

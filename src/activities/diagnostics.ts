@@ -3,7 +3,7 @@
  * native TensorFlow backend and stores its result in the knowledge base (S3 or local
  * directory). `scanflow doctor` and the smoke test run it through Temporal.
  */
-import { heartbeat } from '@temporalio/activity';
+import { beat } from './support.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { tensorflow, libtensorflowVersion } from '../ml/tf.js';
 import type { KnowledgeStore } from '../knowledge/types.js';
@@ -37,7 +37,7 @@ export function createDiagnosticsActivities(store: KnowledgeStore) {
         const ones = tf.ones([input.size, input.size]);
         return tf.matMul(ones, ones).sum().dataSync()[0] ?? NaN;
       });
-      heartbeat();
+      beat();
       const report: DiagnosticsReport = {
         backend: tf.getBackend(),
         tensorflowVersion: libtensorflowVersion(),

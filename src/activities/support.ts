@@ -8,55 +8,58 @@ import { ApplicationFailure } from '@temporalio/common';
 import { KnowledgeError } from '../knowledge/types.js';
 import { InvalidInputError } from '../ml/errors.js';
 
+/**
+ * The details each running activity last heartbeated through `beat`, so `keepBeating` can repeat
+ * them (a resumable activity's checkpoint is never overwritten by a bare beat). Every heartbeat in
+ * src/ goes through `beat` (an ESLint rule forbids calling the SDK's heartbeat directly), which is
+ * what lets this work with the SDK's public API only.
+ */
+const latestDetails = new WeakMap<Context, { details: unknown }>();
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Heartbeats when running inside an activity; a no-op elsewhere. */
 export function beat(details?: unknown): void {
-  let context: Context;
-  try {
-    context = Context.current();
-  } catch {
-    return;
-  }
+  const context = currentContext();
+  if (!context) return;
+  latestDetails.set(context, { details });
   context.heartbeat(details);
 }
 
 /** How often `keepBeating` heartbeats; the SDK sends at most one per 80% of the heartbeat timeout. */
 export const KEEP_BEATING_MS = 1000;
 
-/**
- * Runs `work` while heartbeating every `everyMs`, so an activity with a heartbeat timeout is
- * retried soon after its worker dies (instead of after its whole start-to-close timeout), and
- * receives cancellation. Details the activity heartbeats itself are kept: each beat repeats the
- * latest ones (at first those of the previous attempt), so a resumable activity's checkpoint is
- * never overwritten. Outside an activity it just runs `work`.
- */
 /** Activity contexts `keepBeating` already beats for. */
 const beating = new WeakSet<Context>();
 
+/**
+ * Runs `work` while heartbeating every `everyMs`, so an activity with a heartbeat timeout is
+ * retried soon after its worker dies (instead of after its whole start-to-close timeout), and
+ * receives cancellation. Details the activity heartbeats itself (with `beat`) are kept: each beat
+ * repeats the latest ones (at first those of the previous attempt). Outside an activity it just
+ * runs `work`.
+ */
 export async function keepBeating<T>(work: () => Promise<T>, everyMs = KEEP_BEATING_MS): Promise<T> {
-  let context: Context;
-  try {
-    context = Context.current();
-  } catch {
-    return await work();
-  }
+  const context = currentContext();
+  if (!context) return await work();
   // Wrapped twice (the agent role's activities, then every role's in workers/roles.ts): one beat is enough.
   if (beating.has(context)) return await work();
   beating.add(context);
-  // The SDK's Context calls this.heartbeatFn for every heartbeat; watch it to remember the latest details.
-  const hooked = context as unknown as { heartbeatFn: (details?: unknown) => void };
-  const send = hooked.heartbeatFn;
-  let latest: unknown = context.info.heartbeatDetails;
-  hooked.heartbeatFn = (details?: unknown) => {
-    latest = details;
-    send(details);
-  };
-  send(latest);
-  const timer = setInterval(() => send(latest), everyMs);
+  const latest = (): unknown => (latestDetails.get(context) ?? { details: context.info.heartbeatDetails }).details;
+  // A first beat at once only restores a previous attempt's details: with none, it would put an
+  // empty heartbeat ahead of the activity's own first one, which the SDK's throttle then holds back.
+  if (context.info.heartbeatDetails !== undefined) context.heartbeat(latest());
+  const timer = setInterval(() => context.heartbeat(latest()), everyMs);
   try {
     return await work();
   } finally {
     clearInterval(timer);
-    hooked.heartbeatFn = send;
     beating.delete(context);
   }
 }

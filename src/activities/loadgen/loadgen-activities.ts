@@ -16,6 +16,7 @@ import type { QuerySampleLibrary, SystemUnderTest } from '../../loadgen/sut.js';
 import { FixedDelaySut, NullSut } from '../../loadgen/suts/fixed-delay.js';
 import { HttpOipSut } from '../../loadgen/suts/http-oip.js';
 import type { KnowledgeStore } from '../../knowledge/types.js';
+import { beat } from '../support.js';
 import type {
   LoadgenActivities,
   LoadgenSegmentInput,
@@ -157,7 +158,7 @@ export function createLoadgenActivities(deps: LoadgenActivityDeps): LoadgenActiv
           progressIntervalMs: deps.progressIntervalMs ?? 250,
           onProgress: (p) => {
             last = p;
-            ctx?.heartbeat(p);
+            beat(p);
           },
         });
         if (result.cancelled) {

@@ -28,6 +28,7 @@ import type {
   WorkflowRef,
 } from '../../platform/types.js';
 import { KubernetesPlatform, type KubernetesPlatformOptions } from '../../platform/kubernetes/adapter.js';
+import { beat } from '../support.js';
 
 export interface ServiceTarget {
   ref: WorkflowRef;
@@ -47,11 +48,11 @@ async function following<T>(
 ): Promise<T> {
   const ctx = Context.current();
   let latest: BatchRunStatus | undefined;
-  const timer = setInterval(() => ctx.heartbeat(latest), HEARTBEAT_MS);
+  const timer = setInterval(() => beat(latest), HEARTBEAT_MS);
   try {
     return await run((s) => {
       latest = s;
-      ctx.heartbeat(s);
+      beat(s);
     }, ctx.cancellationSignal);
   } finally {
     clearInterval(timer);
