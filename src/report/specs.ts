@@ -163,11 +163,13 @@ function checkAxis(chart: string, name: string, axis: AxisInput): void {
   }
 }
 
+/** `kind` is plural-ready: 'series' | 'category' | 'group' ('series' is its own plural). */
 function checkNames(chart: string, kind: string, names: string[]): void {
+  const plural = kind === 'series' ? kind : kind === 'category' ? 'categories' : `${kind}s`;
   const seen = new Set<string>();
   for (const name of names) {
     if (!name.trim()) throw new ChartInputError(chart, `a ${kind} has an empty name`);
-    if (seen.has(name)) throw new ChartInputError(chart, `two ${kind}s are named "${name}" (names label the legend)`);
+    if (seen.has(name)) throw new ChartInputError(chart, `two ${plural} are named "${name}" (names label the legend)`);
     seen.add(name);
   }
 }

@@ -169,10 +169,30 @@ export function roadmapChart(rows: IntervalRow[]): TopLevelSpec {
   });
 }
 
-/** Writes fig6-checks and fig7-roadmap (.vl.json, .svg, .png) into `dir`. */
-export async function writeFigures(dir: string, rows: IntervalRow[], checks: CheckSummary[]): Promise<void> {
-  await renderVegaLite(checksChart(checks), join(dir, 'fig6-checks'));
-  await renderVegaLite(roadmapChart(rows), join(dir, 'fig7-roadmap'));
+export const FIG6 = 'fig6-checks';
+export const FIG7 = 'fig7-roadmap';
+
+/**
+ * Writes fig6-checks and fig7-roadmap (.vl.json, .svg, .png) into `dir`; returns the names
+ * written. A run too short for the checker to run (no checks) has no Fig. 6 rather than an empty one.
+ */
+export async function writeFigures(dir: string, rows: IntervalRow[], checks: CheckSummary[]): Promise<string[]> {
+  const written: string[] = [];
+  if (checks.length > 0) {
+    await renderVegaLite(checksChart(checks), join(dir, FIG6));
+    written.push(FIG6);
+  }
+  if (rows.length > 0) {
+    await renderVegaLite(roadmapChart(rows), join(dir, FIG7));
+    written.push(FIG7);
+  }
+  return written;
+}
+
+/** The Markdown of one figure: the PNG inline, links to the SVG and the spec. */
+function figureMarkdown(name: string, alt: string, written: string[], missing: string): string[] {
+  if (!written.includes(name)) return [`_${alt}: ${missing}._`];
+  return [`![${alt}](${name}.png)`, '', `[SVG](${name}.svg) · [Vega-Lite spec with its data](${name}.vl.json)`];
 }
 
 /** Writes the charts, report.md and run.json into the run directory; returns report.md's path. */
@@ -189,7 +209,7 @@ export async function writeReport(run: DemoRun): Promise<string> {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const driftedRows = run.rows.filter((r) => r.share > 0);
 
-  await writeFigures(run.runDir, run.rows, checks);
+  const figures = await writeFigures(run.runDir, run.rows, checks);
 
   const md = [
     `# Scanflow MNIST case study: run ${run.runId}`,
@@ -219,9 +239,7 @@ export async function writeReport(run: DemoRun): Promise<string> {
           )} | ${pct(r.staticAccuracy)} | ${r.labelsUsed} | v${r.production ?? '?'} | ${r.latencyP99Ms.toFixed(0)} ms |`,
     ),
     '',
-    '![Fig. 7 analogue](fig7-roadmap.png)',
-    '',
-    '[SVG](fig7-roadmap.svg) · [Vega-Lite spec with its data](fig7-roadmap.vl.json)',
+    ...figureMarkdown(FIG7, 'Fig. 7 analogue', figures, 'no interval ran'),
     '',
     '## Checks (checker agent)',
     '',
@@ -240,9 +258,7 @@ export async function writeReport(run: DemoRun): Promise<string> {
       (p) => `| ${p.at} | v${p.version} | ${p.decision} | ${p.basis} | ${p.reason} |`,
     ),
     '',
-    '![Fig. 6 analogue](fig6-checks.png)',
-    '',
-    '[SVG](fig6-checks.svg) · [Vega-Lite spec with its data](fig6-checks.vl.json)',
+    ...figureMarkdown(FIG6, 'Fig. 6 analogue', figures, 'no check ran (the tracker did not reach its threshold)'),
     '',
     '## Model versions (registry)',
     '',
