@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ImageSet } from '../ml/types.js';
+import { quantisePixels } from './fingerprint.js';
 import { checkKey } from './keys.js';
 import {
   KnowledgeError,
@@ -138,9 +139,8 @@ export async function countPredictions(store: KnowledgeStore, keys: string[]): P
 
 /** Encodes a [0,1] image as the log's base64 bytes. */
 export function pixelsToBase64(pixels: ArrayLike<number>): string {
-  const bytes = Buffer.alloc(pixels.length);
-  for (let i = 0; i < pixels.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, pixels[i] ?? 0)) * 255);
-  return bytes.toString('base64');
+  // One quantisation for the log and the oracle's fingerprints (fingerprint.ts): they must agree.
+  return quantisePixels(pixels).toString('base64');
 }
 
 /** The logged inputs as an image set (records without pixels are skipped), ids = prediction ids. */

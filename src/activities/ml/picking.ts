@@ -6,6 +6,7 @@
  * random sample of the whole checked window can be set aside for evaluation (labelled by the
  * oracle under `eval/stream/`, never trained on: retraining refuses those ids).
  */
+import { Context } from '@temporalio/activity';
 import { getImageSet, putImageSet } from '../../knowledge/image-set.js';
 import { KnowledgeError } from '../../knowledge/types.js';
 import { predict } from '../../ml/classifier.js';
@@ -16,7 +17,7 @@ import { Rng } from '../../ml/random.js';
 import type { ImageSet } from '../../ml/types.js';
 import { asActivity } from '../support.js';
 import { resolveDataset } from './datasets.js';
-import { getBudget, labelIds } from './label-oracle.js';
+import { checkSamples, getBudget, labelImages, rejectedBy, type RejectedSample } from './label-oracle.js';
 import { slug, type MlModels } from './models.js';
 import type { DetectionResult, PickingActivities } from './types.js';
 
@@ -27,6 +28,18 @@ import type { DetectionResult, PickingActivities } from './types.js';
  */
 export const STREAM_EVAL_PREFIX = 'eval/stream/';
 export const evaluationSidecarKey = (poolKey: string): string => poolKey.replace(/\.sfimg$/, '.json');
+
+/** Samples the oracle refused go to the worker's log (the activity's logger when there is one). */
+function warnRejected(message: string, rejected: RejectedSample[]): void {
+  const byReason: Record<string, number> = {};
+  for (const r of rejected) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
+  const attrs = { byReason, ids: rejected.slice(0, 10).map((r) => r.id) };
+  try {
+    Context.current().log.warn(message, attrs);
+  } catch {
+    console.warn(`${message} ${JSON.stringify(attrs)}`);
+  }
+}
 
 const withIds = (images: ImageSet, data: string): ImageSet => ({
   ...images,
@@ -121,8 +134,23 @@ export function createPickingActivities(ml: MlModels): PickingActivities {
           throw new InvalidInputError(`count must be a non-negative integer, got ${input.count}`);
         const images = withIds(await resolveDataset(store, input.data), input.data);
         const excluded = new Set(input.exclude ?? []);
+        const pickedKey = input.outputKey ?? `${STREAM_EVAL_PREFIX}${slug(input.data)}.sfimg`;
+        // Only the oracle's own samples (id and pixels) may be set aside for true labels later:
+        // another image sent under a stream id would be judged with that sample's label.
+        let rejected = 0;
+        let verified: Set<number> | undefined;
+        if (input.batchKeys && input.batchKeys.length > 0) {
+          const check = await checkSamples(store, input.batchKeys, images, pickedKey);
+          verified = new Set(check.accepted);
+          rejected = check.rejected.length;
+          if (rejected > 0)
+            warnRejected(
+              `sampleForEvaluation: ${rejected} of ${images.count} samples of ${input.data} left out: their pixels are not the oracle's sample of that id`,
+              check.rejected,
+            );
+        }
         const eligible = Array.from({ length: images.count }, (_, i) => i).filter(
-          (i) => !excluded.has(images.ids?.[i] ?? ''),
+          (i) => !excluded.has(images.ids?.[i] ?? '') && (!verified || verified.has(i)),
         );
         // A uniform random sample of the whole window: the stream's own distribution, drifted or not.
         const rng = new Rng(input.seed);
@@ -131,13 +159,12 @@ export function createPickingActivities(ml: MlModels): PickingActivities {
           .map((k) => eligible[k] as number)
           .sort((a, b) => a - b);
         const chosen = subset(images, chosenIdx);
-        const pickedKey = input.outputKey ?? `${STREAM_EVAL_PREFIX}${slug(input.data)}.sfimg`;
         if (chosen.count > 0) {
           await putImageSet(store, pickedKey, chosen);
           // Where the oracle finds their truth when a verdict needs some of them labelled.
           await store.putJson(evaluationSidecarKey(pickedKey), { batchKeys: input.batchKeys ?? [] });
         }
-        return { pickedKey: chosen.count > 0 ? pickedKey : '', count: chosen.count, ids: chosen.ids ?? [] };
+        return { pickedKey: chosen.count > 0 ? pickedKey : '', count: chosen.count, ids: chosen.ids ?? [], rejected };
       });
     },
 
@@ -154,19 +181,28 @@ export function createPickingActivities(ml: MlModels): PickingActivities {
             count: done.count,
             budgetLeft: budget.budget - budget.used,
             trueLabels: done.count,
+            rejected: await rejectedBy(store, outputKey),
           };
         }
         const picked = await getImageSet(store, input.pickedKey);
         if (!picked.ids)
           throw new KnowledgeError('Corrupt', `${input.pickedKey} has no image ids: the oracle labels images by id`);
-        const labels = await labelIds(store, input.batchKeys, picked.ids);
-        await putImageSet(store, outputKey, { ...picked, labels });
+        // Joined by id only where the pixels are the oracle's own sample (label poisoning):
+        // the others are left out, cost nothing, and are reported.
+        const { labelled, rejected } = await labelImages(store, input.batchKeys, picked, outputKey);
+        if (rejected.length > 0)
+          warnRejected(
+            `labelSamples: ${rejected.length} of ${picked.count} samples of ${input.pickedKey} not labelled: their pixels are not the oracle's sample of that id`,
+            rejected,
+          );
+        if (labelled.count > 0) await putImageSet(store, outputKey, labelled);
         const budget = await getBudget(store);
         return {
-          labelledKey: outputKey,
-          count: picked.count,
+          labelledKey: labelled.count > 0 ? outputKey : '',
+          count: labelled.count,
           budgetLeft: budget.budget - budget.used,
-          trueLabels: picked.count,
+          trueLabels: labelled.count,
+          rejected: rejected.length,
         };
       });
     },

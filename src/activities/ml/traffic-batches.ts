@@ -24,7 +24,8 @@ export function createTrafficBatchActivities(ml: Pick<MlModels, 'store'>): Traff
         const datasetKey =
           input.outputKey ?? `traffic/seed-${input.seed}/batch-${String(input.batchIndex).padStart(5, '0')}.sfimg`;
         const ids = batch.images.ids ?? [];
-        await recordTruth(store, datasetKey, ids, stream.oracle.truthFor(ids));
+        // With the pixels' fingerprints: labelling joins a logged sample only if its pixels are these.
+        await recordTruth(store, datasetKey, ids, stream.oracle.truthFor(ids), batch.images);
         await putImageSet(store, datasetKey, batch.images);
         const kinds: Record<string, number> = {};
         for (const k of batch.kinds) kinds[k] = (kinds[k] ?? 0) + 1;

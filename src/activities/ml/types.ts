@@ -203,6 +203,8 @@ export interface SampleResult {
   pickedKey: string;
   count: number;
   ids: string[];
+  /** sampleForEvaluation: samples left out because their pixels are not the oracle's sample of their id. */
+  rejected?: number;
 }
 
 export interface PickResult {
@@ -229,6 +231,8 @@ export interface LabelResult {
   budgetLeft: number;
   /** True labels this set cost (0 for pseudo-labels). */
   trueLabels: number;
+  /** Oracle labelling: samples not labelled because their pixels are not the oracle's sample of their id. */
+  rejected?: number;
 }
 
 export interface GenerateTrafficInput {

@@ -172,7 +172,8 @@ export class MnistCaseStudy {
     const batch = this.stream.batch(i);
     const ids = batch.images.ids ?? [];
     const truth = this.stream.oracle.truthFor(ids);
-    await recordTruth(env.store, trafficBatchKey(options.seed, i), ids, truth);
+    // With the pixels: labelling joins a logged sample only if its pixels are the ones sent here.
+    await recordTruth(env.store, trafficBatchKey(options.seed, i), ids, truth, batch.images);
     const truthById = new Map(ids.map((id, k) => [id, truth[k]]));
     let correct = 0;
     let answered = 0;
