@@ -4,6 +4,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-node';
 import { tensorflow } from '../ml/tf.js';
+import { compileForwardPass } from './forward-pass.js';
 import { CLASS_COUNT, IMAGE_SIZE, type Prediction } from './protocol.js';
 
 export interface ServableModel {
@@ -14,8 +15,17 @@ export interface ServableModel {
   dispose(): void;
 }
 
+export interface ServableOptions {
+  /** Run a Sequential chain of known layers as its plain ops (forward-pass.ts; default true). */
+  compiled?: boolean;
+}
+
 /** Wraps a classifier whose input is [n, 28, 28, 1] or [n, 784] and whose output is [n, 10] probabilities. */
-export function servableFromLayersModel(model: TF.LayersModel, version: string): ServableModel {
+export function servableFromLayersModel(
+  model: TF.LayersModel,
+  version: string,
+  options: ServableOptions = {},
+): ServableModel & { readonly compiled: boolean } {
   const inputShape = model.inputs[0]?.shape ?? [];
   const flat = inputShape.length === 2;
   const outputShape = model.outputs[0]?.shape ?? [];
@@ -28,14 +38,20 @@ export function servableFromLayersModel(model: TF.LayersModel, version: string):
     throw new Error(`model version ${version}: output shape ${JSON.stringify(outputShape)} is not [n, ${CLASS_COUNT}]`);
   }
   const tf = tensorflow();
+  const forward =
+    (options.compiled ?? true) && model.getClassName() === 'Sequential'
+      ? compileForwardPass(tf, model.layers, flat ? 2 : 4)
+      : undefined;
+  const run = forward ?? ((x: TF.Tensor) => model.apply(x, { training: false }) as TF.Tensor);
   return {
     version,
+    compiled: forward !== undefined,
     async predict(images, count) {
-      // model.apply skips predict()'s input checks and its split into batches of 32; the arg-max
-      // is a loop over the probabilities already read, not a second op and a second read.
+      // model.apply (or its compiled ops) skips predict()'s input checks and its split into batches
+      // of 32; the arg-max is a loop over the probabilities already read, not a second op and read.
       const probs = tf.tidy(() => {
         const x = flat ? tf.tensor2d(images, [count, IMAGE_SIZE]) : tf.tensor4d(images, [count, 28, 28, 1]);
-        return model.apply(x, { training: false }) as TF.Tensor2D;
+        return run(x);
       });
       let probabilities: Float32Array;
       try {
