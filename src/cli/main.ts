@@ -4,6 +4,7 @@
  *   worker              workers only, against TEMPORAL_ADDRESS
  *   doctor              runs the stack health check workflow on a running stack
  *   demo …              the MNIST case study end to end (scanflow demo --help)
+ *   demo mlperf …       the infrastructure experiments, Figs. 8–11 (scanflow demo mlperf --help)
  *   agent …             start, call, query, update and stop agents (scanflow agent --help)
  *   codec-server        decodes encrypted payloads for the Temporal Web UI and CLI
  */
@@ -17,6 +18,7 @@ commands:
   worker              run the workers only (TEMPORAL_ADDRESS, SCANFLOW_WORKER_ROLES)
   doctor              check a running stack: native TensorFlow + knowledge base, through Temporal
   demo [options]      the MNIST case study end to end on one machine (scanflow demo --help)
+  demo mlperf [opts]  the infrastructure experiments (Figs. 8-11) on 2 real nodes (scanflow demo mlperf --help)
   agent <command>     manage agents (scanflow agent help)
   codec-server [--port 8235] [--ui-origin URL]
                       decode encrypted payloads for the Web UI / CLI (SCANFLOW_CODEC_KEY_FILE)
@@ -52,6 +54,18 @@ export async function main(argv: string[]): Promise<number> {
       return await doctor(loadConfig());
     }
     case 'demo': {
+      if (rest[0] === 'mlperf') {
+        const { parseMlperfDemoOptions, usage: mlperfUsage } = await import('../apps/mlperf/demo-options.js');
+        const options = parseMlperfDemoOptions(rest.slice(1));
+        if (options === 'help') {
+          console.log(mlperfUsage);
+          return 0;
+        }
+        const { runMlperfDemo } = await import('../apps/mlperf/demo.js');
+        const { startWorkers } = await import('../../workers/run.js');
+        await runMlperfDemo(options, startWorkers);
+        return 0;
+      }
       const { parseDemoOptions, usage: demoUsage } = await import('../apps/mnist/demo-options.js');
       const options = parseDemoOptions(rest);
       if (options === 'help') {
