@@ -76,12 +76,20 @@ describe('autoencoder drift detector', () => {
       );
       const clean = detector.judge(stream.next().images).verdict;
       const drifted = detector.judge(stream.next().images).verdict;
-      // The clean batch is far from the drifted one. Not asserted: clean.isDrift === false. With this
-      // reduced autoencoder (6,000 images × 2 epochs) the feature score's KS test rejects 4–6 of 12
-      // clean batches at 0.05 (measured with tfjs's fit and with our training loop alike: the
-      // reference scores are in-sample for its Mahalanobis fit), so one batch is a coin toss.
       expect(clean.pValue).toBeGreaterThan(1e-3);
       expect(clean.shareFlagged).toBeLessThan(0.1);
+      // Clean batches are judged clean at about the test's 5 % level: of 40 clean batches at most 6
+      // are called drift (P(≥ 7 of 40) = 1.4 % at a true 5 %). The feature score called 17 of these
+      // 40 drift when only half of the reference was its KS reference; with the cross-fitted
+      // calibration (drift-detector.ts) it calls 4, the l2 score 5.
+      const falseAlarms = range(0, 40).filter((s) => {
+        const cleanStream = new DriftStream(
+          { seed: s, batchSize: 300, source, schedule: [{ fromBatch: 0, share: 0, corruptions: [] }] },
+          0,
+        );
+        return detector.judge(cleanStream.next().images).verdict.isDrift;
+      }).length;
+      expect(falseAlarms).toBeLessThanOrEqual(6);
       expect(drifted.isDrift).toBe(true);
       expect(drifted.pValue).toBeLessThan(1e-6);
       expect(drifted.binomialPValue).toBeLessThan(1e-6);
