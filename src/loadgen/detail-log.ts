@@ -23,6 +23,8 @@ export interface DetailLog {
   label?: number[];
   /** Failure messages and how often each occurred. */
   errors: Record<string, number>;
+  /** Why issuing stopped before the schedule's end, as LoadGen logs it ("Too many outstanding queries …"). */
+  endedEarly?: string;
 }
 
 export function emptyDetailLog(scenario: TestScenario, segment: number): DetailLog {
@@ -64,6 +66,7 @@ export function mergeDetailLogs(logs: readonly DetailLog[]): DetailLog {
       if (out.label) out.label.push(log.label?.[i] ?? -1);
     }
     for (const [message, count] of Object.entries(log.errors)) out.errors[message] = (out.errors[message] ?? 0) + count;
+    out.endedEarly ??= log.endedEarly; // the run stops at the first segment that ended early
   }
   return out;
 }

@@ -14,6 +14,12 @@
  * and regenerates the same schedule by fast-forwarding the seeded streams. The caller joins the
  * segments' detail logs.
  *
+ * maxAsyncQueries (Server, performance mode) is LoadGen's: right after issuing a query, if more than
+ * maxAsyncQueries queries are outstanding, issuing ends ("Too many outstanding queries"); the run
+ * waits for the answers and ends short, which its summary reports (min duration / min queries not
+ * met). Issuing never waits for an answer: that would close the loop and hide the SUT's slowness.
+ * A segment counts only its own outstanding queries (the previous segment was drained).
+ *
  * Timing: wall time from performance.now(); a query due within `spinMs` (0.25 ms) is waited for
  * with setImmediate (so the event loop still delivers answers), a later one with setTimeout,
  * whose 1 ms resolution makes some queries up to ~1 ms late (counted: latency runs from the
@@ -127,6 +133,7 @@ class Runner {
   private maxIssueDelayNs = 0;
   private latencies: number[] = [];
   private finishedIssuing = false;
+  private endedEarly = false;
   private cancelled = false;
   private lastPlanned: PlannedQuery | undefined;
   private nextQuery: PlannedQuery | undefined;
@@ -225,7 +232,8 @@ class Runner {
     }
     this.o.onProgress?.(this.progress());
     const lastIssuedId = this.segment.firstQuery + this.issued - 1;
-    const runDone = this.cancelled || this.lastPlanned?.last === true || this.nextQuery === undefined;
+    const runDone =
+      this.cancelled || this.endedEarly || this.lastPlanned?.last === true || this.nextQuery === undefined;
     const endNs = this.s.scenario === 'Server' ? segment.toNs : this.runTime();
     return {
       log: this.log,
@@ -255,7 +263,7 @@ class Runner {
     this.timer = undefined;
     this.immediate = undefined;
     if (this.cancelled || this.finishedIssuing) return;
-    const maxAsync = this.s.maxAsyncQueries;
+    const maxAsync = this.s.scenario === 'Server' && this.s.mode === 'PerformanceOnly' ? this.s.maxAsyncQueries : 0;
     for (;;) {
       const q = this.nextQuery;
       if (!q || q.scheduledNs >= this.segment.toNs) return this.finishIssuing();
@@ -268,10 +276,10 @@ class Runner {
         else this.immediate = setImmediate(this.pump);
         return;
       }
-      if (maxAsync > 0 && this.outstanding >= maxAsync) return; // an answer calls pump again
       this.issue(q, q.scheduledNs);
       this.lastPlanned = q;
       this.nextQuery = q.last ? undefined : this.planner();
+      if (maxAsync > 0 && this.outstanding > maxAsync && !this.finishedIssuing) return this.endEarly(maxAsync);
     }
   };
 
@@ -357,9 +365,18 @@ class Runner {
     this.outstanding -= 1;
     this.completedQueries += 1;
     if (this.finishedIssuing) this.maybeDone();
-    else if (this.s.scenario === 'Server') {
-      if (this.s.maxAsyncQueries > 0 && !this.timer && !this.immediate) this.pump();
-    } else if (this.s.scenario !== 'Offline') this.immediate = setImmediate(() => this.issueStreamQuery());
+    else if (this.s.scenario !== 'Server' && this.s.scenario !== 'Offline')
+      this.immediate = setImmediate(() => this.issueStreamQuery());
+  }
+
+  /** LoadGen's "Ending early: Too many outstanding queries." (issue_query_controller.cc). */
+  private endEarly(maxAsync: number): void {
+    const issued = this.segment.firstQuery + this.issued;
+    this.log.endedEarly =
+      `Too many outstanding queries: issued ${issued}, outstanding ${this.outstanding} > maxAsyncQueries ${maxAsync} ` +
+      `at ${(this.runTime() / 1e9).toFixed(3)} s`;
+    this.endedEarly = true;
+    this.finishIssuing();
   }
 
   private drainTimer: NodeJS.Timeout | undefined;

@@ -12,7 +12,7 @@
  *   samplesPerQuery      8 for MultiStream (multi_stream_samples_per_query), else 1
  *   minDurationMs        10 000 (min_duration_ms); maxDurationMs 0 = none
  *   minQueryCount        100 (min_query_count); maxQueryCount 0 = none
- *   maxAsyncQueries      Server: 0 = unbounded (server_max_async_queries)
+ *   maxAsyncQueries      Server: 0 = unbounded (server_max_async_queries); see effectiveMaxAsyncQueries
  *   qslRngSeed, sampleIndexRngSeed, scheduleRngSeed   0 (the official mlperf.conf sets its own)
  *   performanceSampleCount   samples loaded for a performance run (0 = the QSL's own count)
  *   users                N clients sharing the one schedule (see README of the loadgen folder)
@@ -149,6 +149,17 @@ export function offlineSampleCount(s: TestSettings): number {
   const byDuration = Math.floor(1.1 * (s.minDurationMs / 1000) * s.expectedQps + 1e-9); // truncated, as LoadGen converts to an integer
   const n = Math.max(s.minQueryCount, byDuration);
   return s.maxQueryCount > 0 ? Math.min(n, s.maxQueryCount) : n;
+}
+
+/**
+ * LoadGen's effective max_async_queries (test_settings_internal.cc): the setting for Server, 1 for
+ * the other scenarios (one query outstanding in the streams; Offline's single query). In Server a
+ * performance run that has more than this many queries outstanding right after issuing one stops
+ * issuing ("Ending early: Too many outstanding queries"); it does not wait for answers, so the
+ * schedule stays open-loop and the short run comes out INVALID. 0 = no bound.
+ */
+export function effectiveMaxAsyncQueries(s: Pick<TestSettings, 'scenario' | 'maxAsyncQueries'>): number {
+  return s.scenario === 'Server' ? s.maxAsyncQueries : 1;
 }
 
 export const NS_PER_MS = MS;

@@ -4,11 +4,14 @@
  * layout of mlperf_log_summary.txt. Pure: computed from the detail log and the settings.
  *
  * Beyond LoadGen: samples that failed (HTTP error, timeout, never answered) are counted; any
- * failure makes the run INVALID, with the first error named in the recommendations.
+ * failure makes the run INVALID, with the first error named in the recommendations. And every
+ * unmet constraint names itself in the recommendations with the figures it failed on (LoadGen
+ * prints its advice without the numbers, and nothing for early stopping but the section below
+ * it), so an INVALID summary always says why: the result is INVALID exactly when there is a reason.
  */
 import type { DetailLog } from './detail-log.js';
 import { percentileEstimate, serverEarlyStopping } from './early-stopping.js';
-import type { TestSettings } from './settings.js';
+import { effectiveMaxAsyncQueries, type TestSettings } from './settings.js';
 import { latencyStats, percentile, percentileLabel, type LatencyStats } from './stats.js';
 
 export interface LoadgenSummary {
@@ -24,7 +27,10 @@ export interface LoadgenSummary {
     earlyStoppingMet: boolean;
     noFailures: boolean;
   };
+  /** One entry per unmet constraint (LoadGen's advice, then the figures); empty when VALID. */
   recommendations: string[];
+  /** Why issuing stopped before the schedule's end (LoadGen's "Ending early: …"), if it did. */
+  endedEarly?: string;
   earlyStopping: string;
   /** SingleStream / MultiStream: the early-stopping estimate of the target percentile (ns). */
   earlyStoppingLatencyNs?: number;
@@ -60,6 +66,9 @@ export interface LoadgenSummary {
   errors: Record<string, number>;
   settings: TestSettings;
 }
+
+const sec = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
+const msOf = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
 
 function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
@@ -135,6 +144,7 @@ export function computeSummary(
   };
   const minDurationNs = settings.minDurationMs * 1e6;
   const c = summary.constraints;
+  const reasons: string[] = [];
   const accuracy = settings.mode === 'AccuracyOnly';
   switch (settings.scenario) {
     case 'Server': {
@@ -147,16 +157,30 @@ export function computeSummary(
       const es = serverEarlyStopping(queriesIssued, over, p);
       c.earlyStoppingMet = es.met;
       summary.earlyStopping = es.recommendation;
-      if (!c.performanceConstraintsMet) summary.recommendations.push('Reduce target QPS to improve latency.');
+      if (!c.performanceConstraintsMet)
+        reasons.push(
+          `Reduce target QPS to improve latency. (${percentileLabel(p)} percentile latency ${msOf(summary.targetPercentileLatencyNs)} > target latency ${msOf(settings.targetLatencyNs)}.)`,
+        );
       if (!c.minDurationMet)
-        summary.recommendations.push('Increase the target QPS so the loadgen pre-generates more queries.');
+        reasons.push(
+          `Increase the target QPS so the loadgen pre-generates more queries. (Final query scheduled at ${sec(final.scheduled)} < minDuration ${sec(minDurationNs)}${log.endedEarly ? ': issuing ended early, see below' : ''}.)`,
+        );
+      if (!c.earlyStoppingMet)
+        reasons.push(
+          `Early stopping not met: ${over} of ${queriesIssued} queries over the target latency need at least ${es.requiredQueries} queries in all. (See Early Stopping Result.)`,
+        );
       break;
     }
     case 'Offline':
-      summary.samplesPerSecond = round(n / (maxLatency / 1e9));
+      const rate = round(n / (maxLatency / 1e9));
+      summary.samplesPerSecond = rate;
       c.minDurationMet = maxLatency >= minDurationNs;
-      if (!c.minDurationMet)
-        summary.recommendations.push('Increase expected QPS so the loadgen pre-generates a larger (coalesced) query.');
+      if (!c.minDurationMet) {
+        // The query holds 1.1 × minDuration × expectedQps samples: it lasts minDuration when expectedQps ≥ rate / 1.1.
+        reasons.push(
+          `Increase expected QPS so the loadgen pre-generates a larger (coalesced) query. (${n} samples answered in ${sec(maxLatency)} < minDuration ${sec(minDurationNs)}: the SUT ran at ${rate.toFixed(1)} samples/s, expectedQps ${settings.expectedQps} needs to be at least ${Math.ceil(rate / 1.1)}.)`,
+        );
+      }
       break;
     case 'SingleStream':
     case 'MultiStream': {
@@ -175,8 +199,16 @@ export function computeSummary(
       c.earlyStoppingMet = es.met;
       summary.earlyStopping = es.recommendation;
       summary.earlyStoppingLatencyNs = es.estimateNs;
-      if (!c.minDurationMet)
-        summary.recommendations.push('Decrease the expected latency so the loadgen pre-generates more queries.');
+      if (!c.minDurationMet) {
+        const capped = settings.maxQueryCount > 0 && queriesIssued >= settings.maxQueryCount;
+        reasons.push(
+          `Decrease the expected latency so the loadgen pre-generates more queries. (Final query issued at ${sec(final.issued)} < minDuration ${sec(minDurationNs)}${capped ? `: maxQueryCount ${settings.maxQueryCount} reached` : ''}.)`,
+        );
+      }
+      if (!c.earlyStoppingMet)
+        reasons.push(
+          `Early stopping not met: ${queriesIssued} queries processed, at least ${es.minQueries} needed. (See Early Stopping Result.)`,
+        );
       break;
     }
   }
@@ -185,7 +217,7 @@ export function computeSummary(
     c.minDurationMet = true;
     c.earlyStoppingMet = true;
     delete c.performanceConstraintsMet;
-    summary.recommendations = [];
+    reasons.length = 0;
     if (log.label && labelOf) {
       let right = 0;
       let known = 0;
@@ -202,23 +234,22 @@ export function computeSummary(
   c.minQueriesMet =
     accuracy ||
     (settings.scenario === 'Offline' ? n >= settings.minQueryCount : queriesIssued >= settings.minQueryCount);
-  if (!c.minQueriesMet)
-    summary.recommendations.push(
-      'The test exited early, before enough queries were issued. See the detailed log for why this may have occurred.',
+  if (!c.minQueriesMet) {
+    const counted = settings.scenario === 'Offline' ? `${n} samples` : `${queriesIssued} queries`;
+    reasons.push(
+      `The test exited early, before enough queries were issued. See the detailed log for why this may have occurred. (${counted} issued < minQueryCount ${settings.minQueryCount}${log.endedEarly ? `: ${log.endedEarly}` : ''}.)`,
     );
+  }
   if (!c.noFailures) {
     const [first] = Object.entries(log.errors).sort((a, b) => b[1] - a[1]);
-    summary.recommendations.push(
+    reasons.push(
       `${failed} of ${n} samples failed${first ? ` (most often: ${first[0]}, ${first[1]}×)` : ''}: fix the SUT or its URL.`,
     );
   }
-  const valid =
-    c.minDurationMet &&
-    c.minQueriesMet &&
-    c.earlyStoppingMet &&
-    c.noFailures &&
-    (c.performanceConstraintsMet === undefined || c.performanceConstraintsMet);
-  summary.result = valid ? 'VALID' : 'INVALID';
+  if (log.endedEarly) summary.endedEarly = log.endedEarly;
+  summary.recommendations = reasons;
+  // Every unmet constraint above pushed exactly one reason, and only an unmet one did.
+  summary.result = reasons.length === 0 ? 'VALID' : 'INVALID';
   return summary;
 }
 
@@ -258,6 +289,7 @@ export function formatSummary(s: LoadgenSummary): string {
     add('Recommendations:');
     for (const r of s.recommendations) add(` * ${r}`);
   }
+  if (s.endedEarly) add('Ending early: ', s.endedEarly);
   if (s.scenario !== 'Offline' && s.earlyStopping) {
     add('Early Stopping Result:');
     add(s.earlyStopping);
@@ -296,7 +328,7 @@ export function formatSummary(s: LoadgenSummary): string {
   add('samples_per_query : ', t.samplesPerQuery);
   add('target_qps : ', t.scenario === 'Offline' ? t.expectedQps : t.targetQps);
   add('target_latency (ns): ', t.targetLatencyNs);
-  add('max_async_queries : ', t.maxAsyncQueries);
+  add('max_async_queries : ', effectiveMaxAsyncQueries(t));
   add('min_duration (ms): ', t.minDurationMs);
   add('max_duration (ms): ', t.maxDurationMs);
   add('min_query_count : ', t.minQueryCount);
