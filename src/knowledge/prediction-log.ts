@@ -26,8 +26,16 @@ export function predictionLogPrefix(model: string): string {
   return `${checkKey(`predictions/${model}`)}/`;
 }
 
+/** A batch cut from the buffer, with the key it is written under on every attempt. */
+interface CutBatch {
+  key: string;
+  records: PredictionRecord[];
+}
+
 export class BatchedPredictionLogWriter implements PredictionLogWriter {
   private records: PredictionRecord[] = [];
+  /** Batches whose write failed, retried first and under the same key (see enqueue). */
+  private failed: CutBatch[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<number> = Promise.resolve(0);
@@ -54,7 +62,7 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
   }
 
   get buffered(): number {
-    return this.records.length;
+    return this.records.length + this.failed.reduce((n, b) => n + b.records.length, 0);
   }
 
   append(record: PredictionRecord): void {
@@ -71,37 +79,47 @@ export class BatchedPredictionLogWriter implements PredictionLogWriter {
     }
     this.records.push(record);
     if (this.records.length >= this.batchSize)
-      void this.enqueue(this.records.splice(0, this.batchSize)).catch(() => undefined);
+      void this.enqueue(this.cut(this.records.splice(0, this.batchSize))).catch(() => undefined);
   }
 
-  /** Writes whatever is buffered now (in batches of at most batchSize) after the writes already queued. */
+  /** Writes whatever is buffered now (failed batches first, then batches of at most batchSize) after the writes already queued. */
   async flush(): Promise<number> {
     const writes: Promise<number>[] = [];
-    while (this.records.length > 0) writes.push(this.enqueue(this.records.splice(0, this.batchSize)));
+    for (const batch of this.failed.splice(0)) writes.push(this.enqueue(batch));
+    while (this.records.length > 0) writes.push(this.enqueue(this.cut(this.records.splice(0, this.batchSize))));
     writes.push(this.flushing);
     const counts = await Promise.all(writes);
     return counts.slice(0, -1).reduce((a, b) => a + b, 0);
   }
 
-  /** Batches are written one after another, in the order they were cut. */
-  private enqueue(batch: PredictionRecord[]): Promise<number> {
+  /** The batch's key is fixed when it is cut (keys sort by the time of the predictions). */
+  private cut(records: PredictionRecord[]): CutBatch {
+    const now = new Date();
+    const day = now.toISOString().slice(0, 10);
+    const stamp = now.toISOString().replace(/[:.]/g, '-');
+    this.seq += 1;
+    const key = `${predictionLogPrefix(this.model)}${day}/${stamp}-${this.writerId}-${String(this.seq).padStart(6, '0')}.json`;
+    return { key, records };
+  }
+
+  /**
+   * Batches are written one after another, in the order they were cut. A failed batch is kept
+   * whole and written again under the same key: a PUT that reached the store although its answer
+   * was lost (the server died mid-reply) is overwritten by the retry, never duplicated.
+   */
+  private enqueue(batch: CutBatch): Promise<number> {
     const write = this.flushing
       .catch(() => 0)
       .then(async () => {
-        const now = new Date();
-        const day = now.toISOString().slice(0, 10);
-        const stamp = now.toISOString().replace(/[:.]/g, '-');
-        this.seq += 1;
-        const key = `${predictionLogPrefix(this.model)}${day}/${stamp}-${this.writerId}-${String(this.seq).padStart(6, '0')}.json`;
-        const doc: BatchDocument = { model: this.model, writerId: this.writerId, records: batch };
+        const doc: BatchDocument = { model: this.model, writerId: this.writerId, records: batch.records };
         try {
-          await this.store.putJson(key, doc);
+          await this.store.putJson(batch.key, doc);
         } catch (err) {
-          // Keep the records for the next flush: nothing logged is dropped on a store hiccup.
-          this.records = batch.concat(this.records);
+          // Nothing logged is dropped on a store hiccup: the next flush writes it first.
+          this.failed.push(batch);
           throw err;
         }
-        return batch.length;
+        return batch.records.length;
       });
     this.flushing = write;
     return write;

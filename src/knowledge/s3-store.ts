@@ -20,6 +20,24 @@ const CONDITION_FAILED_CODES = new Set(['PreconditionFailed', 'ConditionalReques
 /** S3's bucket naming rule (as the minio client checks it): 3–63 of a-z 0-9 . -, letter or digit at both ends. */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** Socket-level failures: the server is not there (stopped, unreachable), not an S3 answer. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; cause?: { code?: unknown }; errors?: Array<{ code?: unknown }> };
+  const code = e?.code ?? e?.cause?.code ?? e?.errors?.[0]?.code;
+  return typeof code === 'string' ? code : '';
+}
+
 const invalid = (message: string): KnowledgeError => new KnowledgeError('InvalidInput', `s3 store: ${message}`);
 
 /**
@@ -60,6 +78,8 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
   private readonly client: MinioClient;
   private readonly bucket: string;
   private readonly prefix: string;
+  /** The server's URL, for messages (an outage names the S3 server that is down). */
+  private readonly endpoint: string;
   private bucketReady: Promise<void> | undefined;
   private conditionsHonoured: Promise<void> | undefined;
 
@@ -78,6 +98,17 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
     this.bucket = options.bucket;
     this.prefix = prefix;
     this.location = `s3://${this.bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
+    const ssl = options.useSSL ?? false;
+    this.endpoint = `${ssl ? 'https' : 'http'}://${options.endPoint}:${options.port ?? (ssl ? 443 : 80)}`;
+  }
+
+  /** A Backend error saying what failed; when the server is not reachable, that the S3 server is down. */
+  private failure(action: string, err: unknown): KnowledgeError {
+    const detail = (err as Error)?.message || errorCode(err) || String(err);
+    const why = UNREACHABLE_CODES.has(errorCode(err))
+      ? `the S3 server at ${this.endpoint} is unreachable (${detail})`
+      : detail;
+    return new KnowledgeError('Backend', `cannot ${action}: ${why}`, { cause: err });
   }
 
   /** Creates the bucket on first use; tolerates another writer creating it at the same time. */
@@ -89,9 +120,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
       });
     })().catch((err: unknown) => {
       this.bucketReady = undefined;
-      throw new KnowledgeError('Backend', `cannot reach bucket ${this.bucket}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.failure(`reach bucket ${this.bucket}`, err);
     });
     return this.bucketReady;
   }
@@ -107,9 +136,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
     try {
       await this.client.putObject(this.bucket, name, body, body.length, { 'Content-Type': contentType });
     } catch (err) {
-      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.failure(`write ${this.location}/${key}`, err);
     }
   }
 
@@ -125,9 +152,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
       if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) {
         throw new KnowledgeError('NotFound', `no object ${key} in ${this.location}`, { cause: err });
       }
-      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.failure(`read ${this.location}/${key}`, err);
     }
   }
 
@@ -147,9 +172,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
       return true;
     } catch (err) {
       if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return false;
-      throw new KnowledgeError('Backend', `cannot stat ${this.location}/${key}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.failure(`stat ${this.location}/${key}`, err);
     }
   }
 
@@ -157,9 +180,13 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
     checkPrefix(prefix);
     await this.ensureBucket();
     const keys: string[] = [];
-    const stream = this.client.listObjectsV2(this.bucket, this.prefix + prefix, true);
-    for await (const item of stream as AsyncIterable<{ name?: string }>) {
-      if (item.name) keys.push(item.name.slice(this.prefix.length));
+    try {
+      const stream = this.client.listObjectsV2(this.bucket, this.prefix + prefix, true);
+      for await (const item of stream as AsyncIterable<{ name?: string }>) {
+        if (item.name) keys.push(item.name.slice(this.prefix.length));
+      }
+    } catch (err) {
+      throw this.failure(`list ${this.location}/${prefix}`, err);
     }
     return keys.sort();
   }
@@ -171,9 +198,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
       await this.client.removeObject(this.bucket, name);
     } catch (err) {
       if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return;
-      throw new KnowledgeError('Backend', `cannot delete ${this.location}/${key}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.failure(`delete ${this.location}/${key}`, err);
     }
   }
 
@@ -191,9 +216,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
       return { data: new Uint8Array(Buffer.concat(chunks)), tag: etag };
     } catch (err) {
       if (NOT_FOUND_CODES.has((err as { code?: string }).code ?? '')) return undefined;
-      throw new KnowledgeError('Backend', `cannot read ${this.location}/${key}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.failure(`read ${this.location}/${key}`, err);
     }
   }
 
@@ -215,9 +238,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
       const code = (err as { code?: string }).code ?? '';
       // If-Match on an object deleted meanwhile answers NoSuchKey: it changed too.
       if (CONDITION_FAILED_CODES.has(code) || (expectedTag !== null && NOT_FOUND_CODES.has(code))) return false;
-      throw new KnowledgeError('Backend', `cannot write ${this.location}/${key}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.failure(`write ${this.location}/${key}`, err);
     }
   }
 
@@ -245,7 +266,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
     })().catch((err: unknown) => {
       this.conditionsHonoured = undefined;
       if (err instanceof KnowledgeError) throw err;
-      throw new KnowledgeError('Backend', `cannot reach ${this.location}: ${(err as Error).message}`, { cause: err });
+      throw this.failure(`reach ${this.location}`, err);
     });
     return this.conditionsHonoured;
   }
