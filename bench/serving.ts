@@ -1,17 +1,20 @@
 /**
  * The model server at the limit of the machine, side by side in one run (issue 13):
  *
- *   npx tsx bench/serving.ts [--seconds 3] [--concurrency 1,16,64] [--qps 400,800,1200,1600,2000,2500,3000]
- *                            [--loadgen-seconds 6] [--before <checkout>] [--before-commit 63875cb] [--skip-loadgen]
+ *   npx tsx bench/serving.ts [--seconds 3] [--concurrency 1,16,64] [--qps 500,1000,1500,2000,2500,3000]
+ *                            [--loadgen-seconds 6] [--before <checkout>] [--before-commit 0a293e5] [--skip-loadgen]
  *
  * - the limit: the in-process model (the case study's CNN, src/ml/classifier.ts, untrained: same
- *   cost), samples/s at batch 1 and 64;
+ *   cost), samples/s at batch 1 and 64, through model.apply and through the compiled op chain;
  * - the server before (main at --before-commit, checked out in a temporary git worktree, or the
  *   checkout given with --before) over JSON, and after over JSON, binary tensors and gRPC, with one
- *   process and with --workers 2: requests/s, p50, p99 in closed loop at each concurrency
+ *   process and with --workers 2, and the Fastify trial (serving-fastify-server.ts: the same server
+ *   on Fastify instead of node:http): requests/s, p50, p99 in closed loop at each concurrency
  *   (1 image per request, prediction log on, as deployed);
  * - the highest LoadGen Server-scenario QPS (src/loadgen, Poisson arrivals) with a VALID result at
- *   p99 <= 10 ms, going up the --qps ladder until a run is INVALID.
+ *   p99 <= 10 ms, going up the --qps ladder until a run is INVALID; each rung also shows what the
+ *   server saw (its /metrics before and after): mean batch size, the share of requests it answered
+ *   in over 10 ms, GC time, and its event-loop lag p99, to tell a slow server from a starved client.
  * Every figure is printed with the 1-minute load average at the time and the CPU split (client =
  * this process, server = the server's processes, rest = everything else on the machine), since
  * client and server share the machine's cores with whatever else runs.
@@ -97,6 +100,36 @@ async function serverScenario(
   return { valid: summary.result === 'VALID', p99Ms: summary.targetPercentileLatencyNs / 1e6 };
 }
 
+/** Metric samples of a Prometheus text page, by their full name with labels. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** What the server saw between two scrapes (see the header). */
+function serverSide(before: Map<string, number>, after: Map<string, number>): string {
+  const d = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const batches = d('scanflow_inference_batch_size_count{model="mnist"}');
+  const images = d('scanflow_inference_batch_size_sum{model="mnist"}');
+  const requests = d('scanflow_inference_request_duration_seconds_count{model="mnist"}');
+  // Label order differs between one registry and the cluster's aggregate: find the bucket by its le.
+  const bucket = [...after.keys()].find(
+    (k) => k.startsWith('scanflow_inference_request_duration_seconds_bucket{') && k.includes('le="0.01"'),
+  );
+  const within = bucket ? d(bucket) : 0;
+  const gcMs = [...after.keys()]
+    .filter((k) => k.startsWith('nodejs_gc_duration_seconds_sum'))
+    .reduce((n, k) => n + d(k) * 1000, 0);
+  const lag = after.get('nodejs_eventloop_lag_p99_seconds');
+  return `server: batch ${batches ? (images / batches).toFixed(1) : '?'}, ${requests ? ((100 * (requests - within)) / requests).toFixed(1) : '?'}% over 10 ms, GC ${gcMs.toFixed(0)} ms, loop lag p99 ${lag === undefined ? '?' : (lag * 1000).toFixed(1)} ms`;
+}
+
 async function startServer(
   name: string,
   checkout: string,
@@ -104,6 +137,7 @@ async function startServer(
   logDir: string,
   extra: string[],
   protocols: Protocol[],
+  script = 'src/serving/main.ts',
 ): Promise<Server> {
   const port = await freePort();
   const grpcPort = protocols.includes('grpc') ? await freePort() : undefined;
@@ -114,7 +148,7 @@ async function startServer(
     args: [
       '--import',
       'tsx',
-      join(checkout, 'src/serving/main.ts'),
+      join(checkout, script),
       '--store',
       storeDir,
       '--model',
@@ -168,10 +202,10 @@ async function run(): Promise<void> {
     options: {
       seconds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '1,16,64' },
-      qps: { type: 'string', default: '400,800,1200,1600,2000,2500,3000,3500' },
+      qps: { type: 'string', default: '500,1000,1500,2000,2500,3000' },
       'loadgen-seconds': { type: 'string', default: '6' },
       before: { type: 'string' },
-      'before-commit': { type: 'string', default: '63875cb' },
+      'before-commit': { type: 'string', default: '0a293e5' },
       'skip-loadgen': { type: 'boolean', default: false },
     },
   });
@@ -235,6 +269,17 @@ async function run(): Promise<void> {
     servers.push(
       await startServer('after, --workers 2', repoRoot, storeDir, logs, ['--workers', '2'], ['json', 'binary', 'grpc']),
     );
+    servers.push(
+      await startServer(
+        'after on Fastify, 1 process',
+        repoRoot,
+        storeDir,
+        logs,
+        [],
+        ['json', 'binary'],
+        'bench/serving-fastify-server.ts',
+      ),
+    );
     const clients = new Map(servers.map((s) => [s, senders(s, images)]));
     // Warm-up: every server and protocol.
     for (const s of servers) for (const p of s.protocols) await closedLoop(clients.get(s)![p], 8, 1, s.proc.pid);
@@ -250,6 +295,7 @@ async function run(): Promise<void> {
     if (!values['skip-loadgen']) {
       const runs: Array<[Server, Protocol]> = [
         [servers[0]!, 'json'],
+        [servers[1]!, 'json'],
         [servers[2]!, 'json'],
         [servers[2]!, 'binary'],
         [servers[2]!, 'grpc'],
@@ -262,9 +308,11 @@ async function run(): Promise<void> {
         const entry: (typeof loadgen)[number] = { server: s.name, protocol: p, runs: [] };
         for (const qps of ladder) {
           const meter = cpuMeter(s.proc.pid);
+          const seen = await scrape(s.url);
           const r = await serverScenario(sut, qsl, qps, loadgenSeconds);
+          const cpu = meter();
           entry.runs.push(
-            `${qps}: ${r.valid ? 'VALID' : 'INVALID'} p99 ${r.p99Ms.toFixed(2)} ms (load ${load()}, ${fmtCpu(meter())})`,
+            `${qps}: ${r.valid ? 'VALID' : 'INVALID'} p99 ${r.p99Ms.toFixed(2)} ms (load ${load()}, ${fmtCpu(cpu)}; ${serverSide(seen, await scrape(s.url))})`,
           );
           console.error(`loadgen ${s.name} ${p} ${entry.runs[entry.runs.length - 1]}`);
           if (!r.valid) break;
