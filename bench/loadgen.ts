@@ -65,7 +65,12 @@ interface Figures {
   load: string;
   issueDelay?: { p50Ns: number; p99Ns: number; maxNs: number };
   samplesFailed?: number;
+  /** Why an INVALID run is INVALID: the summary's recommendations (one per unmet constraint). */
+  reasons?: string[];
 }
+
+/** ` [reason reason]` for an INVALID run, or '' for a VALID one. */
+const why = (f: Figures) => (f.result === 'VALID' || !f.reasons?.length ? '' : ` [${f.reasons.join(' ')}]`);
 
 /** What a --child run does: one LoadGen run in this process, its figures as one JSON line. */
 interface ChildSpec {
@@ -103,6 +108,7 @@ async function child(spec: ChildSpec): Promise<void> {
     load: la(),
     issueDelay: summary.issueDelay,
     samplesFailed: summary.samplesFailed,
+    reasons: summary.recommendations,
   };
   console.log(JSON.stringify(figures));
 }
@@ -161,7 +167,7 @@ async function official(argv: string[]): Promise<Figures> {
     p.stdout.on('data', (c: Buffer) => (text += c.toString()));
     p.once('exit', (code) => (code === 0 ? resolvePromise(text) : reject(new Error(`official exited with ${code}`))));
   });
-  const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number | string | null>;
+  const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number | string | string[] | null>;
   return {
     generator: 'official',
     result: String(r.result),
@@ -174,6 +180,7 @@ async function official(argv: string[]): Promise<Figures> {
     wallSeconds: r.wallSeconds as number,
     load: la(),
     samplesFailed: r.failed as number,
+    reasons: (r.reasons as string[] | undefined) ?? [],
   };
 }
 
@@ -287,6 +294,7 @@ async function main(): Promise<void> {
         console.log(row(label, a, qps));
         console.log(row(label, b, qps));
         console.log(parityLine(a, b));
+        for (const f of [a, b]) if (why(f)) console.log(`  ${f.generator} ${f.result}${why(f)}`);
       }
     } finally {
       for (const s of servers) s.child.kill('SIGTERM');
@@ -297,14 +305,30 @@ async function main(): Promise<void> {
   if (!args['skip-overhead']) {
     console.log('\n## Generator overhead (in-process null SUT, its own process)\n');
     const seconds = args.quick ? 3 : 10;
-    const [at1k, machine] = await Promise.all([
+    // All three at once (same machine, same moment): ours and the official LoadGen each with a
+    // null SUT in its own process (the official one completes in its Python issue callback), and a
+    // bare timer. With a null SUT a sample's latency (scheduled → answered) is the issue delay plus
+    // one SUT call, the only figure the official LoadGen reports for it.
+    const loadBefore = la();
+    const [at1k, official1k, machine] = await Promise.all([
       ours({ settings: { scenario: 'Server', targetQps: 1000, minDurationMs: seconds * 1000 }, sut: { kind: 'null' } }),
+      official([
+        ...['--null', '--scenario', 'server', '--qps', '1000', '--duration-ms', String(seconds * 1000)],
+        ...['--outdir', join(dir, 'official-null-1000')],
+      ]),
       machineTimerProbe(seconds),
     ]);
     const delay = (f: Figures) =>
       `p50 ${ms(f.issueDelay?.p50Ns)} ms, p99 ${ms(f.issueDelay?.p99Ns)} ms, max ${ms(f.issueDelay?.maxNs)} ms`;
+    const ratio = (x: number | null, y: number | null) => (x && y ? (x / y).toFixed(2) : '-');
     console.log(
-      `- 1,000 QPS: scheduled → issued delay ${delay(at1k)} over ${at1k.queries} queries; CPU ${at1k.cpuSeconds.toFixed(2)} s in ${at1k.wallSeconds.toFixed(1)} s (load ${at1k.load})`,
+      `- 1,000 QPS, scanflow: scheduled → issued delay ${delay(at1k)} over ${at1k.queries} queries; scheduled → answered p50 ${ms(at1k.p50Ns)} ms, p99 ${ms(at1k.p99Ns)} ms; CPU ${at1k.cpuSeconds.toFixed(2)} s in ${at1k.wallSeconds.toFixed(1)} s${why(at1k)}`,
+    );
+    console.log(
+      `- 1,000 QPS, official LoadGen 6.0.17 (null SUT in its issue callback): scheduled → answered p50 ${ms(official1k.p50Ns)} ms, p99 ${ms(official1k.p99Ns)} ms over ${official1k.queries} queries; CPU ${official1k.cpuSeconds.toFixed(2)} s in ${official1k.wallSeconds.toFixed(1)} s${why(official1k)}`,
+    );
+    console.log(
+      `- scanflow / official, scheduled → answered: p50 ×${ratio(at1k.p50Ns, official1k.p50Ns)}, p99 ×${ratio(at1k.p99Ns, official1k.p99Ns)} (load ${loadBefore} before, ${la()} after)`,
     );
     console.log(`- the machine at the same time: ${machine} (load ${la()})`);
     let best = 0;
@@ -318,7 +342,7 @@ async function main(): Promise<void> {
       );
       const kept = r.result === 'VALID';
       console.log(
-        `- ${qps} QPS on core 0: ${r.result}, issue delay ${delay(r)}, CPU ${((r.cpuSeconds / r.wallSeconds) * 100).toFixed(0)} % of the core, ${((r.cpuSeconds / (r.queries ?? 1)) * 1e6).toFixed(1)} µs/query (load ${r.load})${kept ? '' : ' ← not sustained'}`,
+        `- ${qps} QPS on core 0: ${r.result}${why(r)}, issue delay ${delay(r)}, CPU ${((r.cpuSeconds / r.wallSeconds) * 100).toFixed(0)} % of the core, ${((r.cpuSeconds / (r.queries ?? 1)) * 1e6).toFixed(1)} µs/query (load ${r.load})${kept ? '' : ' ← not sustained'}`,
       );
       if (!kept) break;
       best = qps;
@@ -365,6 +389,7 @@ async function main(): Promise<void> {
         store,
       });
       if (attempt && r.result === 'VALID') break;
+      if (attempt) console.log(`  (Offline ${sut.kind}, attempt ${attempt + 1}: ${r.result}${why(r)})`);
       expectedQps = Math.max(100, Math.round((r.scheduledQps ?? 1000) * 1.3));
     }
     return r!;
@@ -376,7 +401,7 @@ async function main(): Promise<void> {
   try {
     console.log('\n## Model server (OIP-v2 JSON, one image per query), p99 bound 10 ms\n');
     console.log(
-      `- in-process model (tfjs SUT, the limit): Offline ${limit.scheduledQps?.toFixed(0)} samples/s, ${limit.result} (CPU ${limit.cpuSeconds.toFixed(1)} s / ${limit.wallSeconds.toFixed(1)} s, load ${limit.load})`,
+      `- in-process model (tfjs SUT, the limit): Offline ${limit.scheduledQps?.toFixed(0)} samples/s, ${limit.result}${why(limit)} (CPU ${limit.cpuSeconds.toFixed(1)} s / ${limit.wallSeconds.toFixed(1)} s, load ${limit.load})`,
     );
     /**
      * The highest Server QPS with a VALID result at this p99 bound: up by doubling from 50 (below
@@ -397,7 +422,7 @@ async function main(): Promise<void> {
           qsl: mnistQsl,
         });
         console.log(
-          `- p99 ≤ ${boundMs} ms, Server ${qps} QPS: ${r.result}, ${r.queries} queries, p50 ${ms(r.p50Ns)} ms, p99 ${ms(r.p99Ns)} ms, client CPU ${r.cpuSeconds.toFixed(1)} s / ${r.wallSeconds.toFixed(1)} s (load ${r.load})`,
+          `- p99 ≤ ${boundMs} ms, Server ${qps} QPS: ${r.result}${why(r)}, ${r.queries} queries, p50 ${ms(r.p50Ns)} ms, p99 ${ms(r.p99Ns)} ms, client CPU ${r.cpuSeconds.toFixed(1)} s / ${r.wallSeconds.toFixed(1)} s (load ${r.load})`,
         );
         return r.result === 'VALID';
       };
@@ -421,7 +446,7 @@ async function main(): Promise<void> {
       console.log(`- ${await capacity(100)} (the machine's stalls put the 10 ms bound out of reach)`);
     const off = await offline({ kind: 'http', url: serving.url, model: 'mnist-classifier', batchSize: 64 });
     console.log(
-      `- Offline ${off.scheduledQps?.toFixed(0)} samples/s over HTTP (batches of 64, ${off.result}, load ${off.load}) vs ${limit.scheduledQps?.toFixed(0)} in process (${limit.result})`,
+      `- Offline ${off.scheduledQps?.toFixed(0)} samples/s over HTTP (batches of 64, ${off.result}${why(off)}, load ${off.load}) vs ${limit.scheduledQps?.toFixed(0)} in process (${limit.result})`,
     );
   } finally {
     serving.child.kill('SIGTERM');

@@ -10,6 +10,9 @@ benchmark compares, and the CPU time this process used.
 
 The SUT callback hands each query to a pool of threads, each with its own keep-alive HTTP
 connection (LoadGen's issue thread must not block); a sample completes when its response is read.
+With --null there is no server: the issue callback completes every sample at once, so a sample's
+latency (scheduled -> completed) is LoadGen's issue delay plus one Python callback: the figure set
+beside Scanflow's null SUT for the generator-overhead comparison.
 """
 import argparse
 import http.client
@@ -33,9 +36,10 @@ def parse_args():
     p.add_argument("--min-queries", type=int, default=100)
     p.add_argument("--latency-ns", type=int, default=100_000_000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--url", required=True)
-    p.add_argument("--model", required=True)
-    p.add_argument("--bodies", required=True, help="JSON list of encoded samples (comma-joined pixel strings)")
+    p.add_argument("--null", action="store_true", help="no server: complete every sample in the issue callback")
+    p.add_argument("--url")
+    p.add_argument("--model")
+    p.add_argument("--bodies", help="JSON list of encoded samples (comma-joined pixel strings)")
     p.add_argument("--threads", type=int, default=32)
     p.add_argument("--batch", type=int, default=32, help="samples per request for Offline")
     p.add_argument("--outdir", required=True)
@@ -44,10 +48,16 @@ def parse_args():
 
 def main():
     a = parse_args()
-    with open(a.bodies) as f:
-        encoded = json.load(f)
-    url = urllib.parse.urlparse(a.url)
-    path = f"{url.path.rstrip('/')}/v2/models/{urllib.parse.quote(a.model)}/infer"
+    if not a.null and not (a.url and a.model and a.bodies):
+        raise SystemExit("loadgen_official.py: --url, --model and --bodies are required unless --null")
+    if a.null:
+        encoded = [""] * 1024
+        url = urllib.parse.urlparse("http://unused:1")
+    else:
+        with open(a.bodies) as f:
+            encoded = json.load(f)
+        url = urllib.parse.urlparse(a.url)
+    path = f"{url.path.rstrip('/')}/v2/models/{urllib.parse.quote(a.model or '')}/infer"
 
     def body(indices):
         data = ",".join(encoded[i] for i in indices)
@@ -80,12 +90,14 @@ def main():
                 failures[0] += len(samples)
             lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, 0, 0) for s in samples])
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(a.threads)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(0 if a.null else a.threads)]
     for t in threads:
         t.start()
 
     def issue(query_samples):
-        if a.scenario == "offline":
+        if a.null:
+            lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, 0, 0) for s in query_samples])
+        elif a.scenario == "offline":
             for k in range(0, len(query_samples), a.batch):
                 work.put(query_samples[k : k + a.batch])
         else:
@@ -137,6 +149,12 @@ def main():
         m = re.search(re.escape(label) + r"\s*:\s*([0-9.eE+-]+|VALID|INVALID)", text)
         return None if m is None else (m.group(1) if m.group(1) in ("VALID", "INVALID") else float(m.group(1)))
 
+    # The reasons an INVALID run prints under "Recommendations:" (bullets up to the next section).
+    reasons = []
+    m = re.search(r"Recommendations:\n((?: \*.*\n(?:   .*\n)*)+)", text)
+    if m:
+        reasons = [r.strip().replace("\n   ", " ") for r in m.group(1).split(" * ") if r.strip()]
+
     detail = {}
     with open(os.path.join(a.outdir, "mlperf_log_detail.txt")) as f:
         for line in f:
@@ -159,6 +177,7 @@ def main():
                 "p99Ns": detail.get("result_99.00_percentile_latency_ns"),
                 "overLatency": detail.get("result_overlatency_query_count"),
                 "failed": failures[0],
+                "reasons": [" ".join(r.split()) for r in reasons],
                 "cpuSeconds": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
                 "wallSeconds": wall,
             }
