@@ -26,6 +26,7 @@ import type {
   WorkflowRef,
 } from '../types.js';
 import { checkDnsLabel } from '../names.js';
+import type { ServiceEnvReading } from '../service-env.js';
 import { Autoscalers } from './autoscaling.js';
 import { BatchWorkflows } from './batch.js';
 import { loadKubeConfig, makeClients } from './client.js';
@@ -144,5 +145,9 @@ export class KubernetesPlatform implements Platform {
   }
   podPlacement(ref: WorkflowRef): Promise<PodPlacement[]> {
     return this.observation.podPlacement(ref);
+  }
+  /** Not a Table IV primitive: the reconciliation sensor (service-env.ts). */
+  serviceEnv(ref: WorkflowRef, service: string): Promise<ServiceEnvReading> {
+    return this.observation.serviceEnv(ref, service);
   }
 }

@@ -3,7 +3,9 @@
  * a stable order (sorted by name) so an agent comparing two readings sees only real changes.
  */
 import { LABEL_COMPONENT, type PodPlacement, type ReplicaStatus, type WorkflowRef } from '../types.js';
-import { checkRef, selectorOf, workflowLabels } from '../names.js';
+import { checkRef, componentLabels, selectorOf, workflowLabels } from '../names.js';
+import type { ServiceEnvReading } from '../service-env.js';
+import { invalidSpec } from '../errors.js';
 import { kubeCall } from './api-errors.js';
 import type { NamespacedObjects } from './objects.js';
 
@@ -27,6 +29,37 @@ export class Observation {
         updated: d.status?.updatedReplicas ?? 0,
       }))
       .sort((a, b) => a.service.localeCompare(b.service));
+  }
+
+  /** The service's plain env in its Deployment's pod template and in each of its live pods. */
+  async serviceEnv(ref: WorkflowRef, service: string): Promise<ServiceEnvReading> {
+    checkRef(ref);
+    const labels = componentLabels(ref, service);
+    const list = await kubeCall(`list the Deployment of ${ref.workflow}/${service}`, () =>
+      this.objects.clients.apps.listNamespacedDeployment({
+        namespace: this.objects.namespace,
+        labelSelector: selectorOf(labels),
+      }),
+    );
+    const plain = (env: Array<{ name: string; value?: string }> | undefined): Record<string, string> =>
+      Object.fromEntries((env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+    const deployment = list.items[0];
+    if (!deployment)
+      throw invalidSpec(
+        `service '${service}' of online workflow ${ref.app}/${ref.workflow} has no Deployment in ${this.objects.namespace}`,
+      );
+    const pods = await this.objects.pods(labels);
+    return {
+      service,
+      desired: plain(deployment.spec?.template?.spec?.containers?.[0]?.env),
+      replicas: pods
+        .map((p) => ({
+          name: p.metadata?.name ?? '',
+          ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+          env: plain(p.spec?.containers?.[0]?.env),
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    };
   }
 
   /** Every pod of the workflow (services and batch steps) with its node: where things landed. */

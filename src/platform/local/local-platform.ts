@@ -43,6 +43,7 @@ import {
   validateUpgrade,
   type CheckedUpgrade,
 } from '../validate.js';
+import type { ServiceEnvReading } from '../service-env.js';
 import type { InPlaceUpgrade } from './in-place-upgrade.js';
 import { Replica } from './replica.js';
 import {
@@ -282,6 +283,18 @@ export class LocalPlatform implements OnlinePlatform {
 
   async podPlacement(ref: WorkflowRef): Promise<PodPlacement[]> {
     return [...this.get(ref).services.values()].flatMap((s) => s.placement());
+  }
+
+  /** Not a Table IV primitive: the reconciliation sensor (service-env.ts); a replica's spec is what it runs. */
+  async serviceEnv(ref: WorkflowRef, service: string): Promise<ServiceEnvReading> {
+    const s = this.get(ref).service(service);
+    return {
+      service,
+      desired: { ...s.spec.env },
+      replicas: s.live
+        .map((r) => ({ name: r.name, ready: r.ready, env: { ...r.spec.env } }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    };
   }
 
   // ------------------------------------------------------------------ internals
