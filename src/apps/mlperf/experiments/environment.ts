@@ -14,7 +14,7 @@
  * Only one real-node cluster runs on a machine at a time: the start queues behind another for
  * SCANFLOW_NODES_WAIT_SECONDS (the control plane's machine lock).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
@@ -46,6 +46,14 @@ export interface EnvironmentOptions {
   runDir: string;
   /** The workers' assembly (workers/run.ts startWorkers): the caller owns the worker wiring. */
   start: typeof startWorkers;
+  /**
+   * A running real-node cluster to use instead of starting one (a test harness's): its kubeconfig
+   * (an admin user with a bearer token), the project image's reference loaded on its nodes, and
+   * the real nodes' names.
+   */
+  cluster?: { kubeconfig: string; image: string; nodes: string[] };
+  /** The experiments' namespace (default mlperf); created, and deleted at stop when a cluster was given. */
+  namespace?: string;
   /** A running Temporal server to use instead of starting one. */
   temporal?: { address: string; namespace: string; uiUrl: string };
   /** Memory of each real node (default 3 GiB). */
@@ -59,8 +67,9 @@ export interface ExperimentEnvironment {
   runDir: string;
   namespace: string;
   kubeconfig: string;
-  image: ProjectImage;
-  cluster: ControlPlane;
+  image: { ref: string };
+  /** The cluster this environment started (undefined when the caller gave one). */
+  cluster?: ControlPlane;
   core: CoreV1Api;
   platform: KubernetesPlatform;
   prometheus: RunningPrometheus;
@@ -99,47 +108,68 @@ export async function startExperimentEnvironment(o: EnvironmentOptions): Promise
       log(`Temporal ${server.address}, Web UI ${server.uiUrl}`);
     }
 
-    const t0 = Date.now();
-    const image = await buildProjectImage(log);
-    log(`image ${image.ref}: ${image.cached ? 'cached' : 'built'} in ${image.seconds} s`);
-    const cluster = await startControlPlane({
-      workDir: join(o.runDir, 'cluster'),
-      logDir,
-      // KWOK's fake nodes stay (the control plane expects them) but take no experiment pod.
-      nodes: defaultFakeNodes().map((n) => ({
-        ...n,
-        taints: [{ key: 'kwok.x-k8s.io/node', value: 'fake', effect: 'NoSchedule' }],
-      })),
-      realNodes: {
-        count: 2,
-        images: [image.archive],
-        memoryBytes: o.nodeMemoryBytes ?? 3 * 1024 ** 3,
-        taint: true,
-      },
-      log: (line) => log(`cluster: ${line}`),
-    });
-    cleanups.push(() => cluster.stop());
-    const nodes = (cluster.realNodes?.nodes ?? []).map((n) => n.name);
-    log(`cluster with real nodes ${nodes.join(', ')} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    let image: { ref: string };
+    let kubeconfig: string;
+    let nodes: string[];
+    let cluster: ControlPlane | undefined;
+    if (o.cluster) {
+      ({ kubeconfig, nodes } = o.cluster);
+      image = { ref: o.cluster.image };
+    } else {
+      const t0 = Date.now();
+      const built: ProjectImage = await buildProjectImage(log);
+      log(`image ${built.ref}: ${built.cached ? 'cached' : 'built'} in ${built.seconds} s`);
+      const started = await startControlPlane({
+        workDir: join(o.runDir, 'cluster'),
+        logDir,
+        // KWOK's fake nodes stay (the control plane expects them) but take no experiment pod.
+        nodes: defaultFakeNodes().map((n) => ({
+          ...n,
+          taints: [{ key: 'kwok.x-k8s.io/node', value: 'fake', effect: 'NoSchedule' }],
+        })),
+        realNodes: {
+          count: 2,
+          images: [built.archive],
+          memoryBytes: o.nodeMemoryBytes ?? 3 * 1024 ** 3,
+          taint: true,
+        },
+        log: (line) => log(`cluster: ${line}`),
+      });
+      cleanups.push(() => started.stop());
+      cluster = started;
+      image = built;
+      kubeconfig = started.kubeconfigPath;
+      nodes = (started.realNodes?.nodes ?? []).map((n) => n.name);
+      log(`cluster with real nodes ${nodes.join(', ')} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
 
     const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfigPath);
+    kc.loadFromFile(kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
-    const namespace = EXPERIMENT_NAMESPACE;
+    const namespace = o.namespace ?? EXPERIMENT_NAMESPACE;
     await core.createNamespace({
       body: { metadata: { name: namespace, annotations: realNodeNamespaceAnnotations() } },
     });
+    if (o.cluster)
+      cleanups.push(() => core.deleteNamespace({ name: namespace, gracePeriodSeconds: 0 }).catch(() => undefined));
     await waitFor(`ServiceAccount default in ${namespace}`, 60_000, async () => {
       await core.readNamespacedServiceAccount({ name: 'default', namespace });
       return true;
     });
+    const apiServer = kc.getCurrentCluster()?.server ?? '';
+    const token = kc.getCurrentUser()?.token ?? '';
+    if (!apiServer || !token)
+      throw new Error(
+        `the kubeconfig ${kubeconfig} needs a cluster server and a user with a bearer token (Prometheus reads cAdvisor as that user)`,
+      );
 
     // Prometheus: pods and cAdvisor through the API server, as the admin of this throwaway cluster.
+    mkdirSync(join(o.runDir, 'cluster'), { recursive: true });
     const caFile = join(o.runDir, 'cluster', 'api-ca.pem');
     const caData = kc.getCurrentCluster()?.caData;
     if (caData) writeFileSync(caFile, Buffer.from(caData, 'base64'));
     const discovery: KubernetesDiscovery = await startKubernetesDiscovery({
-      kubeconfig: cluster.kubeconfigPath,
+      kubeconfig,
       namespaces: [namespace],
       nodeLabel: { name: REAL_NODE_LABEL, value: 'real' },
     });
@@ -154,14 +184,15 @@ export async function startExperimentEnvironment(o: EnvironmentOptions): Promise
       prometheus,
       kubernetesScrapeConfig({
         discovery: discovery.url,
-        apiServer: cluster.server,
-        token: cluster.adminToken,
+        apiServer,
+        token,
         ...(caData ? { caFile } : {}),
       }),
     );
     log(`Prometheus ${prometheus.url} (pods of ${namespace} and the nodes' cAdvisor, every 2 s)`);
 
     const store = await seedModelStore(o.home);
+    cleanups.push(async () => rmSync(store.directory, { recursive: true, force: true }));
     log(`model store ${store.directory}: mnist-classifier v1 (primary) and v2 (backup), weights ${store.weights}`);
 
     // The sensors read SCANFLOW_PROMETHEUS_URL when the workers create their activities.
@@ -173,7 +204,7 @@ export async function startExperimentEnvironment(o: EnvironmentOptions): Promise
         Number(new URL(temporal.uiUrl).port) || 8233,
       ),
       knowledge: { kind: 'local', directory: store.directory },
-      platform: { kind: 'kubernetes', kubeconfig: cluster.kubeconfigPath, namespace },
+      platform: { kind: 'kubernetes', kubeconfig, namespace },
     };
     const workers = await o.start({ config, roles: ['agents', 'kubernetes', 'ml'], logLevel: 'WARN' });
     cleanups.push(() => workers.shutdown());
@@ -182,11 +213,11 @@ export async function startExperimentEnvironment(o: EnvironmentOptions): Promise
     return {
       runDir: o.runDir,
       namespace,
-      kubeconfig: cluster.kubeconfigPath,
+      kubeconfig,
       image,
-      cluster,
+      ...(cluster ? { cluster } : {}),
       core,
-      platform: new KubernetesPlatform({ namespace, kubeconfigPath: cluster.kubeconfigPath }),
+      platform: new KubernetesPlatform({ namespace, kubeconfigPath: kubeconfig }),
       prometheus,
       temporal,
       workers,

@@ -87,7 +87,8 @@ export async function runFailoverExperiment(env: ExperimentEnvironment, o: Failo
     resources: { requests: { cpu: o.primaryCpu, memory: '512Mi' }, limits: { cpu: o.primaryCpu, memory: '1Gi' } },
     backup: {
       replicas: 1,
-      resources: { requests: { cpu: o.backupCpu, memory: '512Mi' }, limits: { cpu: o.backupCpu, memory: '1Gi' } },
+      // A small request (a rolling update's second pod must fit on the node too), the node's CPU as its limit.
+      resources: { requests: { cpu: '300m', memory: '512Mi' }, limits: { cpu: o.backupCpu, memory: '1Gi' } },
       // The backup on the other node: a fault of the primary's node does not take it too.
       affinity: { antiAffinity: [{ matchLabels: componentLabels(ref, MODEL_SERVER_SERVICE), mode: 'required' }] },
     },

@@ -6,7 +6,7 @@
  */
 import type { OnlineWorkflowSpec } from '../../../platform/types.js';
 import { MODEL_VERSION_ENV } from '../../../serving/model-version.js';
-import { BACKUP_SERVICE, MODEL_SERVER_SERVICE, ONLINE_REF } from '../names.js';
+import { BACKUP_SERVICE, BATCH_REF, MODEL_SERVER_SERVICE, ONLINE_REF } from '../names.js';
 import { onlineInferenceWorkflow, type OnlineWorkflowOptions } from '../workloads.js';
 import { describeNamespace, mountStore, STORE_MOUNT, waitFor, waitServiceReady } from './cluster-ops.js';
 import type { ExperimentEnvironment } from './environment.js';
@@ -27,6 +27,8 @@ export function onlineSpec(env: ExperimentEnvironment, o: OnlineOptions): Online
   };
   for (const s of spec.services) pin(s, '1');
   if (spec.backup) pin(spec.backup, '2');
+  // The project's image has several entry points: the model server is `serve`.
+  for (const s of [...spec.services, ...(spec.backup ? [spec.backup] : [])]) s.args = ['serve', ...(s.args ?? [])];
   return spec;
 }
 
@@ -69,3 +71,19 @@ export async function removeOnline(env: ExperimentEnvironment, workflow = ONLINE
 
 export const loadAverage = async (): Promise<string> =>
   (await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/**
+ * After a failed experiment: its agents stopped (they would act on the next one), the online and
+ * batch workflows removed. Best effort, every step on its own.
+ */
+export async function resetWorkloads(env: ExperimentEnvironment): Promise<void> {
+  const { AgentClient } = await import('../../../client/agents.js');
+  const agents = new AgentClient(env.client);
+  for (const a of await agents.list(ONLINE_REF.app, { runningOnly: true }).catch(() => []))
+    await agents
+      .get(a.app, a.agent)
+      .stop('experiment failed')
+      .catch(() => undefined);
+  await env.platform.stopWorkflow(BATCH_REF).catch(() => undefined);
+  await removeOnline(env).catch(() => undefined);
+}

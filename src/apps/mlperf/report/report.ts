@@ -24,6 +24,8 @@ export interface MlperfRun {
   autoscaling?: AutoscalingResult;
   affinity?: AffinityResult;
   failover?: FailoverResult;
+  /** Experiments that failed, with the error. */
+  errors?: Record<string, string>;
 }
 
 const f = (v: number | null | undefined, digits = 1): string =>
@@ -174,6 +176,8 @@ export async function writeMlperfReport(run: MlperfRun): Promise<string> {
     const c = await renderVegaLite(failoverChart(run.failover), join(charts, 'fig11-failover'));
     lines.push(...failoverSection(run.failover, rel(c.png)));
   }
+  for (const [name, error] of Object.entries(run.errors ?? {}))
+    lines.push(`## ${name}: failed`, '', '```', error.slice(0, 3000), '```', '');
   lines.push(
     '## Agents in the Temporal UI',
     '',
