@@ -127,7 +127,10 @@ export function senders(server: { url: string; grpcPort?: number }, images: Floa
   let grpcSend: Send = () => Promise.reject(new Error('no gRPC port'));
   if (server.grpcPort !== undefined) {
     const Client = inferenceServiceClient();
-    const client = new Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client &
+    // Channelz off as on the server (grpc-server.ts): per-call tracing nobody reads.
+    const client = new Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure(), {
+      'grpc.enable_channelz': 0,
+    }) as grpc.Client &
       Record<string, (r: object, cb: (e: Error | null, v: { raw_output_contents: Buffer[] }) => void) => void>;
     const raws = images.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     grpcSend = (i) =>
@@ -153,6 +156,39 @@ export interface Point {
   failed: number;
   load: string;
   cpu: CpuSplit;
+  /** Sorted latencies (ms) and the seconds they were taken over, to pool several rounds. */
+  latencies: number[];
+  elapsed: number;
+}
+
+const quantile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+
+/**
+ * Several interleaved rounds of one point as one: requests/s over their total time, percentiles of
+ * all their latencies, the load average range, the CPU split averaged. On a machine whose load
+ * swings, rounds taken in turn with the other servers expose every server to the same swings.
+ */
+export function pool(rounds: Point[]): Point {
+  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const elapsed = rounds.reduce((n, r) => n + r.elapsed, 0);
+  const loads = rounds.map((r) => Number(r.load));
+  const mean = (f: (c: CpuSplit) => number) => rounds.reduce((n, r) => n + f(r.cpu), 0) / rounds.length;
+  return {
+    rps: latencies.length / elapsed,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    failed: rounds.reduce((n, r) => n + r.failed, 0),
+    load: `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
+    cpu: {
+      client: mean((c) => c.client),
+      server: mean((c) => c.server),
+      rest: mean((c) => c.rest),
+      idle: mean((c) => c.idle),
+    },
+    latencies,
+    elapsed,
+  };
 }
 
 export async function closedLoop(send: Send, concurrency: number, seconds: number, serverPid: number): Promise<Point> {
@@ -177,6 +213,14 @@ export async function closedLoop(send: Send, concurrency: number, seconds: numbe
   );
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99), failed, load: load(), cpu: meter() };
+  return {
+    rps: latencies.length / elapsed,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    failed,
+    load: load(),
+    cpu: meter(),
+    latencies,
+    elapsed,
+  };
 }

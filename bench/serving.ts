@@ -1,7 +1,7 @@
 /**
  * The model server at the limit of the machine, side by side in one run (issue 13):
  *
- *   npx tsx bench/serving.ts [--seconds 3] [--concurrency 1,16,64] [--qps 500,1000,1500,2000,2500,3000]
+ *   npx tsx bench/serving.ts [--seconds 2] [--rounds 3] [--concurrency 1,16,64] [--qps 500,1000,1500,2000,2500,3000]
  *                            [--loadgen-seconds 6] [--before <checkout>] [--before-commit 0a293e5] [--skip-loadgen]
  *
  * - the limit: the in-process model (the case study's CNN, src/ml/classifier.ts, untrained: same
@@ -10,7 +10,8 @@
  *   checkout given with --before) over JSON, and after over JSON, binary tensors and gRPC, with one
  *   process and with --workers 2, and the Fastify trial (serving-fastify-server.ts: the same server
  *   on Fastify instead of node:http): requests/s, p50, p99 in closed loop at each concurrency
- *   (1 image per request, prediction log on, as deployed);
+ *   (1 image per request, prediction log on, as deployed), each point taken in --rounds rounds
+ *   interleaved with every other server's and pooled, so a load swing hits all of them alike;
  * - the highest LoadGen Server-scenario QPS (src/loadgen, Poisson arrivals) with a VALID result at
  *   p99 <= 10 ms, going up the --qps ladder until a run is INVALID; each rung also shows what the
  *   server saw (its /metrics before and after): mean batch size, the share of requests it answered
@@ -46,6 +47,7 @@ import {
   SAMPLES,
   closedLoop,
   cpuMeter,
+  pool,
   fmtCpu,
   load,
   senders,
@@ -200,7 +202,8 @@ async function inProcess(
 async function run(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '1,16,64' },
       qps: { type: 'string', default: '500,1000,1500,2000,2500,3000' },
       'loadgen-seconds': { type: 'string', default: '6' },
@@ -210,6 +213,9 @@ async function run(): Promise<void> {
     },
   });
   const seconds = Number(values.seconds);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be an integer >= 1, got ${values.rounds}`);
   const concurrencies = values.concurrency.split(',').map(Number);
   const ladder = values.qps.split(',').map(Number);
   const loadgenSeconds = Number(values['loadgen-seconds']);
@@ -283,15 +289,19 @@ async function run(): Promise<void> {
     const clients = new Map(servers.map((s) => [s, senders(s, images)]));
     // Warm-up: every server and protocol.
     for (const s of servers) for (const p of s.protocols) await closedLoop(clients.get(s)![p], 8, 1, s.proc.pid);
-    for (const c of concurrencies)
-      for (const s of servers)
-        for (const p of s.protocols) {
+    for (const c of concurrencies) {
+      const points = servers.flatMap((s) => s.protocols.map((p) => ({ s, p, rounds: [] as Point[] })));
+      for (let round = 0; round < rounds; round += 1)
+        for (const { s, p, rounds: taken } of points) {
           const point = await closedLoop(clients.get(s)![p], c, seconds, s.proc.pid);
-          table.push({ server: s.name, protocol: p, concurrency: c, point });
+          taken.push(point);
           console.error(
-            `${s.name} ${p} c=${c}: ${point.rps.toFixed(0)} req/s p99 ${point.p99.toFixed(2)} ms (load ${point.load})`,
+            `${s.name} ${p} c=${c} round ${round + 1}: ${point.rps.toFixed(0)} req/s p99 ${point.p99.toFixed(2)} ms (load ${point.load})`,
           );
         }
+      for (const { s, p, rounds: taken } of points)
+        table.push({ server: s.name, protocol: p, concurrency: c, point: pool(taken) });
+    }
     if (!values['skip-loadgen']) {
       const runs: Array<[Server, Protocol]> = [
         [servers[0]!, 'json'],
@@ -335,7 +345,7 @@ async function run(): Promise<void> {
   console.log('|---|---:|---:|---:|---:|');
   for (const r of limit)
     console.log(`| ${r.how} | ${r.batch} | ${r.ips.toFixed(0)} | ${r.p99.toFixed(2)} | ${r.load} |`);
-  console.log(`\nClosed loop, ${seconds} s per point`);
+  console.log(`\nClosed loop, ${rounds} interleaved rounds of ${seconds} s per point, pooled`);
   console.log('| concurrency | server | protocol | req/s | p50 ms | p99 ms | failed | load avg | CPU split |');
   console.log('|---:|---|---|---:|---:|---:|---:|---:|---|');
   for (const { server, protocol, concurrency, point: p } of table)

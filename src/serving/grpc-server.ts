@@ -234,6 +234,9 @@ export async function startGrpcServer(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_GRPC_MESSAGE_BYTES,
+    // Channelz (on by default in grpc-js) traces every call for a service this server does not
+    // expose; off, each call skips that bookkeeping (src/serving/README.md, the gRPC profile).
+    'grpc.enable_channelz': 0,
   });
   const service = inferenceServiceClient().service;
   server.addService(service, grpcHandlers(ctx, version));
