@@ -5,58 +5,31 @@
  * module, scraping the kubelets) through the API server's aggregation layer. Under load from this
  * host the model server scales from 1 to 2 pods; the test measures how long that takes.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { AutoscalingV2Api, KubeConfig } from '@kubernetes/client-node';
-import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
 import { componentLabels, selectorOf, serviceObjectName } from '../../src/platform/names.js';
 import type { WorkflowRef } from '../../src/platform/types.js';
-import { inferBody, seededRegistry } from '../serving/fixtures.js';
-import {
-  closedLoop,
-  cluster,
-  createNamespace,
-  deleteNamespace,
-  describePods,
-  http,
-  kubectl,
-  loadAverage,
-  mountStore,
-  podReady,
-  waitFor,
-  type Cluster,
-} from './support.js';
+import { inferBody } from '../serving/fixtures.js';
+import { closedLoop, describePods, http, kubectl, loadAverage, mountStore, podReady, waitFor } from './support.js';
+import { nodesSuite } from './suite.js';
 
 const ref: WorkflowRef = { app: 'hpa', workflow: 'serving' };
 const BODY = inferBody(16);
 
 describe('an HPA scales the model server on real nodes (metrics-server + kube-controller-manager)', () => {
-  let c: Cluster;
-  let ns: string;
-  let storeDir: string;
+  const suite = nodesSuite('nodes-hpa', { realNodes: true, modelVersions: 1 });
   let hpaApi: AutoscalingV2Api;
   const name = serviceObjectName(ref, 'model-server');
 
-  beforeAll(async () => {
-    c = cluster();
+  beforeAll(() => {
     const kc = new KubeConfig();
-    kc.loadFromFile(c.kubeconfig);
+    kc.loadFromFile(suite.c.kubeconfig);
     hpaApi = kc.makeApiClient(AutoscalingV2Api);
-    ns = await createNamespace(c, 'nodes-hpa', { realNodes: true });
-    storeDir = mkdtempSync(join(tmpdir(), 'scanflow-nodes-store-'));
-    await seededRegistry(openKnowledgeStore({ kind: 'local', directory: storeDir }), 'mnist', 1);
-    chmodSync(storeDir, 0o777);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (c) await deleteNamespace(c, ns);
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
-  }, 120_000);
+  });
 
   it('pod CPU reaches the HPA through metrics.k8s.io, and load scales the Deployment from 1 to 2', async () => {
+    const { c, ns, storeDir } = suite;
     const platform = new KubernetesPlatform({ namespace: ns, kubeconfigPath: c.kubeconfig });
     await platform.deployWorkflow({
       ...ref,

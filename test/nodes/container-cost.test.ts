@@ -4,20 +4,15 @@
  * same CPU (taskset) with the same CPU weight (cgroup cpu.shares), same store, same flags, same closed-loop client from this host. The pod is
  * measured at its IP (container, veth, bridge) and through its Service (plus kube-proxy's DNAT).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
 import { freePort } from '../../src/stack/ports.js';
 import { httpOk, ManagedProcess } from '../../src/stack/process.js';
-import { inferBody, seededRegistry } from '../serving/fixtures.js';
+import { inferBody } from '../serving/fixtures.js';
 import {
   closedLoop,
-  cluster,
-  createNamespace,
-  deleteNamespace,
   describePods,
   http,
   imageContainer,
@@ -25,8 +20,8 @@ import {
   readyPods,
   realPodSpec,
   waitFor,
-  type Cluster,
 } from './support.js';
+import { nodesSuite, storeVolume } from './suite.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const BODY = inferBody(16);
@@ -34,31 +29,21 @@ const CONCURRENCY = 4;
 const MEASURE_MS = 8_000;
 
 describe('one model-server pod vs the same server as a local process', () => {
-  let c: Cluster;
-  let ns: string;
-  let storeDir: string;
   let local: ManagedProcess | undefined;
-
-  beforeAll(async () => {
-    c = cluster();
-    ns = await createNamespace(c, 'nodes-cost');
-    storeDir = mkdtempSync(join(tmpdir(), 'scanflow-nodes-store-'));
-    await seededRegistry(openKnowledgeStore({ kind: 'local', directory: storeDir }), 'mnist', 1);
-    chmodSync(storeDir, 0o777);
-  }, 60_000);
-
-  afterAll(async () => {
-    await local?.stop(10_000);
-    try {
-      rmdirSync('/sys/fs/cgroup/cpu/scanflow-local-bench');
-    } catch {
-      // not created, or still busy
-    }
-    if (c) await deleteNamespace(c, ns);
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
-  }, 120_000);
+  const suite = nodesSuite('nodes-cost', {
+    modelVersions: 1,
+    cleanup: async () => {
+      await local?.stop(10_000);
+      try {
+        rmdirSync('/sys/fs/cgroup/cpu/scanflow-local-bench');
+      } catch {
+        // not created, or still busy
+      }
+    },
+  });
 
   it('measures requests/s of both on the same CPU', async () => {
+    const { c, ns, storeDir } = suite;
     const node = c.info.nodes[0]!;
     const labels = { app: 'cost' };
     const flags = ['--store', '/store', '--model', 'mnist', '--host', '0.0.0.0', '--port', '8080', '--no-log'];
@@ -84,7 +69,7 @@ describe('one model-server pod vs the same server as a local process', () => {
               ],
               {
                 nodeSelector: { 'kubernetes.io/hostname': node.name },
-                volumes: [{ name: 'store', hostPath: { path: storeDir, type: 'Directory' } }],
+                volumes: [storeVolume(storeDir)],
               },
             ),
           },

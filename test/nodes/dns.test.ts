@@ -4,11 +4,8 @@
  * project's image resolves the Service by its short name (the pod's search path) and by its full
  * name, both to the Service's cluster IP, and gets an answer from the server pod behind it.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
-  cluster,
-  createNamespace,
-  deleteNamespace,
   describePods,
   helloContainer,
   http,
@@ -17,23 +14,14 @@ import {
   readyPods,
   realPodSpec,
   waitFor,
-  type Cluster,
 } from './support.js';
+import { nodesSuite } from './suite.js';
 
 describe('cluster DNS on real nodes', () => {
-  let c: Cluster;
-  let ns: string;
-
-  beforeAll(async () => {
-    c = cluster();
-    ns = await createNamespace(c, 'nodes-dns');
-  }, 60_000);
-
-  afterAll(async () => {
-    if (c) await deleteNamespace(c, ns);
-  }, 120_000);
+  const suite = nodesSuite('nodes-dns');
 
   it('a pod resolves a Service by name and reaches it', async () => {
+    const { c, ns } = suite;
     const labels = { app: 'hello' };
     await c.apps.createNamespacedDeployment({
       namespace: ns,

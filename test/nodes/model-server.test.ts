@@ -4,46 +4,17 @@
  * /v2/health/ready, and answers the Open Inference Protocol v2 through its Service (kube-proxy)
  * from this host. The registry is a directory store on the host, mounted into the pod.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
-import { seededRegistry, inferBody } from '../serving/fixtures.js';
-import {
-  cluster,
-  createNamespace,
-  deleteNamespace,
-  describePods,
-  http,
-  imageContainer,
-  readyPods,
-  realPodSpec,
-  waitFor,
-  type Cluster,
-} from './support.js';
+import { describe, expect, it } from '@jest/globals';
+import { inferBody } from '../serving/fixtures.js';
+import { describePods, http, readyPods, realPodSpec, waitFor } from './support.js';
+import { modelServerContainer, nodesSuite, storeVolume } from './suite.js';
 
 describe('the model server image on real nodes', () => {
-  let c: Cluster;
-  let ns: string;
-  let storeDir: string;
+  const suite = nodesSuite('nodes-oip', { modelVersions: 1 });
   const labels = { app: 'oip' };
 
-  beforeAll(async () => {
-    c = cluster();
-    ns = await createNamespace(c, 'nodes-oip');
-    storeDir = mkdtempSync(join(tmpdir(), 'scanflow-nodes-store-'));
-    await seededRegistry(openKnowledgeStore({ kind: 'local', directory: storeDir }), 'mnist', 1);
-    // The pod runs as uid 1000: let it read (and write its scratch files in) the host directory.
-    chmodSync(storeDir, 0o777);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (c) await deleteNamespace(c, ns);
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
-  }, 120_000);
-
   it('starts, gets Ready by /v2/health/ready, and serves OIP v2 through its Service from the host', async () => {
+    const { c, ns } = suite;
     const t0 = Date.now();
     await c.apps.createNamespacedDeployment({
       namespace: ns,
@@ -56,28 +27,11 @@ describe('the model server image on real nodes', () => {
             metadata: { labels },
             spec: realPodSpec(
               [
-                imageContainer(c, {
-                  name: 'model-server',
-                  args: [
-                    'serve',
-                    '--store',
-                    '/store',
-                    '--model',
-                    'mnist',
-                    '--host',
-                    '0.0.0.0',
-                    '--port',
-                    '8080',
-                    '--no-log',
-                  ],
-                  ports: [{ name: 'http', containerPort: 8080 }],
-                  readinessProbe: { httpGet: { path: '/v2/health/ready', port: 'http' }, periodSeconds: 1 },
+                modelServerContainer(c, {
                   livenessProbe: { httpGet: { path: '/v2/health/live', port: 'http' }, initialDelaySeconds: 30 },
-                  resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-                  volumeMounts: [{ name: 'store', mountPath: '/store' }],
                 }),
               ],
-              { volumes: [{ name: 'store', hostPath: { path: storeDir, type: 'Directory' } }] },
+              { volumes: [storeVolume(suite.storeDir)] },
             ),
           },
         },

@@ -4,47 +4,31 @@
  * Service drops them, and requests through the Service keep succeeding on the other node. The
  * kubelet is started again at the end, and the node is Ready again for the suites after this one.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { V1Node } from '@kubernetes/client-node';
-import {
-  cluster,
-  createNamespace,
-  deleteNamespace,
-  describePods,
-  helloContainer,
-  http,
-  kubelet,
-  readyPods,
-  realPodSpec,
-  waitFor,
-  type Cluster,
-} from './support.js';
+import { describePods, helloContainer, http, kubelet, readyPods, realPodSpec, waitFor } from './support.js';
+import { nodesSuite } from './suite.js';
 
 const readyStatus = (n: V1Node): string | undefined => n.status?.conditions?.find((x) => x.type === 'Ready')?.status;
 
 describe('a real node whose kubelet dies', () => {
-  let c: Cluster;
-  let ns: string;
   let stopped: string | undefined;
-
-  beforeAll(async () => {
-    c = cluster();
-    ns = await createNamespace(c, 'nodes-failure');
-  }, 60_000);
-
-  afterAll(async () => {
-    if (stopped) {
+  const suite = nodesSuite('nodes-failure', {
+    // The stopped kubelet comes back before the namespace goes (the next suites need both nodes).
+    cleanup: async () => {
+      if (!stopped) return;
+      const { c } = suite;
       await kubelet(c, stopped, 'start');
       await waitFor(
         `${stopped} Ready again`,
         90_000,
         async () => readyStatus(await c.core.readNode({ name: stopped! })) === 'True',
       );
-    }
-    if (c) await deleteNamespace(c, ns);
-  }, 120_000);
+    },
+  });
 
   it('goes NotReady, its pod leaves the Service, and the Service keeps answering from the other node', async () => {
+    const { c, ns } = suite;
     if (c.info.nodes.length < 2) throw new Error('this suite needs 2 real nodes (SCANFLOW_TEST_REAL_NODES >= 2)');
     const labels = { app: 'failover' };
     await c.apps.createNamespacedDeployment({

@@ -4,36 +4,15 @@
  * manager pins a node's pods to its CPU), so their CPU sets do not overlap. Checked from inside
  * the pods (kubectl exec: API server → kubelet → containerd) and from the host (the pod's answer).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  cluster,
-  cpuSet,
-  createNamespace,
-  deleteNamespace,
-  describePods,
-  helloContainer,
-  http,
-  kubectl,
-  readyPods,
-  realPodSpec,
-  waitFor,
-  type Cluster,
-} from './support.js';
+import { describe, expect, it } from '@jest/globals';
+import { cpuSet, describePods, helloContainer, http, kubectl, readyPods, realPodSpec, waitFor } from './support.js';
+import { nodesSuite } from './suite.js';
 
 describe('placement on real nodes', () => {
-  let c: Cluster;
-  let ns: string;
-
-  beforeAll(async () => {
-    c = cluster();
-    ns = await createNamespace(c, 'nodes-placement');
-  }, 60_000);
-
-  afterAll(async () => {
-    if (c) await deleteNamespace(c, ns);
-  }, 120_000);
+  const suite = nodesSuite('nodes-placement');
 
   it('anti-affinity puts two pods on different real nodes, on CPU sets that do not overlap', async () => {
+    const { c, ns } = suite;
     if (c.info.nodes.length < 2) throw new Error('this suite needs 2 real nodes (SCANFLOW_TEST_REAL_NODES >= 2)');
     const labels = { app: 'spread' };
     await c.apps.createNamespacedDeployment({

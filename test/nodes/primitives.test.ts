@@ -12,20 +12,13 @@
  *   - updateOnlineWorkflowResource is visible in the cgroup of the new pod (CFS quota, shares,
  *     memory limit read inside the container) and in the requests/s under a CPU limit.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
 import { serviceObjectName, selectorOf, componentLabels } from '../../src/platform/names.js';
 import type { OnlineWorkflowSpec, ServiceSpec, WorkflowRef } from '../../src/platform/types.js';
-import { inferBody, seededRegistry } from '../serving/fixtures.js';
+import { inferBody } from '../serving/fixtures.js';
 import {
   closedLoop,
-  cluster,
-  createNamespace,
-  deleteNamespace,
   describePods,
   http,
   loadAverage,
@@ -35,6 +28,7 @@ import {
   waitFor,
   type Cluster,
 } from './support.js';
+import { nodesSuite } from './suite.js';
 
 const ref: WorkflowRef = { app: 'cap', workflow: 'serving' };
 /** 16 images per request: the server's work (JSON parse + model call) dominates the HTTP path. */
@@ -51,6 +45,13 @@ describe('the primitives take effect on real nodes', () => {
   let platform: KubernetesPlatform;
   let entry: string;
   const figures: string[] = [];
+  const suite = nodesSuite('nodes-prim', {
+    realNodes: true,
+    modelVersions: 2,
+    cleanup: async () => {
+      if (figures.length > 0) process.stderr.write(`${figures.map((f) => `[nodes] ${f}`).join('\n')}\n`);
+    },
+  });
 
   const service = (name: string, version: string, replicas: number): ServiceSpec => ({
     name,
@@ -111,11 +112,7 @@ describe('the primitives take effect on real nodes', () => {
   };
 
   beforeAll(async () => {
-    c = cluster();
-    ns = await createNamespace(c, 'nodes-prim', { realNodes: true });
-    storeDir = mkdtempSync(join(tmpdir(), 'scanflow-nodes-store-'));
-    await seededRegistry(openKnowledgeStore({ kind: 'local', directory: storeDir }), 'mnist', 2);
-    chmodSync(storeDir, 0o777);
+    ({ c, ns, storeDir } = suite);
     platform = new KubernetesPlatform({ namespace: ns, kubeconfigPath: c.kubeconfig });
     const spec: OnlineWorkflowSpec = {
       ...ref,
@@ -134,12 +131,6 @@ describe('the primitives take effect on real nodes', () => {
       return r.status === 200 && versionOf(r.body) === '1';
     });
   }, 300_000);
-
-  afterAll(async () => {
-    if (figures.length > 0) process.stderr.write(`${figures.map((f) => `[nodes] ${f}`).join('\n')}\n`);
-    if (c) await deleteNamespace(c, ns);
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
-  }, 120_000);
 
   it('duplicateWorkflowInstance 1 → 2 puts a second pod on the other node and the entry Service spreads the load over both', async () => {
     const [ip1] = await waitReady('model-server', 1);

@@ -6,45 +6,16 @@
  * requests). Requests from the host through the Service, each on a new connection, must all
  * succeed, and the answers must move from version 1 to version 2.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
-import { inferBody, seededRegistry } from '../serving/fixtures.js';
-import {
-  cluster,
-  createNamespace,
-  deleteNamespace,
-  describePods,
-  http,
-  imageContainer,
-  readyPods,
-  realPodSpec,
-  waitFor,
-  type Cluster,
-} from './support.js';
+import { inferBody } from '../serving/fixtures.js';
+import { describePods, http, readyPods, realPodSpec, waitFor } from './support.js';
+import { modelServerContainer, nodesSuite, storeVolume } from './suite.js';
 
 describe('rolling upgrade of the model server on real nodes', () => {
-  let c: Cluster;
-  let ns: string;
-  let storeDir: string;
+  const suite = nodesSuite('nodes-rolling', { modelVersions: 2 });
   const labels = { app: 'rolling' };
-
-  beforeAll(async () => {
-    c = cluster();
-    ns = await createNamespace(c, 'nodes-rolling');
-    storeDir = mkdtempSync(join(tmpdir(), 'scanflow-nodes-store-'));
-    await seededRegistry(openKnowledgeStore({ kind: 'local', directory: storeDir }), 'mnist', 2);
-    chmodSync(storeDir, 0o777);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (c) await deleteNamespace(c, ns);
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
-  }, 60_000);
 
   const deployment = (version: string): V1Deployment => ({
     metadata: { name: 'rolling', labels },
@@ -57,18 +28,13 @@ describe('rolling upgrade of the model server on real nodes', () => {
         spec: realPodSpec(
           [
             {
-              ...imageContainer(c, {
-                name: 'model-server',
-                args: ['serve', '--store', '/store', '--model', 'mnist', '--host', '0.0.0.0', '--no-log'],
+              ...modelServerContainer(suite.c, {
                 env: [{ name: 'SCANFLOW_MODEL_VERSION', value: version }],
-                ports: [{ name: 'http', containerPort: 8080 }],
                 readinessProbe: {
                   httpGet: { path: '/v2/health/ready', port: 'http' },
                   periodSeconds: 1,
                   failureThreshold: 1,
                 },
-                resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-                volumeMounts: [{ name: 'store', mountPath: '/store' }],
               }),
               // Out of the Service's endpoints (and kube-proxy's rules) before SIGTERM.
               lifecycle: { preStop: { sleep: { seconds: 3 } } },
@@ -76,7 +42,7 @@ describe('rolling upgrade of the model server on real nodes', () => {
           ],
           {
             terminationGracePeriodSeconds: 15,
-            volumes: [{ name: 'store', hostPath: { path: storeDir, type: 'Directory' } }],
+            volumes: [storeVolume(suite.storeDir)],
             topologySpreadConstraints: [
               {
                 maxSkew: 1,
@@ -92,6 +58,7 @@ describe('rolling upgrade of the model server on real nodes', () => {
   });
 
   it('moves every pod from version 1 to 2 with zero failed requests', async () => {
+    const { c, ns } = suite;
     await c.apps.createNamespacedDeployment({ namespace: ns, body: deployment('1') });
     await c.core.createNamespacedService({
       namespace: ns,
