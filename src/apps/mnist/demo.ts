@@ -27,7 +27,7 @@ import { writeReport, type DemoRun } from './report.js';
 const log = (line: string): void => console.log(line);
 
 /** Bumped whenever the stored model or detector format changes, so a stale cache is not reused. */
-const CACHE_FORMAT = 3;
+const CACHE_FORMAT = 4; // 4: the detector calibrated with cross-fitted feature scores
 
 function portInUse(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
