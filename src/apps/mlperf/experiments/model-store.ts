@@ -36,12 +36,13 @@ function cachedRegistry(home: string): ModelRegistry | undefined {
   return undefined;
 }
 
+/** The pods run as uid 1000 and write their prediction logs into the store: a throwaway directory open to them. */
 function chmodTree(dir: string): void {
-  chmodSync(dir, 0o755);
+  chmodSync(dir, 0o777);
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) chmodTree(p);
-    else chmodSync(p, 0o644);
+    else chmodSync(p, 0o666);
   }
 }
 
