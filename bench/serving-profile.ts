@@ -10,6 +10,7 @@
  * as parse because protocol.ts called it.
  *
  *   npx tsx bench/serving-profile.ts [--seconds 5] [--points json:1,json:64,binary:1,grpc:64] [--server-args "..."]
+ *                                    [--checkout <dir>]   (another checkout's server, e.g. a git worktree of main before)
  *
  * Prints, per point: requests/s and p50/p99 seen by the client, the load average, and the server's
  * CPU per request by category (µs) with its share of the server's busy time.
@@ -118,6 +119,7 @@ async function run(): Promise<void> {
       seconds: { type: 'string', default: '5' },
       points: { type: 'string', default: 'json:1,json:64,binary:1,binary:64,grpc:1,grpc:64' },
       'server-args': { type: 'string', default: '' },
+      checkout: { type: 'string', default: repoRoot },
     },
   });
   const seconds = Number(values.seconds);
@@ -158,11 +160,11 @@ async function run(): Promise<void> {
           profDir,
           '--import',
           'tsx',
-          join(repoRoot, 'src/serving/main.ts'),
+          join(values.checkout, 'src/serving/main.ts'),
           ...['--store', storeDir, '--model', 'mnist', '--port', String(port), '--grpc-port', String(grpcPort)],
           ...serverArgs,
         ],
-        cwd: repoRoot,
+        cwd: values.checkout,
         logFile: join(work, `serving-${port}.log`),
         ready: () => httpOk(`${url}/v2/health/ready`),
       });
@@ -191,7 +193,7 @@ async function run(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   console.log(
-    `\nServer CPU per request by category, µs (share of the server's busy time); server args: ${serverArgs.join(' ') || '(defaults)'}; load now ${load()}`,
+    `\nServer CPU per request by category, µs (share of the server's busy time); server ${values.checkout}, args: ${serverArgs.join(' ') || '(defaults)'}; load now ${load()}`,
   );
   console.log(
     `| protocol | concurrency | req/s | p50 ms | p99 ms | busy µs/req | ${CATEGORIES.join(' | ')} | load avg |`,
