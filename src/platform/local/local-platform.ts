@@ -345,7 +345,17 @@ export class LocalPlatform implements OnlinePlatform {
     }
     if (!plan) return false;
     for (const r of s.live) {
-      const { refused } = await plan.apply(r.url);
+      let refused: string | undefined;
+      try {
+        ({ refused } = await plan.apply(r.url));
+      } catch (err) {
+        // Retryable (a plain Error): the replica died or is restarting; say which and where.
+        const cause = (err as { cause?: Error }).cause?.message;
+        throw new Error(
+          `replica ${r.name} (${r.url}) could not be reached to apply ${plan.description}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`,
+          { cause: err },
+        );
+      }
       if (refused !== undefined) throw invalidSpec(`replica ${r.name} refused ${plan.description}: ${refused}`);
       r.spec = next;
     }
