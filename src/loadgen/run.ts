@@ -18,7 +18,8 @@
  * maxAsyncQueries queries are outstanding, issuing ends ("Too many outstanding queries"); the run
  * waits for the answers and ends short, which its summary reports (min duration / min queries not
  * met). Issuing never waits for an answer: that would close the loop and hide the SUT's slowness.
- * A segment counts only its own outstanding queries (the previous segment was drained).
+ * A segment counts only its own outstanding queries (the previous segment was drained). maxDurationMs
+ * (0 = none) ends issuing the same way once a query is issued past it, in every scenario.
  *
  * Timing: wall time from performance.now(); a query due within `spinMs` (0.25 ms) is waited for
  * with setImmediate (so the event loop still delivers answers), a later one with setTimeout,
@@ -279,7 +280,13 @@ class Runner {
       this.issue(q, q.scheduledNs);
       this.lastPlanned = q;
       this.nextQuery = q.last ? undefined : this.planner();
-      if (maxAsync > 0 && this.outstanding > maxAsync && !this.finishedIssuing) return this.endEarly(maxAsync);
+      if (this.finishedIssuing) return;
+      if (maxAsync > 0 && this.outstanding > maxAsync)
+        return this.endEarly(
+          `Too many outstanding queries: issued ${this.segment.firstQuery + this.issued}, outstanding ${this.outstanding} > maxAsyncQueries ${maxAsync}`,
+        );
+      if (this.pastMaxDuration())
+        return this.endEarly(`Max test duration reached: maxDurationMs ${this.s.maxDurationMs}`);
     }
   };
 
@@ -302,6 +309,8 @@ class Runner {
     this.lastPlanned = q;
     this.nextQuery = q.last ? undefined : this.planner();
     this.issue(q, t);
+    if (!this.finishedIssuing && this.pastMaxDuration())
+      this.endEarly(`Max test duration reached: maxDurationMs ${s.maxDurationMs}`);
   }
 
   // ---- issuing and answers -----------------------------------------------------------------------
@@ -369,14 +378,19 @@ class Runner {
       this.immediate = setImmediate(() => this.issueStreamQuery());
   }
 
-  /** LoadGen's "Ending early: Too many outstanding queries." (issue_query_controller.cc). */
-  private endEarly(maxAsync: number): void {
-    const issued = this.segment.firstQuery + this.issued;
-    this.log.endedEarly =
-      `Too many outstanding queries: issued ${issued}, outstanding ${this.outstanding} > maxAsyncQueries ${maxAsync} ` +
-      `at ${(this.runTime() / 1e9).toFixed(3)} s`;
+  /**
+   * LoadGen's "Ending early: …" (issue_query_controller.cc), checked after each issue of a
+   * performance run: too many outstanding queries (Server), or the run past maxDurationMs.
+   */
+  private endEarly(why: string): void {
+    this.log.endedEarly = `${why} at ${(this.runTime() / 1e9).toFixed(3)} s`;
     this.endedEarly = true;
     this.finishIssuing();
+  }
+
+  private pastMaxDuration(): boolean {
+    const s = this.s;
+    return s.mode === 'PerformanceOnly' && s.maxDurationMs > 0 && this.runTime() > s.maxDurationMs * 1e6;
   }
 
   private drainTimer: NodeJS.Timeout | undefined;

@@ -3,7 +3,8 @@
  * performance run, right after a query is issued, more than maxAsyncQueries outstanding ends the
  * issuing ("Too many outstanding queries"); the queries already issued are answered and counted,
  * the run ends short and its summary says so. Issuing never waits for an answer (that would close
- * the loop). The other scenarios' effective value is 1; accuracy runs ignore it.
+ * the loop). The other scenarios' effective value is 1; accuracy runs ignore it. maxDurationMs ends
+ * issuing the same way, in every scenario, once a query has been issued past it.
  */
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -72,5 +73,37 @@ describe('maxAsyncQueries', () => {
     expect(effectiveMaxAsyncQueries(resolveSettings({ scenario: 'Server' }))).toBe(0);
     for (const scenario of ['Offline', 'SingleStream', 'MultiStream'] as const)
       expect(effectiveMaxAsyncQueries(resolveSettings({ scenario, maxAsyncQueries: 7 }))).toBe(1);
+  });
+});
+
+describe('maxDurationMs', () => {
+  /** LoadGen checks after each issue: every query but the last was issued within the bound, the last past it. */
+  function expectEndedAtBound(issuedNs: number[], boundMs: number): void {
+    const queries = [...new Set(issuedNs)];
+    expect(queries.slice(0, -1).every((t) => t <= boundMs * 1e6)).toBe(true);
+    expect(queries.at(-1)!).toBeGreaterThan(boundMs * 1e6);
+  }
+
+  it('Server: issuing ends with the first query issued past it, the summary says so', async () => {
+    const settings = resolveSettings({ scenario: 'Server', targetQps: 200, minDurationMs: 5000, maxDurationMs: 300 });
+    const sut = new FixedDelaySut({ delayMs: 1 });
+    const result = await runLoadgen({ settings, sut, qsl: new SyntheticQsl(64) });
+    const summary = computeSummary(result.log, settings, sut.name);
+    expect(result.done).toBe(true);
+    expectEndedAtBound(result.log.issuedNs, 300);
+    expect(summary.queriesIssued).toBeLessThan(serverSchedule(settings).length);
+    expect(summary.endedEarly).toMatch(/^Max test duration reached: maxDurationMs 300 at \d+\.\d{3} s$/);
+    expect(summary.result).toBe('INVALID');
+    expect(formatSummary(summary)).toContain('Ending early: Max test duration reached');
+  });
+
+  it('SingleStream: the same, one query at a time', async () => {
+    const settings = resolveSettings({ scenario: 'SingleStream', minDurationMs: 5000, maxDurationMs: 200 });
+    const sut = new FixedDelaySut({ delayMs: 5 });
+    const result = await runLoadgen({ settings, sut, qsl: new SyntheticQsl(64) });
+    const summary = computeSummary(result.log, settings, sut.name);
+    expectEndedAtBound(result.log.issuedNs, 200);
+    expect(summary.endedEarly).toMatch(/^Max test duration reached: maxDurationMs 200 at /);
+    expect(summary.recommendations[0]).toMatch(/^Decrease the expected latency .*< minDuration 5\.000 s/);
   });
 });
