@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { arrivalInterceptor } from './grpc-arrivals.js';
 import { runInference } from './inference.js';
 import {
   IMAGE_SIZE,
@@ -237,6 +238,7 @@ export async function startGrpcServer(
     // Channelz (on by default in grpc-js) traces every call for a service this server does not
     // expose; off, each call skips that bookkeeping (src/serving/README.md, the gRPC profile).
     'grpc.enable_channelz': 0,
+    interceptors: [arrivalInterceptor(ctx.batcher, new Set(['/inference.GRPCInferenceService/ModelInfer']))],
   });
   const service = inferenceServiceClient().service;
   server.addService(service, grpcHandlers(ctx, version));
