@@ -16,7 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { antiAffinityAgent, defaultMlperfAgentOptions } from '../agents.js';
 import { BATCH_REF, MLPERF_APP, MLPERF_MODEL, MODEL_SERVER_SERVICE, OFFLINE_EXECUTOR, ONLINE_REF } from '../names.js';
-import { batchInferenceWorkflow, workflowPodLabels } from '../workloads.js';
+import { batchInferenceWorkflow } from '../workloads.js';
 import { RunningAgent, uiBaseOf, type AgentRecord } from './agent-run.js';
 import { podReady, servicePods, waitFor } from './cluster-ops.js';
 import type { ExperimentEnvironment } from './environment.js';
@@ -28,6 +28,8 @@ export interface AffinityOptions {
   qps: number;
   /** Seconds measured co-located, and again separated. */
   phaseSeconds: number;
+  /** Seconds of load before the co-located measurement (the server's first queries are slow). */
+  warmupSeconds: number;
   /** The agent's p99 bound (seconds). */
   p99Bound: number;
   onlineCpu: string;
@@ -39,7 +41,8 @@ export const defaultAffinityOptions: Omit<AffinityOptions, 'log'> = {
   users: 50,
   qps: 40,
   phaseSeconds: 60,
-  p99Bound: 0.05,
+  warmupSeconds: 15,
+  p99Bound: 0.1,
   onlineCpu: '300m',
   batchCpu: '300m',
 };
@@ -137,11 +140,16 @@ export async function runAffinityExperiment(env: ExperimentEnvironment, o: Affin
     backup: false,
     resources: { requests: { cpu: o.onlineCpu, memory: '512Mi' }, limits: { memory: '1Gi' } },
   });
-  // The batch workflow, its executor placed with the online pod (the co-located baseline).
+  // The batch workflow, its executor placed on the online pod's node (the co-located baseline, as
+  // a bin-packing scheduler would place it). By node name, not by pod affinity: a pod affinity is
+  // also met by a pod of the online workflow's last rollout that is still terminating.
+  const [onlinePod] = (await servicePods(env.core, env.namespace, online, MODEL_SERVER_SERVICE)).pods.filter(podReady);
+  const onlineNode = onlinePod?.spec?.nodeName;
+  if (!onlineNode) throw new Error('anti-affinity: the online pod has no node');
   const spec = batchInferenceWorkflow({
     image: env.image.ref,
     resources: { requests: { cpu: o.batchCpu, memory: '512Mi' }, limits: { memory: '1Gi' } },
-    affinity: { affinity: [{ matchLabels: workflowPodLabels(online), mode: 'required' }] },
+    affinity: { nodeSelector: { 'kubernetes.io/hostname': onlineNode } },
   });
   const total = 4 * o.phaseSeconds + 300;
   spec.executors[0]!.args = ['script', 'src/apps/mlperf/experiments/offline-job.ts', '--seconds', String(total)];
@@ -182,7 +190,7 @@ export async function runAffinityExperiment(env: ExperimentEnvironment, o: Affin
   let loadStart = Date.now();
   // The experiment's course, beside the load: co-located phase, the agent, the move, the separated phase.
   const course = (async () => {
-    await sleep(o.phaseSeconds * 1000);
+    await sleep((o.warmupSeconds + o.phaseSeconds) * 1000);
     agentStartedAt = (Date.now() - loadStart) / 1000;
     agent = await RunningAgent.start(
       env.client,
@@ -220,7 +228,7 @@ export async function runAffinityExperiment(env: ExperimentEnvironment, o: Affin
       }
       await sleep(2000);
     }
-    if (movedAt !== null) await sleep(o.phaseSeconds * 1000);
+    if (movedAt !== null) await sleep((o.warmupSeconds + o.phaseSeconds) * 1000);
     stopLoad.abort();
   })();
   let last = 0;
@@ -254,7 +262,7 @@ export async function runAffinityExperiment(env: ExperimentEnvironment, o: Affin
   await removeOnline(env);
 
   const end = Math.max(...run.records.map((r) => r.at), 0);
-  const colocated = phase(run, rounds, 5, agentStartedAt, colocatedNodes);
+  const colocated = phase(run, rounds, o.warmupSeconds, agentStartedAt, colocatedNodes);
   const separated = movedAt !== null && separatedNodes ? phase(run, rounds, movedAt + 5, end, separatedNodes) : null;
   const series: AffinityResult['series'] = [];
   for (let t = 0; t + 5 <= end; t += 5) {

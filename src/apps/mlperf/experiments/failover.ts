@@ -30,7 +30,9 @@ export interface FailoverOptions {
   normalQps: number;
   overloadQps: number;
   normalSeconds: number;
+  /** The overload's longest length; it ends afterRedirectSeconds after the redirect. */
   overloadSeconds: number;
+  afterRedirectSeconds: number;
   recoverySeconds: number;
   holdSeconds: number;
   recoverSeconds: number;
@@ -45,11 +47,16 @@ export const defaultFailoverOptions: Omit<FailoverOptions, 'log'> = {
   normalQps: 20,
   overloadQps: 400,
   normalSeconds: 20,
-  overloadSeconds: 70,
-  recoverySeconds: 70,
-  holdSeconds: 10,
-  recoverSeconds: 15,
-  primaryCpu: '250m',
+  overloadSeconds: 150,
+  afterRedirectSeconds: 10,
+  recoverySeconds: 60,
+  // Kubernetes takes a NotReady pod out of the Service, which relieves it: it is Ready again one
+  // probe period (5 s) later and overloaded again, so 0 ready lasts ~5 s at a time. The hold is
+  // shorter than that, and still three readings of the agent (every second), not one.
+  holdSeconds: 3,
+  recoverSeconds: 20,
+  // A tenth of a CPU: with 200 requests in flight its event loop answers the probe after > 1 s.
+  primaryCpu: '100m',
   backupCpu: '1',
 };
 
@@ -64,7 +71,7 @@ export interface FailoverResult {
   loadAverage: { before: string; after: string };
   perSecond: Array<{ t: number; failed: number } & Record<string, number>>;
   samples: FailoverSample[];
-  steps: Array<LoadStep & { from: number }>;
+  steps: Array<{ qps: number; seconds: number; from: number }>;
   /** Seconds since the load started (null: did not happen). */
   overloadAt: number;
   readinessLostAt: number | null;
@@ -105,7 +112,7 @@ export async function runFailoverExperiment(env: ExperimentEnvironment, o: Failo
         holdSeconds: o.holdSeconds,
         recoverSeconds: o.recoverSeconds,
         minReadyToReturn: 1,
-        interval: '2s',
+        interval: '1s',
       },
     }),
     uiBaseOf(env.temporal),
@@ -114,6 +121,8 @@ export async function runFailoverExperiment(env: ExperimentEnvironment, o: Failo
 
   const before = await loadAverage();
   const samples: FailoverSample[] = [];
+  let onRedirect!: () => void;
+  const redirect = new Promise<void>((r) => (onRedirect = r));
   const t0 = Date.now();
   let watching = true;
   const watcher = (async () => {
@@ -124,15 +133,19 @@ export async function runFailoverExperiment(env: ExperimentEnvironment, o: Failo
           activeService(env),
         ]);
         samples.push({ t: (Date.now() - t0) / 1000, primaryReady: ready, active });
+        if (active === BACKUP_SERVICE) onRedirect();
       } catch {
         // a slow API server read: the next sample comes a second later
       }
       await sleep(1000);
     }
   })();
+  // The overload ends `afterRedirectSeconds` after the traffic moved (or after overloadSeconds at
+  // most): long enough to show the backup serving it, short of the agent's return.
+  const overloadOver = redirect.then(() => sleep(o.afterRedirectSeconds * 1000));
   const steps: LoadStep[] = [
     { qps: o.normalQps, seconds: o.normalSeconds },
-    { qps: o.overloadQps, seconds: o.overloadSeconds },
+    { qps: o.overloadQps, seconds: o.overloadSeconds, until: overloadOver },
     { qps: o.normalQps, seconds: o.recoverySeconds },
   ];
   let lastLine = 0;
@@ -164,7 +177,7 @@ export async function runFailoverExperiment(env: ExperimentEnvironment, o: Failo
   const record = await agent.stop('fail-over experiment finished');
   await removeOnline(env);
 
-  const overloadAt = o.normalSeconds;
+  const overloadAt = run.steps[1]?.from ?? o.normalSeconds;
   const lost = samples.find((s) => s.t >= overloadAt && s.primaryReady === 0)?.t ?? null;
   const redirected = samples.find((s) => lost !== null && s.t >= lost && s.active === BACKUP_SERVICE)?.t ?? null;
   const returned =

@@ -21,7 +21,10 @@ import { Rng } from '../../../ml/random.js';
 export interface LoadStep {
   /** Target queries/s of this step (Poisson arrivals). */
   qps: number;
+  /** Length of the step (at most, with `until`). */
   seconds: number;
+  /** Ends the step early when it resolves (e.g. once an agent acted). */
+  until?: Promise<unknown>;
 }
 
 /** One answered or failed query. */
@@ -38,8 +41,8 @@ export interface QueryRecord {
 export interface LoadRun {
   startedAt: number;
   records: QueryRecord[];
-  /** The profile as run: step start offsets (s). */
-  steps: Array<LoadStep & { from: number }>;
+  /** The profile as run: each step's start offset and actual length (s). */
+  steps: Array<{ qps: number; seconds: number; from: number }>;
   users: number;
 }
 
@@ -174,11 +177,11 @@ export async function runServerLoad(o: ServerLoadOptions): Promise<LoadRun> {
   let from = 0;
   try {
     for (const [k, step] of o.steps.entries()) {
-      run.steps.push({ ...step, from });
-      const startAt = t0 + from * 1000;
-      const wait = startAt - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (o.signal?.aborted) break;
+      // Each step is its own LoadGen run, stopped at its length, at `until`, or with the whole load.
+      const stepStop = new AbortController();
+      const stopStep = (): void => stepStop.abort();
+      o.signal?.addEventListener('abort', stopStep, { once: true });
       const settings = resolveSettings({
         scenario: 'Server',
         targetQps: step.qps,
@@ -189,19 +192,28 @@ export async function runServerLoad(o: ServerLoadOptions): Promise<LoadRun> {
         scheduleRngSeed: k + 1,
         sampleIndexRngSeed: k + 1,
       });
+      const started = Date.now();
       runs.push(
         runLoadgen({
           settings,
           sut,
           qsl: new SyntheticQsl(IMAGES),
-          signal: o.signal,
+          signal: stepStop.signal,
           drainTimeoutMs: (o.timeoutMs ?? 5_000) + 30_000,
-        }),
+        }).finally(() => o.signal?.removeEventListener('abort', stopStep)),
       );
-      from += step.seconds;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise((r) => (timer = setTimeout(r, step.seconds * 1000))),
+        ...(step.until ? [step.until] : []),
+        new Promise((r) => stepStop.signal.addEventListener('abort', r, { once: true })),
+      ]);
+      clearTimeout(timer);
+      stepStop.abort();
+      const seconds = Math.round((Date.now() - started) / 100) / 10;
+      run.steps.push({ qps: step.qps, seconds, from });
+      from += seconds;
     }
-    const wait = t0 + from * 1000 - Date.now();
-    if (wait > 0 && !o.signal?.aborted) await new Promise((r) => setTimeout(r, wait));
     await Promise.all(runs);
   } finally {
     clearInterval(ticker);

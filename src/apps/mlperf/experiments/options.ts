@@ -24,10 +24,8 @@ export function experimentOptions(
     },
     failover: {
       ...defaultFailoverOptions,
-      // The overload must last until readiness fails (3 probes 5 s apart) and the hold is over.
       normalSeconds: d.quick ? 15 : defaultFailoverOptions.normalSeconds,
-      overloadSeconds: Math.max(60, Math.round(d.duration / 3.5)),
-      recoverySeconds: Math.max(50, Math.round(d.duration / 3.5)),
+      recoverySeconds: Math.max(45, Math.round(d.duration / 4)),
       users: d.users ?? defaultFailoverOptions.users,
       log,
     },

@@ -120,7 +120,7 @@ function failoverSection(r: FailoverResult, chart: string): string[] {
     '## Fig. 11: fail-over to a backup service',
     '',
     `${r.options.users} LoadGen users (Server scenario): ${r.options.normalQps} queries/s for ${r.options.normalSeconds} s, ` +
-      `${r.options.overloadQps} for ${r.options.overloadSeconds} s, ${r.options.normalQps} for ${r.options.recoverySeconds} s. ` +
+      `${r.options.overloadQps} until ${r.options.afterRedirectSeconds} s after the redirect (${r.steps[1]?.seconds ?? '–'} s; at most ${r.options.overloadSeconds} s), ${r.options.normalQps} for ${r.options.recoverySeconds} s. ` +
       `Primary ${r.options.primaryCpu} CPU, backup ${r.options.backupCpu} CPU on the other node. The failover agent redirects at 0 ready replicas held ` +
       `${r.options.holdSeconds} s and returns after ${r.options.recoverSeconds} s ready. Load average ${r.loadAverage.before} before, ${r.loadAverage.after} after.`,
     '',
