@@ -47,7 +47,11 @@ export interface CpuSplit {
   server: number;
   rest: number;
   idle: number;
+  /** CPU seconds the server's processes used (user + system): per request, the figure a busy machine moves least. */
+  serverSeconds: number;
 }
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
 export function cpuMeter(serverPid: number): () => CpuSplit {
   const pids = tree(serverPid);
   const s0 = pids.reduce((n, p) => n + ticks(p), 0);
@@ -60,7 +64,13 @@ export function cpuMeter(serverPid: number): () => CpuSplit {
     const total = m1.total - m0.total || 1;
     const busy = m1.busy - m0.busy;
     const pct = (x: number) => (100 * x) / total;
-    return { client: pct(c), server: pct(s), rest: pct(Math.max(0, busy - s - c)), idle: pct(total - busy) };
+    return {
+      client: pct(c),
+      server: pct(s),
+      rest: pct(Math.max(0, busy - s - c)),
+      idle: pct(total - busy),
+      serverSeconds: s / USER_HZ,
+    };
   };
 }
 export const fmtCpu = (c: CpuSplit) =>
@@ -185,6 +195,7 @@ export function pool(rounds: Point[]): Point {
       server: mean((c) => c.server),
       rest: mean((c) => c.rest),
       idle: mean((c) => c.idle),
+      serverSeconds: rounds.reduce((n, r) => n + r.cpu.serverSeconds, 0),
     },
     latencies,
     elapsed,

@@ -7,7 +7,7 @@
  * - the limit: the in-process model (the case study's CNN, src/ml/classifier.ts, untrained: same
  *   cost), samples/s at batch 1 and 64, through model.apply and through the compiled op chain;
  * - the server before (main at --before-commit, checked out in a temporary git worktree, or the
- *   checkout given with --before) over JSON, and after over JSON, binary tensors and gRPC, with one
+ *   checkout given with --before) and after, over JSON, binary tensors and gRPC, after with one
  *   process and with --workers 2, and the Fastify trial (serving-fastify-server.ts: the same server
  *   on Fastify instead of node:http): requests/s, p50, p99 in closed loop at each concurrency
  *   (1 image per request, prediction log on, as deployed), each point taken in --rounds rounds
@@ -18,7 +18,8 @@
  *   in over 10 ms, GC time, and its event-loop lag p99, to tell a slow server from a starved client.
  * Every figure is printed with the 1-minute load average at the time and the CPU split (client =
  * this process, server = the server's processes, rest = everything else on the machine), since
- * client and server share the machine's cores with whatever else runs.
+ * client and server share the machine's cores with whatever else runs, and closed-loop points with
+ * the server's CPU time per request (what a contended machine distorts least).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -169,34 +170,45 @@ async function startServer(
 
 async function inProcess(
   seconds: number,
+  rounds: number,
 ): Promise<Array<{ how: string; batch: number; ips: number; p99: number; load: string }>> {
   const layers = buildClassifier(1);
-  const rows = [];
-  // model.apply (the server before) and the compiled op chain (forward-pass.ts, the server after).
-  for (const compiled of [false, true]) {
-    const model = servableFromLayersModel(layers, '1', { compiled });
-    for (const batch of [1, 64]) {
-      const x = new Float32Array(batch * 784).fill(0.3);
-      for (let i = 0; i < 10; i += 1) await model.predict(x, batch);
-      const times: number[] = [];
+  // model.apply (the server before) and the compiled op chain (forward-pass.ts, the server after),
+  // in interleaved rounds like the servers.
+  const cases = [false, true].flatMap((compiled) =>
+    [1, 64].map((batch) => ({
+      how: compiled ? 'compiled ops' : 'model.apply',
+      batch,
+      model: servableFromLayersModel(layers, '1', { compiled }),
+      x: new Float32Array(batch * 784).fill(0.3),
+      times: [] as number[],
+      elapsed: 0,
+      loads: [] as number[],
+    })),
+  );
+  for (const c of cases) for (let i = 0; i < 10; i += 1) await c.model.predict(c.x, c.batch);
+  for (let round = 0; round < rounds; round += 1)
+    for (const c of cases) {
       const start = performance.now();
-      while (performance.now() - start < seconds * 1000) {
+      while (performance.now() - start < (seconds * 1000) / 2) {
         const t = performance.now();
-        await model.predict(x, batch);
-        times.push(performance.now() - t);
+        await c.model.predict(c.x, c.batch);
+        c.times.push(performance.now() - t);
       }
-      times.sort((a, b) => a - b);
-      rows.push({
-        how: compiled ? 'compiled ops' : 'model.apply',
-        batch,
-        ips: (times.length * batch) / ((performance.now() - start) / 1000),
-        p99: times[Math.floor(times.length * 0.99)] ?? NaN,
-        load: load(),
-      });
+      c.elapsed += (performance.now() - start) / 1000;
+      c.loads.push(Number(load()));
     }
-  }
   layers.dispose();
-  return rows;
+  return cases.map((c) => {
+    c.times.sort((a, b) => a - b);
+    return {
+      how: c.how,
+      batch: c.batch,
+      ips: (c.times.length * c.batch) / c.elapsed,
+      p99: c.times[Math.floor(c.times.length * 0.99)] ?? NaN,
+      load: `${Math.min(...c.loads).toFixed(1)}–${Math.max(...c.loads).toFixed(1)}`,
+    };
+  });
 }
 
 async function run(): Promise<void> {
@@ -254,7 +266,7 @@ async function run(): Promise<void> {
   const qsl = new ImageQsl('mnist-test', mnist, SAMPLES);
 
   console.error(`in-process model (load ${load()})`);
-  const limit = await inProcess(seconds);
+  const limit = await inProcess(seconds, rounds);
 
   const servers: Server[] = [];
   const table: Array<{ server: string; protocol: Protocol; concurrency: number; point: Point }> = [];
@@ -268,7 +280,7 @@ async function run(): Promise<void> {
         join(work, 'store'),
         logs,
         [],
-        ['json'],
+        ['json', 'binary', 'grpc'],
       ),
     );
     servers.push(await startServer('after, 1 process', repoRoot, storeDir, logs, [], ['json', 'binary', 'grpc']));
@@ -306,6 +318,8 @@ async function run(): Promise<void> {
       const runs: Array<[Server, Protocol]> = [
         [servers[0]!, 'json'],
         [servers[1]!, 'json'],
+        [servers[0]!, 'grpc'],
+        [servers[1]!, 'grpc'],
         [servers[2]!, 'json'],
         [servers[2]!, 'binary'],
         [servers[2]!, 'grpc'],
@@ -346,11 +360,13 @@ async function run(): Promise<void> {
   for (const r of limit)
     console.log(`| ${r.how} | ${r.batch} | ${r.ips.toFixed(0)} | ${r.p99.toFixed(2)} | ${r.load} |`);
   console.log(`\nClosed loop, ${rounds} interleaved rounds of ${seconds} s per point, pooled`);
-  console.log('| concurrency | server | protocol | req/s | p50 ms | p99 ms | failed | load avg | CPU split |');
-  console.log('|---:|---|---|---:|---:|---:|---:|---:|---|');
+  console.log(
+    '| concurrency | server | protocol | req/s | p50 ms | p99 ms | server CPU µs/req | failed | load avg | CPU split |',
+  );
+  console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---|');
   for (const { server, protocol, concurrency, point: p } of table)
     console.log(
-      `| ${concurrency} | ${server} | ${protocol} | ${p.rps.toFixed(0)} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} | ${p.failed} | ${p.load} | ${fmtCpu(p.cpu)} |`,
+      `| ${concurrency} | ${server} | ${protocol} | ${p.rps.toFixed(0)} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} | ${((p.cpu.serverSeconds * 1e6) / (p.latencies.length || 1)).toFixed(0)} | ${p.failed} | ${p.load} | ${fmtCpu(p.cpu)} |`,
     );
   if (loadgen.length > 0) {
     console.log(`\nLoadGen Server scenario (Poisson), p99 <= 10 ms, ${loadgenSeconds} s per run: highest VALID QPS`);
