@@ -8,7 +8,8 @@
  *   --port <n>                 0 = any free port (default 8080) [SCANFLOW_SERVING_PORT]
  *   --host <addr>              default 127.0.0.1; 0.0.0.0 in a container [SCANFLOW_SERVING_HOST]
  *   --grpc-port <n>            also serve OIP v2 over gRPC on this port (0 = any free port; default off) [SCANFLOW_GRPC_PORT]
- *   --workers <n>              server processes sharing the port(s) (default 1; see cluster.ts) [SCANFLOW_SERVING_WORKERS]
+ *   --workers <n>              server processes sharing the port(s), each with cores/n TensorFlow threads
+ *                              (default 1; see cluster.ts) [SCANFLOW_SERVING_WORKERS]
  *   --max-queue <n>            images allowed to wait for the model before 503 (default 8 x max-batch)
  *   --max-body-bytes <n>       largest infer body (default 32 MB; Content-Length over it is refused unread)
  *   --version <n|production|none>   version to serve at start (default production) [SCANFLOW_MODEL_VERSION]
