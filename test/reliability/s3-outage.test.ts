@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -202,13 +202,12 @@ describe('model server through a real S3 outage (versitygw stopped and restarted
     const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1);
     console.log(
       [
-        `S3 outage (load average ${(await import('node:os'))
-          .loadavg()
+        `S3 outage (load average ${loadavg()
           .map((x) => x.toFixed(2))
           .join(' ')}):`,
         `  800 images during the outage, all answered; request p50 ${p50(before.ms)} ms before, ${p50(outage.ms)} ms during`,
         `  log held ${pending} (bound ${MAX_RECORDS} + one batch of ${LOG_BATCH}), dropped ${dropped}, ${failures} failed writes (backoff 0.1-1 s)`,
-        `  model switch refused in ${switchMs.toFixed(0)} ms naming the S3 server`,
+        `  model switch refused in ${switchMs.toFixed(0)} ms (HTTP ${refused.status}) naming the S3 server`,
         `  after the restart: ${pending} held records written in ${recoveryMs.toFixed(0)} ms, 0 lost within the bound, 0 duplicated`,
       ].join('\n'),
     );

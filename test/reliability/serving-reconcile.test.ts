@@ -12,6 +12,7 @@
  * registry never promoted) is brought back to production.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { loadavg } from 'node:os';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { Worker } from '@temporalio/worker';
 import { createServingReconcileActivities } from '../../src/activities/agents/reconcile-serving.js';
@@ -277,7 +278,11 @@ describe('registry and served version reconciled after a failed upgrade', () => 
     expect(actions.filter((a) => a === 'failed').length).toBeGreaterThanOrEqual(1);
 
     console.log(
-      `reconciliation (every 2 s): drift detected ${detectMs} ms after the failed upgrade; reconciled ${reconcileMs} ms after the refusal was lifted; ` +
+      `reconciliation (every 2 s, load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(
+          ' ',
+        )}): drift detected ${detectMs} ms after the failed upgrade; reconciled ${reconcileMs} ms after the refusal was lifted; ` +
         `${actions.filter((a) => a === 'failed').length} refused attempts recorded, 2 upgrades (forward and reverse), 0 repeated`,
     );
   }, 180_000);

@@ -145,7 +145,7 @@ export function createPickingActivities(ml: MlModels): PickingActivities {
           rejected = check.rejected.length;
           if (rejected > 0)
             warnRejected(
-              `sampleForEvaluation: ${rejected} of ${images.count} samples of ${input.data} left out: their pixels are not the oracle's sample of that id`,
+              `sampleForEvaluation: ${rejected} of ${images.count} samples of ${input.data} left out: not the oracle's samples (unknown id, or other pixels under its id)`,
               check.rejected,
             );
         }
@@ -192,7 +192,7 @@ export function createPickingActivities(ml: MlModels): PickingActivities {
         const { labelled, rejected } = await labelImages(store, input.batchKeys, picked, outputKey);
         if (rejected.length > 0)
           warnRejected(
-            `labelSamples: ${rejected.length} of ${picked.count} samples of ${input.pickedKey} not labelled: their pixels are not the oracle's sample of that id`,
+            `labelSamples: ${rejected.length} of ${picked.count} samples of ${input.pickedKey} not labelled: not the oracle's samples (unknown id, or other pixels under its id)`,
             rejected,
           );
         if (labelled.count > 0) await putImageSet(store, outputKey, labelled);
