@@ -2,7 +2,7 @@
  * The MLPerf report's charts as Vega-Lite specs (the shared look of src/report/specs.ts), one per
  * figure, built from the experiments' results. Render with renderVegaLite(spec, base).
  */
-import { timeSeriesChart, type LineSeries } from '../../../report/specs.js';
+import { PALETTE, timeSeriesChart, type LineSeries } from '../../../report/specs.js';
 import type { TopLevelSpec } from '../../../report/vega.js';
 import type { AffinityResult } from '../experiments/affinity.js';
 import type { AutoscalingResult } from '../experiments/autoscaling.js';
@@ -14,14 +14,13 @@ const pts = (xs: Array<[number, number | null]>): Array<[number, number]> =>
 
 /** Figs. 8–9: per 10 s window, queries/s per replica against the requirement, replicas, offered load; one line per setting. */
 export function autoscalingChart(r: AutoscalingResult): TopLevelSpec {
-  const line = (
-    f: (w: AutoscalingResult['settings'][number]['windows'][number]) => number | null,
-    dashedBaselines = true,
-  ) =>
-    r.settings.map((s): LineSeries => ({
-      name: s.setting,
+  // The same colour for a setting in every panel; names are unique per chart (the legend).
+  const line = (suffix: string, f: (w: AutoscalingResult['settings'][number]['windows'][number]) => number | null) =>
+    r.settings.map((s, i): LineSeries => ({
+      name: `${s.setting}${suffix}`,
       points: pts(s.windows.map((w) => [w.t + 5, f(w)])),
-      dashed: dashedBaselines && s.kind === 'threshold',
+      dashed: s.kind === 'threshold',
+      color: PALETTE[i % PALETTE.length],
     }));
   const offered = r.settings[0]?.windows ?? [];
   return timeSeriesChart({
@@ -31,11 +30,10 @@ export function autoscalingChart(r: AutoscalingResult): TopLevelSpec {
     panels: [
       {
         y: { title: 'answered per replica', unit: 'queries/s', zero: true },
-        series: line((w) => w.qpsPerReplica),
+        series: line('', (w) => w.qpsPerReplica),
         references: [{ y: r.options.qos, label: `requirement < ${r.options.qos}` }],
       },
-      { y: { title: 'ready replicas', zero: true }, series: line((w) => w.replicas) },
-      { y: { title: 'p99', unit: 'ms', zero: true }, series: line((w) => w.p99) },
+      { y: { title: 'ready replicas', zero: true }, series: line(' · replicas', (w) => w.replicas) },
       {
         y: { title: 'offered load', unit: 'queries/s', zero: true },
         series: [{ name: 'offered', points: pts(offered.map((w) => [w.t + 5, w.offered])), color: '#555555' }],
