@@ -10,7 +10,9 @@ import { createDiagnosticsActivities } from '../src/activities/diagnostics.js';
 import { createAgentActivities, heartbeating, type NamedActivities } from '../src/activities/agents/registry.js';
 import { createKnowledgeActivities } from '../src/activities/knowledge/knowledge-activities.js';
 import { createMlActivities } from '../src/activities/ml/ml-activities.js';
-import { createKubernetesActivities } from '../src/activities/platform/index.js';
+import { createPlatformActivities } from '../src/activities/platform/index.js';
+import { createServingReconcileActivities } from '../src/activities/agents/reconcile-serving.js';
+import { KubernetesPlatform } from '../src/platform/kubernetes/adapter.js';
 import { createLoadgenActivities } from '../src/activities/loadgen/loadgen-activities.js';
 import { createMetricsActivities } from '../src/activities/metrics/metrics-activities.js';
 import { prometheusSettingsFrom } from '../src/activities/metrics/prometheus.js';
@@ -64,10 +66,24 @@ export function createWorkerResources(
       ...createTrafficActivities({ store }),
       ...createLoadgenActivities({ store }),
     }),
-    kubernetes: () =>
-      platform.kind === 'kubernetes'
-        ? createKubernetesActivities({ kubeconfigPath: platform.kubeconfig, namespace: platform.namespace })
-        : createLocalPlatformActivities(localPlatform!),
+    // The primitives, and the reconciliation of the served model version with the registry's
+    // production (a sensor and an action of the executor) on the same platform.
+    kubernetes: () => {
+      if (platform.kind === 'kubernetes') {
+        const kubernetes = new KubernetesPlatform({
+          kubeconfigPath: platform.kubeconfig,
+          namespace: platform.namespace,
+        });
+        return {
+          ...createPlatformActivities(kubernetes),
+          ...createServingReconcileActivities({ store, platform: kubernetes }),
+        };
+      }
+      return {
+        ...createLocalPlatformActivities(localPlatform!),
+        ...createServingReconcileActivities({ store, platform: localPlatform! }),
+      };
+    },
   };
   const context: AppContext = { store };
   return {

@@ -7,7 +7,8 @@
  *   planner   every interval: IF ≥ retrainThreshold new labelled samples THEN training workflow (fine-tune
  *             production) → candidate; IF candidate beats production beyond noise on the stream's evaluation
  *             samples (paired test, mnistCandidateVerdict) THEN call executor.change_model, ELSE archive it
- *   executor  on change_model: promote the version in the registry, upgrade the online workflow to it
+ *   executor  on change_model: promote the version in the registry, upgrade the online workflow to it;
+ *             every interval: IF the service runs another version than the registry's production THEN reconcile
  *
  * Thresholds, interval and budget are parameters (a person or another agent can tune them at run
  * time with `scanflow agent tune` / the setParameters update).
@@ -72,6 +73,9 @@ export const defaultMnistAgentParameters: MnistAgentParameters = {
 };
 
 const ml = { taskQueue: TaskQueues.ml } as const;
+
+/** What the executor serves: the classifier, by the online workflow's model-server service. */
+const servingTarget = { model: CLASSIFIER_MODEL, ref: { ...SERVING_REF }, service: SERVING_SERVICE };
 
 export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameters): AgentSpec[] {
   const parameters = { ...defaultMnistAgentParameters, ...p } as unknown as Record<string, Json>;
@@ -215,6 +219,15 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
           activity('scanflowLog', ref('event.args.version'), { as: 'serving', remember: true }),
         )
         .named('change-model'),
+    )
+    .strategy(
+      // The registry is the truth: an upgrade that failed after a promotion (a refused object, a
+      // replica that died mid-switch) or a service changed by hand is brought back to production.
+      when(interval)
+        .sense('servingDrift', 'drift', servingTarget, { taskQueue: TaskQueues.kubernetes })
+        .if(eq(ref('beliefs.drift.drifted'), true))
+        .then(activity('reconcileServedModel', servingTarget, { taskQueue: TaskQueues.kubernetes, timeout: '5m' }))
+        .named('reconcile-serving'),
     );
 
   return [tracker, checker, planner, executor].map((a) => a.build());
