@@ -42,7 +42,8 @@ export interface CaseStudyEnv {
   store: KnowledgeStore;
   /** How the model-server processes open the same store. */
   storeConfig: KnowledgeStoreConfig;
-  localPlatform: LocalPlatform;
+  /** The local platform's replicas (where the entry URL comes from); a subclass for another platform overrides `endpoint`. */
+  localPlatform?: LocalPlatform;
   runId: string;
   log?: (line: string) => void;
 }
@@ -134,6 +135,7 @@ export class MnistCaseStudy {
   }
 
   get endpoint(): string {
+    if (!this.env.localPlatform) throw new Error('MnistCaseStudy: no local platform to ask for the entry URL');
     return this.env.localPlatform.endpoint(SERVING_REF);
   }
 

@@ -23,6 +23,8 @@ export interface DemoOptions {
   fresh: boolean;
   /** Directory of this run (report, knowledge base, platform logs). */
   runDir?: string;
+  /** Where the model server and the platform worker run (default local: processes on this machine). */
+  platform?: 'local' | 'kubernetes';
 }
 
 export const usage = `usage: npm run demo -- [options]
@@ -50,7 +52,12 @@ export const usage = `usage: npm run demo -- [options]
   --drift JSON | all | gradual   drift schedule (default gradual): phases {fromBatch, share, corruptions}
   --seed N                   seed of the stream, training and picking (default 7)
   --fresh                    retrain the baseline V1 and the detector even if cached
-  --run-dir DIR              where this run's report and knowledge base go (default .scanflow/demo/<time>)`;
+  --run-dir DIR              where this run's report and knowledge base go (default .scanflow/demo/<time>)
+  --platform local|kubernetes   local (default): model server and workers as processes on this machine;
+                             kubernetes: a real-node cluster started here (root; bash scripts/provision nodes),
+                             the model server as a Deployment + Service, the platform worker in a pod, the
+                             knowledge base on the S3 server (waits for another real-node cluster to stop
+                             for up to SCANFLOW_NODES_WAIT_SECONDS, default 1800)`;
 
 /** Corruptions the baseline model handles worst first: the drift the agents must repair. */
 const GRADUAL: DriftPhase[] = [
@@ -104,6 +111,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       seed: { type: 'string' },
       fresh: { type: 'boolean', default: false },
       'run-dir': { type: 'string' },
+      platform: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -127,6 +135,9 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
     throw new Error(
       '--eval-samples and --eval-label-cap must be 0 with --label-mode pseudo: pseudo-label mode spends no true label',
     );
+  const platform = (values.platform ?? 'local') as NonNullable<DemoOptions['platform']>;
+  if (!['local', 'kubernetes'].includes(platform))
+    throw new Error(`--platform must be local or kubernetes, got ${JSON.stringify(values.platform)}`);
   const intervalSeconds = int('interval-seconds', values['interval-seconds'], 12, 2);
   const seed = int('seed', values.seed, 7, 0);
   const schedule = schedulePreset(values.drift ?? 'gradual');
@@ -157,6 +168,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
     detectorEpochs: 1,
     fresh: values.fresh ?? false,
     runDir: values['run-dir'],
+    platform,
   };
 }
 

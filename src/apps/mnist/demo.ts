@@ -27,9 +27,9 @@ import { writeReport, type DemoRun } from './report.js';
 const log = (line: string): void => console.log(line);
 
 /** Bumped whenever the stored model or detector format changes, so a stale cache is not reused. */
-const CACHE_FORMAT = 4; // 4: the detector calibrated with cross-fitted feature scores
+export const CACHE_FORMAT = 4; // 4: the detector calibrated with cross-fitted feature scores
 
-function portInUse(address: string): Promise<boolean> {
+export function portInUse(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
   return new Promise((resolvePromise) => {
     const socket = createConnection({ host, port: Number(port) });
@@ -44,7 +44,7 @@ function portInUse(address: string): Promise<boolean> {
 /** What a bootstrap produces and later runs reuse: both registries with their artifacts, the held-out set. */
 const CACHED_PREFIXES = [`models/${CLASSIFIER_MODEL}/`, `models/${DETECTOR_MODEL}/`, 'eval/'];
 
-async function copyPrefixes(from: KnowledgeStore, to: KnowledgeStore): Promise<number> {
+export async function copyPrefixes(from: KnowledgeStore, to: KnowledgeStore): Promise<number> {
   let copied = 0;
   for (const prefix of CACHED_PREFIXES) {
     for (const key of await from.list(prefix)) {
@@ -55,7 +55,7 @@ async function copyPrefixes(from: KnowledgeStore, to: KnowledgeStore): Promise<n
   return copied;
 }
 
-async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
+export async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
   for (const key of [
     `models/${CLASSIFIER_MODEL}/registry.json`,
     `models/${DETECTOR_MODEL}/registry.json`,
@@ -71,6 +71,10 @@ async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
  * assembly of workers/run.ts): an app uses the worker wiring, it does not own it.
  */
 export async function runDemo(options: DemoOptions, start: typeof startWorkers): Promise<DemoRun> {
+  if (options.platform === 'kubernetes') {
+    const { runKubernetesDemo } = await import('./demo-kubernetes.js');
+    return runKubernetesDemo(options, start);
+  }
   const base = loadConfig();
   const runId = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = resolve(options.runDir ?? join(base.home, 'demo', runId));

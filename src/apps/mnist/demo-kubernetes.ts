@@ -1,0 +1,211 @@
+/**
+ * `npm run demo -- --platform kubernetes`: the MNIST case study (the same loop, options and report
+ * as demo.ts) on a real-node Kubernetes cluster started here (kubernetes/stack.ts):
+ *   - the platform worker (role kubernetes) is deploy/worker/workers.yaml's Deployment, in a pod on
+ *     a real node with the least-privilege ServiceAccount of deploy/rbac: every primitive (the
+ *     deploy, the executor's upgrade) runs there, with that token;
+ *   - the agents' and ML workers run in this process, on the host: the ML worker trains (V1 on 60,000
+ *     images, then the agents' retrains) and on this 2-core machine a pod of it would take one of the
+ *     two node CPUs the model-server pods are pinned to, so the serving figures would measure the
+ *     training; the agents' worker holds only workflow state. Both reach the same Temporal and S3 as
+ *     the pods. (deploy/worker/workers.yaml has their Deployments for a real cluster.)
+ *   - the model server is a Deployment + Service of the project's image (readiness and liveness
+ *     probes, two pods on two nodes), its registry and prediction log on the S3 server; the
+ *     executor's upgrade is a rolling update, timed from the API server (kubernetes/rollouts.ts);
+ *     the traffic goes through the entry Service and counts the failed requests;
+ *   - Prometheus discovers and scrapes the model-server pods (kubernetes/prometheus.ts).
+ * Writes the local demo's report, plus kubernetes.md: placement, rolling updates, scraped series.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig, type ScanflowConfig } from '../../config.js';
+import { LocalDirectoryStore } from '../../knowledge/local-store.js';
+import { openKnowledgeStore } from '../../knowledge/open-store.js';
+import type { RunningWorkers, startWorkers } from '../../../workers/run.js';
+import { CACHE_FORMAT, cacheIsComplete, copyPrefixes, portInUse } from './demo.js';
+import type { DemoOptions } from './demo-options.js';
+import { KubernetesMnistCaseStudy } from './kubernetes/case-study.js';
+import { RolloutWatcher, type Rollout } from './kubernetes/rollouts.js';
+import { startKubernetesStack, type KubernetesStack } from './kubernetes/stack.js';
+import { MNIST_APP } from './names.js';
+import { writeReport, type DemoRun } from './report.js';
+
+const log = (line: string): void => console.log(line);
+
+/** Where each workload ran, what the rolling updates took, what Prometheus scraped. */
+export interface KubernetesFigures {
+  placement: Array<{ pod: string; node: string; role: string }>;
+  rollouts: Rollout[];
+  failedRequests: number;
+  /** Inference requests each model-server pod answered, as Prometheus scraped them (pod → count). */
+  scraped: Record<string, number>;
+  timings: Record<string, number>;
+}
+
+export interface KubernetesDemoRun extends DemoRun {
+  kubernetes: KubernetesFigures;
+}
+
+export async function runKubernetesDemo(
+  options: DemoOptions,
+  start: typeof startWorkers,
+  overrides: { cluster?: { kubeconfigPath: string; image: string }; namespace?: string } = {},
+): Promise<KubernetesDemoRun> {
+  const base = loadConfig();
+  const runId = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = resolve(options.runDir ?? join(base.home, 'demo', runId));
+  mkdirSync(runDir, { recursive: true });
+  log(`[demo] run directory ${runDir} (platform kubernetes)`);
+  if (await portInUse(base.temporal.address))
+    throw new Error(
+      `something already listens on ${base.temporal.address}: stop 'npm run dev' (the demo starts its own stack on the same database) or set TEMPORAL_ADDRESS to a free port`,
+    );
+  // Queue behind another real-node cluster (a test run, another demo) rather than failing at once.
+  process.env.SCANFLOW_NODES_WAIT_SECONDS ??= '1800';
+  const [, port] = base.temporal.address.split(':');
+  const stack = await startKubernetesStack({
+    runDir,
+    temporalDb: join(base.home, 'temporal.db'),
+    temporalPort: Number(port),
+    uiPort: base.temporal.uiPort,
+    temporalNamespace: base.temporal.namespace,
+    namespace: overrides.namespace ?? 'scanflow',
+    cluster: overrides.cluster,
+    log,
+  });
+  let workers: RunningWorkers | undefined;
+  let watcher: RolloutWatcher | undefined;
+  try {
+    const config: ScanflowConfig = {
+      ...base,
+      temporal: { ...base.temporal, address: stack.temporal.address },
+      knowledge: stack.storeConfig,
+      platform: { kind: 'kubernetes', kubeconfig: stack.kubeconfigPath, namespace: stack.namespace },
+    };
+    // Not the kubernetes role: its activities must run in the platform worker's pod.
+    workers = await start({ config, roles: ['agents', 'ml', 'system'], logLevel: 'WARN' });
+    const store = openKnowledgeStore(stack.storeConfig);
+    const study = new KubernetesMnistCaseStudy({ client: workers.client, store, runId, log }, options, stack);
+
+    const cache = new LocalDirectoryStore(join(base.home, 'cache', `knowledge-${CACHE_FORMAT}`));
+    const cached = !options.fresh && (await cacheIsComplete(cache));
+    if (cached) await copyPrefixes(cache, store);
+    log(
+      cached
+        ? '[demo] baseline V1 and detector from the cache (.scanflow/cache; --fresh retrains them)'
+        : '[demo] training baseline V1 on 60,000 MNIST images and the drift detector (once; cached afterwards)',
+    );
+    const t0 = Date.now();
+    const bootstrap = await study.bootstrap();
+    if (!cached) await copyPrefixes(store, cache);
+    log(
+      `[demo] V${bootstrap.classifier.version}: ${(100 * (bootstrap.classifier.accuracy ?? NaN)).toFixed(2)}% on MNIST test, ${(100 * (bootstrap.classifier.heldOutAccuracy ?? NaN)).toFixed(2)}% on the held-out drifted set (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
+
+    const t1 = Date.now();
+    const endpoint = await study.deploy();
+    stack.timings.modelServer = Math.round((Date.now() - t1) / 100) / 10;
+    log(
+      `[demo] model server deployed by the platform worker's pod (Deployment ${study.deploymentName}, entry Service ${endpoint}) in ${stack.timings.modelServer} s`,
+    );
+    watcher = new RolloutWatcher(stack.apps, stack.core, stack.namespace, study.deploymentName, log);
+    watcher.start();
+    await study.startAgents();
+    log(`[demo] agents running: ${study.agentIds().join(', ')}; interval ${options.agents.interval}`);
+    log(
+      '[demo] per interval: traffic and accuracy | what the checker found | labels spent | registry (accuracy on the held-out drifted set)',
+    );
+    for (let i = 0; i < options.intervals; i++) await study.runInterval(i);
+    await study.stopAgents('demo finished');
+    await watcher.stop();
+
+    const figures = await kubernetesFigures(stack, study, watcher);
+    const run: KubernetesDemoRun = {
+      runId,
+      runDir,
+      options,
+      bootstrap,
+      rows: study.rows,
+      decisions: Object.fromEntries(study.decisions),
+      versions: await study.versions(),
+      budget: await study.budget(),
+      uiBase: `${stack.temporal.uiUrl}/namespaces/${base.temporal.namespace}/workflows`,
+      kubernetes: figures,
+    };
+    log(`[demo] report: ${await writeReport(run)}`);
+    log(`[demo] Kubernetes: ${writeKubernetesReport(run)}`);
+    for (const id of study.agentIds()) log(`[demo]   ${id}: ${run.uiBase}/${encodeURIComponent(id)}`);
+    return run;
+  } finally {
+    await watcher?.stop().catch(() => undefined);
+    await workers?.shutdown();
+    await stack.stop();
+  }
+}
+
+async function kubernetesFigures(
+  stack: KubernetesStack,
+  study: KubernetesMnistCaseStudy,
+  watcher: RolloutWatcher,
+): Promise<KubernetesFigures> {
+  const pods = await stack.core.listNamespacedPod({ namespace: stack.namespace });
+  const placement = pods.items.map((p) => ({
+    pod: p.metadata?.name ?? '',
+    node: p.spec?.nodeName ?? '',
+    role: p.metadata?.labels?.['scanflow.io/worker-roles']
+      ? `worker (${p.metadata.labels['scanflow.io/worker-roles']}, ServiceAccount ${p.spec?.serviceAccountName})`
+      : (p.metadata?.labels?.['scanflow.io/component'] ?? '?'),
+  }));
+  const scraped: Record<string, number> = {};
+  for (const [labels, value] of await stack.prometheus
+    .query(`sum by (pod) (max_over_time(scanflow_inference_requests_total{namespace="${stack.namespace}"}[1h]))`)
+    .catch(() => []))
+    scraped[labels.pod ?? '?'] = value;
+  return {
+    placement,
+    rollouts: watcher.rollouts,
+    failedRequests: study.rows.reduce((n, r) => n + r.failed, 0),
+    scraped,
+    timings: stack.timings,
+  };
+}
+
+function writeKubernetesReport(run: KubernetesDemoRun): string {
+  const k = run.kubernetes;
+  const lines = [
+    '# The MNIST case study on Kubernetes: what ran where',
+    '',
+    `Run ${run.runId}. Failed requests over the run (every rolling update included): **${k.failedRequests}**.`,
+    '',
+    `Start-up (s): ${Object.entries(k.timings)
+      .map(([what, s]) => `${what} ${s}`)
+      .join(', ')}.`,
+    '',
+    '| pod | node | role |',
+    '|---|---|---|',
+    ...k.placement.map((p) => `| ${p.pod} | ${p.node} | ${p.role} |`),
+    '',
+    '## Rolling updates (the executor’s upgradeOnlineWorkflow)',
+    '',
+    '| to version | template written | first new pod Ready (s) | rollout complete (s) | fewest Ready pods during |',
+    '|---|---|---|---|---|',
+    ...k.rollouts.map(
+      (r) =>
+        `| v${r.version} | ${r.appliedAt} | ${r.firstReadySeconds?.toFixed(1) ?? '-'} | ${r.completeSeconds?.toFixed(1) ?? '-'} | ${Number.isFinite(r.minReadyDuring) ? r.minReadyDuring : '-'} |`,
+    ),
+    '',
+    '## Scraped by Prometheus (Kubernetes pod discovery)',
+    '',
+    'Inference requests answered per model-server pod (`scanflow_inference_requests_total`, highest value seen):',
+    '',
+    ...(Object.keys(k.scraped).length
+      ? Object.entries(k.scraped).map(([pod, n]) => `- ${pod}: ${n}`)
+      : ['- (no series)']),
+    '',
+    `Agents: ${['tracker', 'checker', 'planner', 'executor'].map((a) => `${MNIST_APP}/${a}`).join(', ')}.`,
+    '',
+  ];
+  const file = join(run.runDir, 'kubernetes.md');
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
