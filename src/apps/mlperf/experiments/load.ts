@@ -87,7 +87,14 @@ class TaggingSut implements SystemUnderTest {
   }
 
   private send(query: IssuedQuery, complete: CompleteFn, scheduled: number): void {
-    if (this.closed) return complete(query.samples.map((s) => ({ id: s.id, ok: false, error: 'cancelled' })));
+    if (this.closed) {
+      this.o.records.push({
+        at: (Date.now() - this.o.t0) / 1000,
+        latencyMs: performance.now() - scheduled,
+        error: 'cancelled',
+      });
+      return complete(query.samples.map((s) => ({ id: s.id, ok: false, error: 'cancelled' })));
+    }
     this.inFlight += 1;
     const sample = query.samples[0]!;
     const body = this.bodies[sample.index % IMAGES]!;
@@ -134,7 +141,13 @@ class TaggingSut implements SystemUnderTest {
     req.end(body);
   }
 
-  async close(): Promise<void> {
+  /**
+   * LoadGen closes the SUT when a run is cancelled, and each step of the profile is a run that
+   * ends by cancellation: the SUT outlives them all, so only `shutdown` (after the last step) closes it.
+   */
+  async close(): Promise<void> {}
+
+  shutdown(): void {
     this.closed = true;
     for (const go of this.waiting.splice(0)) go();
   }
@@ -217,7 +230,7 @@ export async function runServerLoad(o: ServerLoadOptions): Promise<LoadRun> {
     await Promise.all(runs);
   } finally {
     clearInterval(ticker);
-    await sut.close();
+    sut.shutdown();
   }
   o.onSecond?.(run);
   return run;
