@@ -14,6 +14,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -116,8 +118,11 @@ export async function startKubernetesStack(o: KubernetesStackOptions): Promise<K
         `[demo] image ${built.ref}: ${built.cached ? 'cached' : 'built'} (${(built.bytes / 1024 ** 2).toFixed(0)} MiB) in ${timings.image} s`,
       );
       t = Date.now();
+      // A short state directory: the kubelets' unix sockets live under it (a path of at most 107 bytes).
+      const stateDir = mkdtempSync(join(tmpdir(), 'scanflow-demo-k8s-'));
+      stops.push(async () => rmSync(stateDir, { recursive: true, force: true }));
       const cluster: ControlPlane = await startControlPlane({
-        workDir: join(o.runDir, 'cluster'),
+        workDir: stateDir,
         logDir,
         // No KWOK nodes: every pod of the demo runs in a container.
         nodes: [],
