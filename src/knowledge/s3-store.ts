@@ -5,13 +5,18 @@
  * across processes (see conditional.ts).
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { Client as MinioClient } from 'minio';
 import type { ConditionalWrites, VersionedObject } from './conditional.js';
 import { checkKey, checkPrefix, parseJson } from './keys.js';
 import { KnowledgeError, type KnowledgeStore, type KnowledgeStoreConfig } from './types.js';
 
 /** The S3 variant of KnowledgeStoreConfig, without its `kind` tag. */
-export type S3StoreOptions = Omit<Extract<KnowledgeStoreConfig, { kind: 's3' }>, 'kind'>;
+export type S3StoreOptions = Omit<Extract<KnowledgeStoreConfig, { kind: 's3' }>, 'kind'> & {
+  /** Idle time after which a silent request fails (default S3_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
+};
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 /** A conditional PUT lost to another writer: 412, or 409 while a concurrent one is in flight (AWS). */
@@ -19,6 +24,31 @@ const CONDITION_FAILED_CODES = new Set(['PreconditionFailed', 'ConditionalReques
 
 /** S3's bucket naming rule (as the minio client checks it): 3–63 of a-z 0-9 . -, letter or digit at both ends. */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * A request whose connection stays silent this long fails (ETIMEDOUT) instead of waiting forever:
+ * an S3 server that accepts connections but never answers (frozen, a black-holed route) would
+ * otherwise stall the writer on that request (the prediction log's batch, a registry update).
+ * Idle time, not total time: a large model upload that keeps sending is never cut.
+ */
+export const S3_IDLE_TIMEOUT_MS = 30_000;
+
+type Transport = Pick<typeof http, 'request'>;
+
+/** http(s).request with an idle timeout that destroys the request, so the client's promise rejects. */
+function timedTransport(base: typeof http | typeof https, idleMs: number): Transport {
+  return {
+    request: ((options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+      const req = base.request(options, callback);
+      req.setTimeout(idleMs, () => {
+        const err = new Error(`no answer from the S3 server for ${idleMs} ms`) as NodeJS.ErrnoException;
+        err.code = 'ETIMEDOUT';
+        req.destroy(err);
+      });
+      return req;
+    }) as typeof http.request,
+  };
+}
 
 /** Socket-level failures: the server is not there (stopped, unreachable), not an S3 answer. */
 const UNREACHABLE_CODES = new Set([
@@ -94,6 +124,7 @@ export class S3Store implements KnowledgeStore, ConditionalWrites {
       secretKey: options.secretKey,
       region: options.region,
       pathStyle: true,
+      transport: timedTransport(options.useSSL ? https : http, options.idleTimeoutMs ?? S3_IDLE_TIMEOUT_MS),
     });
     this.bucket = options.bucket;
     this.prefix = prefix;
