@@ -50,6 +50,7 @@ export function compileClassifier(model: LayersModel, learningRate: number): voi
 
 export interface TrainOptions {
   epochs: number;
+  /** Absent: the default recipe (CLASSIFIER_WARMUP_BATCH_SIZE for the first epoch, then CLASSIFIER_BATCH_SIZE). */
   batchSize?: number;
   seed: number;
   /** Called after each epoch (heartbeats go here). */
@@ -70,6 +71,16 @@ export interface TrainResult {
 export const CLASSIFIER_BATCH_SIZE = 128;
 
 /**
+ * The default recipe (no `batchSize` given) trains its first epoch at this batch size and the
+ * rest at CLASSIFIER_BATCH_SIZE. Measured with `npx tsx bench/ml.ts --recipes` (2 epochs, seeds
+ * 1–3, mean accuracy over the 15 MNIST-C corruptions): batch 128 throughout 84.5 % (clean 98.7 %),
+ * batch 32 throughout 86.7 % (98.9 %) at 1.6× the CPU time, this warm-up 86.4 % (99.0 %) at 1.35×.
+ * The small batches' noisier early steps are what makes V1 robust to distortions it never saw;
+ * the large batches afterwards keep the speed. An explicit `batchSize` trains at it throughout.
+ */
+export const CLASSIFIER_WARMUP_BATCH_SIZE = 32;
+
+/**
  * Trains in place on `data` (labels required), one seeded shuffle per epoch, with our training
  * loop (training-loop.ts): the data go to the backend once, not once per epoch.
  */
@@ -78,17 +89,44 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
   const labels = requireLabels(data, 'training data');
   if (!Number.isInteger(options.epochs) || options.epochs < 1)
     throw new InvalidInputError(`epochs must be a positive integer, got ${options.epochs}`);
+  // [batch size, epochs] per phase: the default recipe warms up for one epoch when it has two or more.
+  const phases: [number, number][] =
+    options.batchSize !== undefined
+      ? [[options.batchSize, options.epochs]]
+      : options.epochs >= 2
+        ? [
+            [CLASSIFIER_WARMUP_BATCH_SIZE, 1],
+            [CLASSIFIER_BATCH_SIZE, options.epochs - 1],
+          ]
+        : [[CLASSIFIER_BATCH_SIZE, options.epochs]];
   const xs = imagesToTensor(data, 'training data');
   const ys = tf.tensor1d(labels, 'int32');
   try {
-    return await trainLoop(model, xs, ys, {
+    let seconds = 0;
+    let finalLoss = NaN;
+    let done = 0;
+    for (const [index, [batchSize, epochs]] of phases.entries()) {
+      const offset = done;
+      const result = await trainLoop(model, xs, ys, {
+        epochs,
+        batchSize,
+        // The first phase keeps the run's seed (a single-phase run shuffles as before).
+        seed: index === 0 ? options.seed : Rng.derive(options.seed, index).nextUint32(),
+        loss: sparseCrossEntropy,
+        onEpoch: options.onEpoch && ((epoch, loss) => options.onEpoch?.(offset + epoch, loss)),
+        onProgress: options.onProgress,
+      });
+      seconds += result.seconds;
+      finalLoss = result.finalLoss;
+      done += epochs;
+    }
+    return {
       epochs: options.epochs,
-      batchSize: options.batchSize ?? CLASSIFIER_BATCH_SIZE,
-      seed: options.seed,
-      loss: sparseCrossEntropy,
-      onEpoch: options.onEpoch,
-      onProgress: options.onProgress,
-    });
+      samples: data.count,
+      finalLoss,
+      seconds,
+      imagesPerSecond: (data.count * options.epochs) / seconds,
+    };
   } finally {
     xs.dispose();
     ys.dispose();

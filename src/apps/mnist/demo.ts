@@ -27,7 +27,7 @@ import { writeReport, type DemoRun } from './report.js';
 const log = (line: string): void => console.log(line);
 
 /** Bumped whenever the stored model or detector format changes, so a stale cache is not reused. */
-export const CACHE_FORMAT = 4; // 4: the detector calibrated with cross-fitted feature scores
+export const CACHE_FORMAT = 5; // 4: detector with cross-fitted feature scores; 5: V1 trained with the batch-32 warm-up epoch
 
 export function portInUse(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
