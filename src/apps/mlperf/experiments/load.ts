@@ -206,6 +206,9 @@ export async function runServerLoad(o: ServerLoadOptions): Promise<LoadRun> {
         sampleIndexRngSeed: k + 1,
       });
       const started = Date.now();
+      // Planned length until the step ends (progress lines read the current step).
+      const entry = { qps: step.qps, seconds: step.seconds, from };
+      run.steps.push(entry);
       runs.push(
         runLoadgen({
           settings,
@@ -224,7 +227,7 @@ export async function runServerLoad(o: ServerLoadOptions): Promise<LoadRun> {
       clearTimeout(timer);
       stepStop.abort();
       const seconds = Math.round((Date.now() - started) / 100) / 10;
-      run.steps.push({ qps: step.qps, seconds, from });
+      entry.seconds = seconds;
       from += seconds;
     }
     await Promise.all(runs);

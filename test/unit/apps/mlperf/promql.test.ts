@@ -16,7 +16,8 @@ describe('the sensors’ PromQL', () => {
       'histogram_quantile(0.99, sum by (le) (rate(scanflow_inference_request_duration_seconds_bucket{job="online"}[1m])))',
     );
     expect(cpuPerPodQueries('namespace="ns",pod=~"batch-.*"', '1m').rate).toBe(
-      'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{namespace="ns",pod=~"batch-.*",container!="",container!="POD"}[1m]))',
+      'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{namespace="ns",pod=~"batch-.*",container!="",container!="POD"}[1m]))' +
+        ' or sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{namespace="ns",pod=~"batch-.*",container=""}[1m]))',
     );
   });
 
