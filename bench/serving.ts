@@ -8,7 +8,8 @@
  *   cost), samples/s at batch 1 and 64, through model.apply and through the compiled op chain;
  * - the server before (main at --before-commit, checked out in a temporary git worktree, or the
  *   checkout given with --before) and after, over JSON, binary tensors and gRPC, after with one
- *   process and with --workers 2, and the Fastify trial (serving-fastify-server.ts: the same server
+ *   process and with --workers 2, with model.apply instead of the compiled forward pass
+ *   (SCANFLOW_SERVING_COMPILED=0, JSON), and the Fastify trial (serving-fastify-server.ts: the same server
  *   on Fastify instead of node:http): requests/s, p50, p99 in closed loop at each concurrency
  *   (1 image per request, prediction log on, as deployed), each point taken in --rounds rounds
  *   interleaved with every other server's and pooled, so a load swing hits all of them alike;
@@ -141,6 +142,7 @@ async function startServer(
   extra: string[],
   protocols: Protocol[],
   script = 'src/serving/main.ts',
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Server> {
   const port = await freePort();
   const grpcPort = protocols.includes('grpc') ? await freePort() : undefined;
@@ -162,6 +164,7 @@ async function startServer(
       ...extra,
     ],
     cwd: checkout,
+    env,
     logFile: join(logDir, `serving-${port}.log`),
     ready: () => httpOk(`${url}/v2/health/ready`),
   });
@@ -286,6 +289,11 @@ async function run(): Promise<void> {
     servers.push(await startServer('after, 1 process', repoRoot, storeDir, logs, [], ['json', 'binary', 'grpc']));
     servers.push(
       await startServer('after, --workers 2', repoRoot, storeDir, logs, ['--workers', '2'], ['json', 'binary', 'grpc']),
+    );
+    servers.push(
+      await startServer('after, model.apply', repoRoot, storeDir, logs, [], ['json'], 'src/serving/main.ts', {
+        SCANFLOW_SERVING_COMPILED: '0',
+      }),
     );
     servers.push(
       await startServer(

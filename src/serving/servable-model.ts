@@ -16,7 +16,10 @@ export interface ServableModel {
 }
 
 export interface ServableOptions {
-  /** Run a Sequential chain of known layers as its plain ops (forward-pass.ts; default true). */
+  /**
+   * Run a Sequential chain of known layers as its plain ops (forward-pass.ts). Default true, unless
+   * SCANFLOW_SERVING_COMPILED=0 (to compare, or to rule it out, as SCANFLOW_TF_FAST_KERNELS in tf.ts).
+   */
   compiled?: boolean;
 }
 
@@ -39,7 +42,7 @@ export function servableFromLayersModel(
   }
   const tf = tensorflow();
   const forward =
-    (options.compiled ?? true) && model.getClassName() === 'Sequential'
+    (options.compiled ?? process.env.SCANFLOW_SERVING_COMPILED !== '0') && model.getClassName() === 'Sequential'
       ? compileForwardPass(tf, model.layers, flat ? 2 : 4)
       : undefined;
   const run = forward ?? ((x: TF.Tensor) => model.apply(x, { training: false }) as TF.Tensor);

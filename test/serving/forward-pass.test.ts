@@ -14,7 +14,7 @@ const tf = tensorflow();
 const init = (seed: number) => tf.initializers.glorotUniform({ seed });
 
 async function expectSameAsApply(model: TF.LayersModel, compiled: boolean, count = 5): Promise<void> {
-  const served = servableFromLayersModel(model, '1');
+  const served = servableFromLayersModel(model, '1', { compiled: true });
   expect(served.compiled).toBe(compiled);
   const pixels = new Float32Array(images(count, 9));
   const flat = model.inputs[0]!.shape.length === 2;
@@ -34,7 +34,7 @@ async function expectSameAsApply(model: TF.LayersModel, compiled: boolean, count
 describe('compiled forward pass', () => {
   it('gives the case-study CNN the same probabilities as model.apply', async () => {
     const model = buildClassifier(3);
-    const served = servableFromLayersModel(model, '1');
+    const served = servableFromLayersModel(model, '1', { compiled: true });
     const reference = servableFromLayersModel(model, '1', { compiled: false });
     expect(served.compiled).toBe(true);
     expect(reference.compiled).toBe(false);
@@ -77,6 +77,21 @@ describe('compiled forward pass', () => {
     });
     await expectSameAsApply(b, true);
     await expectSameAsApply(tinyClassifier(2), true);
+  });
+
+  it('is the default unless SCANFLOW_SERVING_COMPILED=0', () => {
+    const model = tinyClassifier(4);
+    const saved = process.env.SCANFLOW_SERVING_COMPILED;
+    try {
+      delete process.env.SCANFLOW_SERVING_COMPILED;
+      expect(servableFromLayersModel(model, '1').compiled).toBe(true);
+      process.env.SCANFLOW_SERVING_COMPILED = '0';
+      expect(servableFromLayersModel(model, '1').compiled).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.SCANFLOW_SERVING_COMPILED;
+      else process.env.SCANFLOW_SERVING_COMPILED = saved;
+      model.dispose();
+    }
   });
 
   it('keeps model.apply for a layer it does not reproduce', async () => {
