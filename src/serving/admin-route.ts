@@ -2,7 +2,8 @@
  * /admin/model, the model server's one management endpoint (the platform's in-place upgrade
  * calls it, see local-model-server.ts):
  *   GET                                         { model, version, loaded, leases, pending }
- *   POST { "version": 3 | "production" }        load that version and switch to it
+ *   POST { "version": 3 | "production" }        load that version and switch to it (400 for a bad or
+ *                                               unknown version, 503 when the model store is unreachable)
  * The version is read by the same parser as the --version option and the env variable.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -34,6 +35,18 @@ export async function admin(ctx: ServingContext, req: IncomingMessage, res: Serv
     send(res, 200, { model: ctx.modelName, ...switched, previous: switched.previous ?? null });
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
-    throw new ProtocolError(400, (err as Error).message);
+    // The registry's store being down is the server's trouble, not the request's: 503, so a
+    // caller (the platform's in-place upgrade, an operator's script) knows a retry can succeed.
+    throw new ProtocolError(storeUnavailable(err) ? 503 : 400, (err as Error).message);
   }
+}
+
+/**
+ * A Backend failure of the knowledge store: the error itself (one process), or its message after
+ * crossing the cluster's IPC, which keeps only the text (the S3 store names the unreachable server).
+ */
+function storeUnavailable(err: unknown): boolean {
+  if ((err as { code?: unknown })?.code === 'Backend') return true;
+  const message = (err as Error)?.message ?? '';
+  return /the S3 server at \S+ is unreachable/.test(message);
 }
