@@ -21,8 +21,13 @@ export class RunningAgent {
     private readonly uiBase: string,
   ) {}
 
+  private poller: NodeJS.Timeout | undefined;
+
+  /** Starts the agent and reads its decisions every 5 s, so none drops out of its bounded log unread. */
   static async start(client: Client, spec: AgentSpec, uiBase: string): Promise<RunningAgent> {
-    return new RunningAgent(await new AgentClient(client).start(spec), uiBase);
+    const a = new RunningAgent(await new AgentClient(client).start(spec), uiBase);
+    a.poller = setInterval(() => void a.decisions().catch(() => undefined), 5_000);
+    return a;
   }
 
   get id(): string {
@@ -40,6 +45,7 @@ export class RunningAgent {
 
   /** Stops the agent (after reading its decisions) and returns what the report needs. */
   async stop(reason: string): Promise<AgentRecord> {
+    clearInterval(this.poller);
     const decisions = await this.decisions();
     await this.handle.stop(reason).catch(() => undefined);
     return { id: this.id, link: `${this.uiBase}/${encodeURIComponent(this.id)}`, decisions };
