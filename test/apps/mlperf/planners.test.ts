@@ -156,7 +156,11 @@ describe('MLPerf planners on scripted Prometheus series, the dev server and KWOK
 
     // Sustained low per-replica load (4 < 12): the threshold goes up, 50 → 60.
     await until('threshold raised to 60', async () => (await hpaTarget()) === 60);
-    const raised = (await log.acted())[0]!;
+    // The decision is recorded once its actions are done: the HPA changes a moment before.
+    const tunerOf = (d: Decision) => d.observed.tuner as { direction?: string } | undefined;
+    const raised = await until('the raise decision', async () =>
+      (await log.acted()).find((d) => tunerOf(d)?.direction === 'raise'),
+    );
     expect(raised.observed.tuner).toMatchObject({ change: true, direction: 'raise', from: 50, threshold: 60 });
     expect(raised.observed.load).toMatchObject({
       query: expect.stringContaining('scanflow_inference_requests_total{job="mlperf-online"}[3s]'),
@@ -169,7 +173,9 @@ describe('MLPerf planners on scripted Prometheus series, the dev server and KWOK
     // Sustained high load (25 > 18): the threshold comes down, 60 → 48.
     metrics.qps = () => 25;
     await until('threshold lowered to 48', async () => (await hpaTarget()) === 48);
-    const lowered = (await log.acted()).at(-1)!;
+    const lowered = await until('the lower decision', async () =>
+      (await log.acted()).find((d) => tunerOf(d)?.direction === 'lower'),
+    );
     expect(lowered.observed.tuner).toMatchObject({ direction: 'lower', from: 60, threshold: 48 });
     expect(lowered.actions.map((a) => a.action)).toEqual(['activity updateWorkflowReplica', 'activity scanflowLog']);
 
