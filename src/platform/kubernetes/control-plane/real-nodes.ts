@@ -171,7 +171,16 @@ export function machineCpus(): number[] {
  * cleaned up first (its processes, pods, cgroups, bridges, mounts); a live one is an error.
  */
 export async function claimMachine(workDir: string, log: (line: string) => void): Promise<void> {
-  await waitForLiveOwner(log);
+  const waitSeconds = Number(process.env.SCANFLOW_NODES_WAIT_SECONDS ?? '0');
+  const deadline = Date.now() + (Number.isFinite(waitSeconds) && waitSeconds > 0 ? waitSeconds * 1000 : 0);
+  // Queue behind a live owner; when it goes, another waiter may claim the machine first: then
+  // queue behind that one too (the claim is checked after it is written), until the deadline.
+  for (;;) {
+    await waitForLiveOwner(log, deadline);
+    const current = readLock();
+    const taken = current && current.owner !== process.pid && processAlive(current.owner);
+    if (!taken || Date.now() > deadline) break;
+  }
   const existing = readLock();
   if (existing) {
     if (existing.owner !== process.pid && processAlive(existing.owner))
@@ -182,6 +191,15 @@ export async function claimMachine(workDir: string, log: (line: string) => void)
     await cleanupStale(existing);
   }
   writeLock({ owner: process.pid, workDir, nodes: [], pids: [] });
+  // Two waiters can see the machine free in the same poll: the last write wins, and the other
+  // one, reading someone else's claim back, queues again (or fails, without a wait).
+  await sleep(250);
+  const claimed = readLock();
+  if (claimed && claimed.owner !== process.pid && processAlive(claimed.owner)) {
+    if (Date.now() > deadline)
+      throw new Error(`process ${claimed.owner} claimed the machine for its real-node cluster at the same moment`);
+    await claimMachine(workDir, log);
+  }
 }
 
 /**
@@ -189,15 +207,15 @@ export async function claimMachine(workDir: string, log: (line: string) => void)
  * (a test run, a demo) for up to that long instead of failing at once: the machine has one bridge
  * and one kube-proxy, so two real-node clusters cannot share it.
  */
-async function waitForLiveOwner(log: (line: string) => void): Promise<void> {
-  const waitSeconds = Number(process.env.SCANFLOW_NODES_WAIT_SECONDS ?? '0');
-  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) return;
-  const deadline = Date.now() + waitSeconds * 1000;
+async function waitForLiveOwner(log: (line: string) => void, deadline: number): Promise<void> {
   let said = false;
   for (;;) {
     const lock = readLock();
     if (!lock || lock.owner === process.pid || !processAlive(lock.owner) || Date.now() > deadline) return;
-    if (!said) log(`waiting up to ${waitSeconds} s for the real-node cluster of process ${lock.owner} to stop`);
+    if (!said)
+      log(
+        `waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for the real-node cluster of process ${lock.owner} to stop`,
+      );
     said = true;
     await sleep(2_000);
   }
