@@ -47,6 +47,7 @@ async function run(): Promise<void> {
     batching: args.batching,
     initialVersion: args.initialVersion,
     pollProductionMs: args.pollProductionMs,
+    drainMs: args.drainMs,
     ...(args.grpcPort !== undefined ? { grpcPort: args.grpcPort } : {}),
     ...(args.maxBodyBytes !== undefined ? { maxBodyBytes: args.maxBodyBytes } : {}),
     ...(hooks ? { cluster: hooks } : {}),

@@ -16,6 +16,9 @@
  *   --max-batch <n> --max-wait-ms <ms> --batch-wait <arrivals|fixed> | --no-batching
  *                              dynamic batching (default 256 images, 2 ms, arrivals: see batcher.ts)
  *   --poll-ms <ms>             follow the registry's production version (0 = off, default)
+ *   --drain-ms <ms>            on SIGTERM keep answering (Connection: close) up to this long so keep-alive
+ *                              clients move to other replicas before idle connections close (default 3000
+ *                              when listening beyond loopback, behind a Service; 0 on loopback) [SCANFLOW_SERVING_DRAIN_MS]
  *   --log-batch <n> --log-flush-ms <ms>                        prediction log batching (default 200 / 2000 ms)
  *   --no-log | --no-log-pixels                                 no prediction log / records without pixels
  *   --replica <id>             distinguishes replicas in the prediction log keys [SCANFLOW_REPLICA]
@@ -39,6 +42,8 @@ export interface ServerArguments {
   initialVersion: InitialVersion;
   batching: BatchingOptions | false;
   pollProductionMs: number;
+  /** SIGTERM: answers with Connection: close for up to this long before idle connections close. */
+  drainMs: number;
   /** undefined: no prediction log (--no-log). */
   predictionLog?: { batchSize: number; flushIntervalMs: number };
   logPixels: boolean;
@@ -46,6 +51,9 @@ export interface ServerArguments {
   /** Token /admin/model requires (SCANFLOW_ADMIN_TOKEN from a Secret, or --admin-token-file); never a flag value. */
   adminToken?: string;
 }
+
+/** Hosts no Service or load balancer sits in front of: nothing to drain from. */
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function integer(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
@@ -78,6 +86,7 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
       'no-batching': { type: 'boolean', default: false },
       'batch-wait': { type: 'string', default: 'arrivals' },
       'poll-ms': { type: 'string' },
+      'drain-ms': { type: 'string', default: env.SCANFLOW_SERVING_DRAIN_MS },
       'log-batch': { type: 'string' },
       'log-flush-ms': { type: 'string' },
       'no-log': { type: 'boolean', default: false },
@@ -112,6 +121,7 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
             : {}),
         },
     pollProductionMs: integer('poll-ms', values['poll-ms'], 0, 0),
+    drainMs: integer('drain-ms', values['drain-ms'], LOOPBACK.has(values.host ?? '127.0.0.1') ? 0 : 3000, 0),
     predictionLog: values['no-log']
       ? undefined
       : {

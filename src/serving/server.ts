@@ -10,7 +10,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PredictionLogWriter } from '../knowledge/types.js';
 import { DynamicBatcher, type BatchingOptions } from './batcher.js';
 import { batchRunner, type RowMeta, type RowResult } from './batch-runner.js';
@@ -62,6 +63,13 @@ export interface ModelServerOptions {
    * Without it the admin endpoint answers loopback callers only (admin-guard.ts).
    */
   adminToken?: string;
+  /**
+   * On close, keep serving up to this long (default 0) with `Connection: close` on every answer,
+   * so keep-alive clients (a Service's connections stay pinned to this pod after it left the
+   * endpoints) open their next connection elsewhere before the idle ones are closed; ends early
+   * once no connection is left.
+   */
+  drainMs?: number;
   /** Collect Node process metrics too (default true). */
   processMetrics?: boolean;
   log?: (line: string) => void;
@@ -77,6 +85,8 @@ export class ModelServer {
   private grpc: { server: GrpcServer; port: number } | undefined;
   private stopPolling: (() => void) | undefined;
   private closed = false;
+  private draining = false;
+  private readonly sockets = new Set<Socket>();
   /** What the routes (HTTP, gRPC) share. */
   readonly context: ServingContext;
   private readonly log: (line: string) => void;
@@ -127,6 +137,7 @@ export class ModelServer {
         connectionsCheckingInterval: Math.min(1000, requestTimeout),
       },
       (req, res) => {
+        if (this.draining) res.setHeader('connection', 'close');
         handle(req, res).catch((err: unknown) => {
           this.log(`request handler failed: ${(err as Error).stack ?? String(err)}`);
           res.destroy();
@@ -134,6 +145,10 @@ export class ModelServer {
       },
     );
     this.http.keepAliveTimeout = 30_000;
+    this.http.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
   }
 
   /** Loads the initial version, then listens. Resolves to the bound port. */
@@ -192,6 +207,12 @@ export class ModelServer {
     if (this.closed) return;
     this.closed = true;
     this.stopPolling?.();
+    const drainMs = this.options.drainMs ?? 0;
+    if (drainMs > 0) {
+      this.draining = true;
+      const until = Date.now() + drainMs;
+      while (this.sockets.size > 0 && Date.now() < until) await sleep(50);
+    }
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     const grpc = this.grpc;

@@ -90,9 +90,17 @@ describe('model-server command line', () => {
       initialVersion: 3,
       batching: { maxBatchSize: 256, maxWaitMs: 2, wait: 'arrivals' },
       pollProductionMs: 0,
+      drainMs: 0,
       predictionLog: { batchSize: 200, flushIntervalMs: 2000 },
       logPixels: true,
     });
+  });
+
+  it('drains for 3 s by default when reachable beyond loopback (behind a Service), never on loopback', () => {
+    expect(parseServerArguments([...base, '--host', '0.0.0.0'], {}).drainMs).toBe(3000);
+    expect(parseServerArguments([...base, '--host', '0.0.0.0'], { SCANFLOW_SERVING_DRAIN_MS: '0' }).drainMs).toBe(0);
+    expect(parseServerArguments([...base, '--drain-ms', '500'], {}).drainMs).toBe(500);
+    expect(() => parseServerArguments([...base, '--drain-ms', 'soon'], {})).toThrow('--drain-ms must be an integer >= 0');
   });
 
   it('serves what the platform service spec configures, with no flags', () => {
