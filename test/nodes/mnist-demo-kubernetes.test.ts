@@ -21,6 +21,7 @@ import { RolloutWatcher } from '../../src/apps/mnist/kubernetes/rollouts.js';
 import { startKubernetesStack, type KubernetesStack } from '../../src/apps/mnist/kubernetes/stack.js';
 import { AGENT_NAMES } from '../../src/apps/mnist/case-study.js';
 import { CLASSIFIER_MODEL, MNIST_APP } from '../../src/apps/mnist/names.js';
+import { MODEL_VERSION_ENV } from '../../src/serving/model-version.js';
 import type { ScanflowConfig } from '../../src/config.js';
 import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
 import { startWorkers, type RunningWorkers } from '../../workers/run.js';
@@ -124,6 +125,23 @@ describe('npm run demo -- --platform kubernetes (shortened) on real nodes', () =
     await waitFor(`the rollout to v${promoted}`, 180_000, async () =>
       watcher.rollouts.some((r) => r.version === String(promoted) && r.completeSeconds !== undefined),
     );
+    // "Complete" is the new pods Ready; the old ones still answer pinned keep-alive connections
+    // through their preStop pause and drain: the next interval starts once they are gone.
+    const deployment = await stack.apps.readNamespacedDeployment({
+      name: study.deploymentName,
+      namespace: stack.namespace,
+    });
+    const selector = Object.entries(deployment.spec?.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    await waitFor("only the new version's pods", 120_000, async () => {
+      const pods = await stack.core.listNamespacedPod({ namespace: stack.namespace, labelSelector: selector });
+      return pods.items.every((p) =>
+        (p.spec?.containers ?? []).every((c) =>
+          (c.env ?? []).every((e) => e.name !== MODEL_VERSION_ENV || e.value === String(promoted)),
+        ),
+      );
+    });
     const after = await study.runInterval(study.rows.length);
     for (const version of Object.keys(after.servedVersions)) expect(Number(version)).toBeGreaterThanOrEqual(promoted!);
     const answer = await http(`${study.endpoint}/v2/models/${CLASSIFIER_MODEL}/infer`, {
