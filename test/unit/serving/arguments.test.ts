@@ -100,7 +100,9 @@ describe('model-server command line', () => {
     expect(parseServerArguments([...base, '--host', '0.0.0.0'], {}).drainMs).toBe(3000);
     expect(parseServerArguments([...base, '--host', '0.0.0.0'], { SCANFLOW_SERVING_DRAIN_MS: '0' }).drainMs).toBe(0);
     expect(parseServerArguments([...base, '--drain-ms', '500'], {}).drainMs).toBe(500);
-    expect(() => parseServerArguments([...base, '--drain-ms', 'soon'], {})).toThrow('--drain-ms must be an integer >= 0');
+    expect(() => parseServerArguments([...base, '--drain-ms', 'soon'], {})).toThrow(
+      '--drain-ms must be an integer >= 0',
+    );
   });
 
   it('serves what the platform service spec configures, with no flags', () => {
