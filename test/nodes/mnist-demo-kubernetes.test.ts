@@ -86,7 +86,9 @@ describe('npm run demo -- --platform kubernetes (shortened) on real nodes', () =
     );
     await study.bootstrap({ trainData: 'mnist:train:5000' });
     await study.deploy();
-    watcher = new RolloutWatcher(stack.apps, stack.core, stack.namespace, study.deploymentName);
+    watcher = new RolloutWatcher(stack.apps, stack.core, stack.namespace, study.deploymentName, (line) =>
+      process.stderr.write(`${line}\n`),
+    );
     watcher.start();
     await study.startAgents();
   });

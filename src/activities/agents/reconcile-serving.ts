@@ -65,6 +65,15 @@ export function servingDriftOf(
   if (production === null)
     return { ...base, state: 'no-production', drifted: false, reason: `${target.model} has no production version` };
   const want = String(production);
+  // A service told to serve "production" resolves it when a replica starts: rolling it to the
+  // number it already serves would restart every pod for nothing. Only a named version can drift.
+  if (desired === 'production')
+    return {
+      ...base,
+      state: 'in-sync',
+      drifted: false,
+      reason: `${where} serves the registry's production version (${want} now) as of each replica's start`,
+    };
   if (desired !== want)
     return {
       ...base,
