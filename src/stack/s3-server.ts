@@ -10,6 +10,8 @@ export interface S3ServerOptions {
   accessKey: string;
   secretKey: string;
   logDir: string;
+  /** More addresses to listen on beside 127.0.0.1 (the real nodes' bridge, so pods reach it); same port. */
+  alsoOn?: string[];
 }
 
 export interface RunningS3 {
@@ -31,8 +33,7 @@ export async function startS3Server(opts: S3ServerOptions): Promise<RunningS3> {
       opts.accessKey,
       '--secret',
       opts.secretKey,
-      '--port',
-      `127.0.0.1:${opts.port}`,
+      ...['127.0.0.1', ...(opts.alsoOn ?? [])].flatMap((host) => ['--port', `${host}:${opts.port}`]),
       'posix',
       opts.dataDir,
     ],

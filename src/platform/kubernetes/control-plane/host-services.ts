@@ -7,12 +7,10 @@
  * this host reaches too. The bridge exists only while a real-node cluster runs: start the cluster
  * first.
  */
-import { mkdirSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { binaryPath } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { ManagedProcess } from '../../../stack/process.js';
+import { startS3Server } from '../../../stack/s3-server.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../../stack/temporal-server.js';
 import { exists } from './host.js';
 import { nodeNetwork } from './real-nodes.js';
@@ -131,36 +129,9 @@ export async function startS3ForPods(opts: {
   port?: number;
 }): Promise<PodReachableS3> {
   bridgeUp();
-  mkdirSync(opts.dataDir, { recursive: true });
   const port = opts.port ?? (await freePort());
+  // The stack's own versitygw, also listening on the bridge: the endpoint pods and host both use.
+  const s3 = await startS3Server({ ...opts, port, alsoOn: [podReachableHostIp] });
   const endpoint = `http://${podReachableHostIp}:${port}`;
-  const proc = await ManagedProcess.start({
-    name: 'versitygw',
-    command: binaryPath('versitygw'),
-    args: [
-      '--access',
-      opts.accessKey,
-      '--secret',
-      opts.secretKey,
-      '--port',
-      `${podReachableHostIp}:${port}`,
-      '--port',
-      `127.0.0.1:${port}`,
-      'posix',
-      opts.dataDir,
-    ],
-    logFile: join(opts.logDir, 'versitygw.log'),
-    // Any HTTP answer (403 to an anonymous request) means the gateway serves.
-    ready: async () => {
-      try {
-        const res = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    readyTimeoutMs: 30_000,
-  });
-  return { endpoint, accessKey: opts.accessKey, secretKey: opts.secretKey, process: proc };
+  return { endpoint, accessKey: opts.accessKey, secretKey: opts.secretKey, process: s3.process };
 }
