@@ -19,10 +19,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, type ScanflowConfig } from '../../config.js';
-import { LocalDirectoryStore } from '../../knowledge/local-store.js';
 import { openKnowledgeStore } from '../../knowledge/open-store.js';
 import type { RunningWorkers, startWorkers } from '../../../workers/run.js';
-import { CACHE_FORMAT, cacheIsComplete, copyPrefixes, portInUse } from './demo.js';
+import { bootstrapWithCache, portInUse } from './demo.js';
 import type { DemoOptions } from './demo-options.js';
 import { KubernetesMnistCaseStudy } from './kubernetes/case-study.js';
 import { RolloutWatcher, type Rollout } from './kubernetes/rollouts.js';
@@ -87,20 +86,7 @@ export async function runKubernetesDemo(
     const store = openKnowledgeStore(stack.storeConfig);
     const study = new KubernetesMnistCaseStudy({ client: workers.client, store, runId, log }, options, stack);
 
-    const cache = new LocalDirectoryStore(join(base.home, 'cache', `knowledge-${CACHE_FORMAT}`));
-    const cached = !options.fresh && (await cacheIsComplete(cache));
-    if (cached) await copyPrefixes(cache, store);
-    log(
-      cached
-        ? '[demo] baseline V1 and detector from the cache (.scanflow/cache; --fresh retrains them)'
-        : '[demo] training baseline V1 on 60,000 MNIST images and the drift detector (once; cached afterwards)',
-    );
-    const t0 = Date.now();
-    const bootstrap = await study.bootstrap();
-    if (!cached) await copyPrefixes(store, cache);
-    log(
-      `[demo] V${bootstrap.classifier.version}: ${(100 * (bootstrap.classifier.accuracy ?? NaN)).toFixed(2)}% on MNIST test, ${(100 * (bootstrap.classifier.heldOutAccuracy ?? NaN)).toFixed(2)}% on the held-out drifted set (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-    );
+    const bootstrap = await bootstrapWithCache(study, store, base.home, options.fresh, log);
 
     const t1 = Date.now();
     const endpoint = await study.deploy();

@@ -20,6 +20,7 @@ import type { KnowledgeStore } from '../../knowledge/types.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../stack/temporal-server.js';
 import type { RunningWorkers, startWorkers } from '../../../workers/run.js';
 import { MnistCaseStudy } from './case-study.js';
+import type { MnistBootstrapResult } from './workflows/bootstrap.js';
 import type { DemoOptions } from './demo-options.js';
 import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY, MNIST_APP } from './names.js';
 import { writeReport, type DemoRun } from './report.js';
@@ -67,6 +68,35 @@ export async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
 }
 
 /**
+ * The case study's bootstrap (held-out set, V1, detector), from `<home>/cache` when a complete
+ * copy of this format is there (unless `fresh`), else trained and then cached for later runs.
+ * Both platforms' demos start this way.
+ */
+export async function bootstrapWithCache(
+  study: MnistCaseStudy,
+  store: KnowledgeStore,
+  home: string,
+  fresh: boolean,
+  log: (line: string) => void,
+): Promise<MnistBootstrapResult> {
+  const cache = new LocalDirectoryStore(join(home, 'cache', `knowledge-${CACHE_FORMAT}`));
+  const cached = !fresh && (await cacheIsComplete(cache));
+  if (cached) await copyPrefixes(cache, store);
+  log(
+    cached
+      ? '[demo] baseline V1 and detector from the cache (.scanflow/cache; --fresh retrains them)'
+      : '[demo] training baseline V1 on 60,000 MNIST images and the drift detector (once; cached afterwards)',
+  );
+  const t0 = Date.now();
+  const bootstrap = await study.bootstrap();
+  if (!cached) await copyPrefixes(store, cache);
+  log(
+    `[demo] V${bootstrap.classifier.version}: ${(100 * (bootstrap.classifier.accuracy ?? NaN)).toFixed(2)}% on MNIST test, ${(100 * (bootstrap.classifier.heldOutAccuracy ?? NaN)).toFixed(2)}% on the held-out drifted set (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+  );
+  return bootstrap;
+}
+
+/**
  * Runs the demo. The workers are started by the caller's `start` (the CLI passes the worker
  * assembly of workers/run.ts): an app uses the worker wiring, it does not own it.
  */
@@ -86,7 +116,6 @@ export async function runDemo(options: DemoOptions, start: typeof startWorkers):
     platform: { kind: 'local', workDir: join(runDir, 'platform') },
   };
   const store = new LocalDirectoryStore(storeDir);
-  const cache = new LocalDirectoryStore(join(base.home, 'cache', `knowledge-${CACHE_FORMAT}`));
   log(`[demo] run directory ${runDir}`);
 
   let server: RunningTemporal | undefined;
@@ -119,19 +148,7 @@ export async function runDemo(options: DemoOptions, start: typeof startWorkers):
       options,
     );
 
-    const cached = !options.fresh && (await cacheIsComplete(cache));
-    if (cached) await copyPrefixes(cache, store);
-    log(
-      cached
-        ? '[demo] baseline V1 and detector from the cache (.scanflow/cache; --fresh retrains them)'
-        : '[demo] training baseline V1 on 60,000 MNIST images and the drift detector (once; cached afterwards)',
-    );
-    const t0 = Date.now();
-    const bootstrap = await study.bootstrap();
-    if (!cached) await copyPrefixes(store, cache);
-    log(
-      `[demo] V${bootstrap.classifier.version}: ${(100 * (bootstrap.classifier.accuracy ?? NaN)).toFixed(2)}% on MNIST test, ${(100 * (bootstrap.classifier.heldOutAccuracy ?? NaN)).toFixed(2)}% on the held-out drifted set (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-    );
+    const bootstrap = await bootstrapWithCache(study, store, base.home, options.fresh, log);
 
     const endpoint = await study.deploy();
     log(`[demo] model server deployed (online workflow ${MNIST_APP}/serving) at ${endpoint}`);
