@@ -173,14 +173,13 @@ export function machineCpus(): number[] {
 export async function claimMachine(workDir: string, log: (line: string) => void): Promise<void> {
   const waitSeconds = Number(process.env.SCANFLOW_NODES_WAIT_SECONDS ?? '0');
   const deadline = Date.now() + (Number.isFinite(waitSeconds) && waitSeconds > 0 ? waitSeconds * 1000 : 0);
-  // Queue behind a live owner; when it goes, another waiter may claim the machine first: then
-  // queue behind that one too (the claim is checked after it is written), until the deadline.
-  for (;;) {
-    await waitForLiveOwner(log, deadline);
-    const current = readLock();
-    const taken = current && current.owner !== process.pid && processAlive(current.owner);
-    if (!taken || Date.now() > deadline) break;
-  }
+  await claimBefore(workDir, log, deadline);
+}
+
+async function claimBefore(workDir: string, log: (line: string) => void, deadline: number): Promise<void> {
+  // Queue behind a live owner until the deadline; another waiter may claim the freed machine in
+  // the same moment, which the read-back after our write below catches.
+  await waitForLiveOwner(log, deadline);
   const existing = readLock();
   if (existing) {
     if (existing.owner !== process.pid && processAlive(existing.owner))
@@ -198,7 +197,7 @@ export async function claimMachine(workDir: string, log: (line: string) => void)
   if (claimed && claimed.owner !== process.pid && processAlive(claimed.owner)) {
     if (Date.now() > deadline)
       throw new Error(`process ${claimed.owner} claimed the machine for its real-node cluster at the same moment`);
-    await claimMachine(workDir, log);
+    await claimBefore(workDir, log, deadline);
   }
 }
 
