@@ -136,11 +136,11 @@ describe('npm run demo -- --platform kubernetes (shortened) on real nodes', () =
     const selector = Object.entries(deployment.spec?.selector?.matchLabels ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    await waitFor("only the new version's pods", 120_000, async () => {
+    await waitFor('no pod of a version before the promoted one', 120_000, async () => {
       const pods = await stack.core.listNamespacedPod({ namespace: stack.namespace, labelSelector: selector });
       return pods.items.every((p) =>
         (p.spec?.containers ?? []).every((c) =>
-          (c.env ?? []).every((e) => e.name !== MODEL_VERSION_ENV || e.value === String(promoted)),
+          (c.env ?? []).every((e) => e.name !== MODEL_VERSION_ENV || Number(e.value) >= promoted!),
         ),
       );
     });
