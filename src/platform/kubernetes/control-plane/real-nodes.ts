@@ -653,9 +653,14 @@ state = "${join(dir, 'containerd-state')}"
 /** Imports image archives that the node does not have yet; drops older Scanflow builds. */
 async function importImages(socket: string, archives: string[], log: (l: string) => void, node: string): Promise<void> {
   const ctr = binaryPath('ctr');
-  const have = new Set(
-    (await mustRun(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'ls', '-q'])).split('\n').filter(Boolean),
-  );
+  // REF TYPE DIGEST …: an import records the image by tag and by digest (…@sha256:…); both hold its layers.
+  const listed = (await mustRun(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'ls']))
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols.length >= 3)
+    .map(([ref, , digest]) => ({ ref: ref!, digest: digest! }));
+  const have = new Set(listed.map((i) => i.ref));
   const wanted = new Set<string>();
   for (const archive of archives) {
     const ref = archiveRef(archive);
@@ -665,7 +670,12 @@ async function importImages(socket: string, archives: string[], log: (l: string)
     await mustRun(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'import', archive], 600_000);
     log(`${node}: imported ${ref ?? archive} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
-  const stale = [...have].filter((r) => r.startsWith('scanflow.local/') && !wanted.has(r) && !r.includes('@sha256'));
+  // Every other project image goes, by tag and by digest (keeping the digest refs kept every old
+  // image's layers: 30 GB per node after a day of builds); the wanted images' digests stay.
+  const wantedDigests = new Set(listed.filter((i) => wanted.has(i.ref)).map((i) => i.digest));
+  const stale = listed
+    .filter((i) => i.ref.startsWith('scanflow.local/') && !wanted.has(i.ref) && !wantedDigests.has(i.digest))
+    .map((i) => i.ref);
   // --sync: the old layers' content and snapshots go now, not at some later garbage collection.
   if (stale.length > 0) await run(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'rm', '--sync', ...stale]);
 }
