@@ -12,89 +12,19 @@
  * 6. stops the agents and writes a report (Markdown + PNG charts) with the Temporal UI links.
  */
 import { mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadConfig, type ScanflowConfig } from '../../config.js';
 import { LocalDirectoryStore } from '../../knowledge/local-store.js';
-import type { KnowledgeStore } from '../../knowledge/types.js';
+import { portInUse } from '../../stack/ports.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../stack/temporal-server.js';
 import type { RunningWorkers, startWorkers } from '../../../workers/run.js';
 import { MnistCaseStudy } from './case-study.js';
-import type { MnistBootstrapResult } from './workflows/bootstrap.js';
 import type { DemoOptions } from './demo-options.js';
-import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY, MNIST_APP } from './names.js';
+import { MNIST_APP } from './names.js';
+import { bootstrapWithCache } from './demo-bootstrap.js';
 import { writeReport, type DemoRun } from './report.js';
 
 const log = (line: string): void => console.log(line);
-
-/** Bumped whenever the stored model or detector format changes, so a stale cache is not reused. */
-export const CACHE_FORMAT = 5; // 4: detector with cross-fitted feature scores; 5: V1 trained with the batch-32 warm-up epoch
-
-export function portInUse(address: string): Promise<boolean> {
-  const [host, port] = address.split(':');
-  return new Promise((resolvePromise) => {
-    const socket = createConnection({ host, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
-}
-
-/** What a bootstrap produces and later runs reuse: both registries with their artifacts, the held-out set. */
-const CACHED_PREFIXES = [`models/${CLASSIFIER_MODEL}/`, `models/${DETECTOR_MODEL}/`, 'eval/'];
-
-export async function copyPrefixes(from: KnowledgeStore, to: KnowledgeStore): Promise<number> {
-  let copied = 0;
-  for (const prefix of CACHED_PREFIXES) {
-    for (const key of await from.list(prefix)) {
-      await to.putBytes(key, await from.getBytes(key));
-      copied += 1;
-    }
-  }
-  return copied;
-}
-
-export async function cacheIsComplete(cache: KnowledgeStore): Promise<boolean> {
-  for (const key of [
-    `models/${CLASSIFIER_MODEL}/registry.json`,
-    `models/${DETECTOR_MODEL}/registry.json`,
-    HELD_OUT_KEY,
-  ]) {
-    if (!(await cache.exists(key))) return false;
-  }
-  return true;
-}
-
-/**
- * The case study's bootstrap (held-out set, V1, detector), from `<home>/cache` when a complete
- * copy of this format is there (unless `fresh`), else trained and then cached for later runs.
- * Both platforms' demos start this way.
- */
-export async function bootstrapWithCache(
-  study: MnistCaseStudy,
-  store: KnowledgeStore,
-  home: string,
-  fresh: boolean,
-  log: (line: string) => void,
-): Promise<MnistBootstrapResult> {
-  const cache = new LocalDirectoryStore(join(home, 'cache', `knowledge-${CACHE_FORMAT}`));
-  const cached = !fresh && (await cacheIsComplete(cache));
-  if (cached) await copyPrefixes(cache, store);
-  log(
-    cached
-      ? '[demo] baseline V1 and detector from the cache (.scanflow/cache; --fresh retrains them)'
-      : '[demo] training baseline V1 on 60,000 MNIST images and the drift detector (once; cached afterwards)',
-  );
-  const t0 = Date.now();
-  const bootstrap = await study.bootstrap();
-  if (!cached) await copyPrefixes(store, cache);
-  log(
-    `[demo] V${bootstrap.classifier.version}: ${(100 * (bootstrap.classifier.accuracy ?? NaN)).toFixed(2)}% on MNIST test, ${(100 * (bootstrap.classifier.heldOutAccuracy ?? NaN)).toFixed(2)}% on the held-out drifted set (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-  );
-  return bootstrap;
-}
 
 /**
  * Runs the demo. The workers are started by the caller's `start` (the CLI passes the worker
