@@ -10,9 +10,12 @@
  *     our loop (src/ml/training-loop.ts) and by Python Keras on the same architecture, data,
  *     epochs, batch size and TensorFlow 2.21 library, interleaved in one run, with the load
  *     average beside every figure (Keras from scripts/provision-keras, bench/keras_classifier.py).
+ *  (--adaptation, not in the full run) retraining under drift with the demo's label pattern: generic
+ *     augmentation, consistency-filtered pseudo-labels and the all-labels oracle, over 4 drift mixes ×
+ *     2 seeds (bench/ml-adaptation.ts).
  *  (--recipes, not in the full run) V1's training recipe: batch size, warm-up and epochs against robustness
  *     (mean accuracy on the 15 MNIST-C corruptions), clean accuracy and time, over 3 seeds.
- * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring | --recipes]   (full run: about 15–20 minutes on 2 busy cores)
+ * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring | --recipes | --adaptation]   (full run: about 15–20 minutes on 2 busy cores)
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { execFileSync, spawn } from 'node:child_process';
@@ -40,6 +43,7 @@ import { concatImageSets, loadMnist, mnistDataDirectory, referenceAndTrafficIndi
 import { corruptImageSet } from '../src/ml/mnist-c.js';
 import { PICK_METHODS, pickCriticalPoints } from '../src/ml/picking.js';
 import { auroc } from '../src/ml/stats.js';
+import { compareAdaptation } from './ml-adaptation.js';
 import { libtensorflowVersion, tensorflow } from '../src/ml/tf.js';
 
 const quick = process.argv.includes('--quick');
@@ -53,6 +57,8 @@ const servingOnly = process.argv.includes('--serving-priority');
 const labelsOnly = process.argv.includes('--labels');
 /** Only V1's training recipes compared on robustness (MNIST-C), clean accuracy and time. */
 const recipesOnly = process.argv.includes('--recipes');
+/** Only the retraining variants under drift with the demo's label pattern (bench/ml-adaptation.ts). */
+const adaptationOnly = process.argv.includes('--adaptation');
 const CLASSIFIER_TRAIN = quick ? 10000 : 60000;
 const CLASSIFIER_EPOCHS = quick ? 1 : 3;
 const AE_TRAIN = quick ? 10000 : 60000;
@@ -193,6 +199,10 @@ async function run(): Promise<void> {
   }
   if (recipesOnly) {
     await compareRecipes();
+    return;
+  }
+  if (adaptationOnly) {
+    await compareAdaptation(quick);
     return;
   }
   if (labelsOnly) {

@@ -5,8 +5,9 @@
  * samples mixed with a replay sample of the original data (so it learns the drift without
  * forgetting clean digits).
  */
-import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
+import type { LayersModel, Sequential, Tensor4D } from '@tensorflow/tfjs-node';
 import type { ImageSet } from './types.js';
+import { augmentBatch, GENERIC_AUGMENTATION, validateAugmentOptions, type AugmentOptions } from './augment.js';
 import { concatImageSets, subset } from './mnist.js';
 import { Rng } from './random.js';
 import { imagesToTensor, requireLabels } from './tensors.js';
@@ -57,6 +58,8 @@ export interface TrainOptions {
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
   /** Called every 50 batches, so a long epoch can heartbeat. */
   onProgress?: () => void;
+  /** Generic augmentation of every batch (augment.ts); absent: none. */
+  augmentation?: AugmentOptions;
 }
 
 export interface TrainResult {
@@ -99,6 +102,8 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
             [CLASSIFIER_BATCH_SIZE, options.epochs - 1],
           ]
         : [[CLASSIFIER_BATCH_SIZE, options.epochs]];
+  const augmentation = options.augmentation;
+  if (augmentation) validateAugmentOptions(augmentation);
   const xs = imagesToTensor(data, 'training data');
   const ys = tf.tensor1d(labels, 'int32');
   try {
@@ -115,6 +120,7 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
         loss: sparseCrossEntropy,
         onEpoch: options.onEpoch && ((epoch, loss) => options.onEpoch?.(offset + epoch, loss)),
         onProgress: options.onProgress,
+        augment: augmentation && ((x, stepSeed) => augmentBatch(x as Tensor4D, stepSeed, augmentation)),
       });
       seconds += result.seconds;
       finalLoss = result.finalLoss;
@@ -196,6 +202,11 @@ export interface FineTuneOptions {
   /** Default 32: a few hundred new samples need more, smaller steps than training from scratch. */
   batchSize?: number;
   learningRate?: number;
+  /**
+   * Generic augmentation of the labelled samples and the replay (augment.ts): 'generic' or
+   * 'none' (default). Measured with `npx tsx bench/ml.ts --adaptation`.
+   */
+  augmentation?: 'generic' | 'none';
   seed: number;
   onEpoch?: TrainOptions['onEpoch'];
   onProgress?: TrainOptions['onProgress'];
@@ -229,5 +240,16 @@ export async function fineTuneClassifier(
     seed: rng.nextUint32(),
     onEpoch: options.onEpoch,
     onProgress: options.onProgress,
+    augmentation: fineTuneAugmentation(options.augmentation),
   });
+}
+
+export const FINE_TUNE_AUGMENTATIONS = ['generic', 'none'] as const;
+
+function fineTuneAugmentation(choice: FineTuneOptions['augmentation']): AugmentOptions | undefined {
+  if (choice === 'generic') return GENERIC_AUGMENTATION;
+  if (choice === undefined || choice === 'none') return undefined;
+  throw new InvalidInputError(
+    `augmentation must be one of ${FINE_TUNE_AUGMENTATIONS.join(', ')}, got ${JSON.stringify(choice)}`,
+  );
 }

@@ -32,6 +32,11 @@ export interface LoopOptions {
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
   /** Called every 50 batches (heartbeats go here). */
   onProgress?: () => void;
+  /**
+   * Applied to each batch's inputs before the forward pass (data augmentation, augment.ts), with
+   * the step's seed: a fresh variant of every sample each epoch, reproducible from the run's seed.
+   */
+  augment?: (inputs: Tensor, stepSeed: number) => Tensor;
 }
 
 export interface LoopResult {
@@ -88,7 +93,8 @@ export async function trainLoop(
       const stepSeed = (Math.imul(options.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(batch + 1, 0xc2b2ae35)) >>> 0;
       const loss = tf.tidy(() => {
         const idx = tf.tensor1d(order.subarray(start, Math.min(count, start + options.batchSize)), 'int32');
-        const x = tf.gather(inputs, idx);
+        const gathered = tf.gather(inputs, idx);
+        const x = options.augment ? options.augment(gathered, stepSeed) : gathered;
         const y = tf.gather(targets, idx);
         const lossOf = () => options.loss(forward(x, stepSeed), y);
         if (!flat) return optimizer.minimize(lossOf, true, variables) as Scalar;

@@ -1,0 +1,137 @@
+/**
+ * Generic data augmentation of a training batch, on the native backend (a few ops per step):
+ * every image gets a small random affine warp, some get additive Gaussian noise or a Gaussian
+ * blur. Used when fine-tuning on a few hundred labelled drifted samples plus a replay of MNIST,
+ * so that each labelled sample is seen in new variants every epoch instead of memorised.
+ *
+ * Why these and these ranges (generic, not the drift's own generator): the affine ranges are the
+ * usual Keras `ImageDataGenerator` settings for MNIST (rotation ±10°, zoom ±10 %, shift ±10 % of
+ * the side), the classic digit augmentation since Simard et al. (2003); noise and blur are the
+ * standard photometric jitter of generic pipelines. None of them calls src/ml/corruptions.ts, and
+ * their magnitudes are fixed here, not fitted to the corruptions (MNIST-C rotates by 23°, shears
+ * by 0.4, shrinks to 0.7, blurs with glass/motion/zoom kernels; none of those is drawn here).
+ * Borders are filled with the nearest pixel, so a digit on a bright or striped background is not
+ * given a black frame that clean digits never have.
+ */
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import { InvalidInputError } from './errors.js';
+import { Rng } from './random.js';
+import { tensorflow } from './tf.js';
+
+export interface AugmentOptions {
+  /** Largest rotation, degrees (uniform in ±). */
+  rotateDegrees: number;
+  /** Largest relative zoom (scale uniform in 1 ± zoom). */
+  zoom: number;
+  /** Largest shift, as a share of the side (uniform in ±, each axis). */
+  shift: number;
+  /** Share of the images given additive Gaussian noise, and its largest standard deviation. */
+  noiseShare: number;
+  noiseStd: number;
+  /** Share of the images blurred (3×3 Gaussian, σ = 1, blended in at a random strength 0.5–1). */
+  blurShare: number;
+}
+
+/** The generic setting (see the header for where the numbers come from). */
+export const GENERIC_AUGMENTATION: AugmentOptions = {
+  rotateDegrees: 10,
+  zoom: 0.1,
+  shift: 0.1,
+  noiseShare: 0.3,
+  noiseStd: 0.1,
+  blurShare: 0.3,
+};
+
+export function validateAugmentOptions(o: AugmentOptions): void {
+  const check = (name: keyof AugmentOptions, max: number) => {
+    const v = o[name];
+    if (typeof v !== 'number' || !(v >= 0 && v <= max))
+      throw new InvalidInputError(`augmentation ${name} must be a number in [0, ${max}], got ${JSON.stringify(v)}`);
+  };
+  check('rotateDegrees', 180);
+  check('zoom', 0.9);
+  check('shift', 1);
+  check('noiseShare', 1);
+  check('noiseStd', 1);
+  check('blurShare', 1);
+}
+
+const DT_FLOAT = 1;
+const DT_INT32 = 3;
+
+interface NativeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number };
+  executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: Tensor[]): Tensor;
+}
+
+/**
+ * A new tensor: `x` ([n, h, w, 1], values in [0, 1]) augmented with randomness from `seed` only
+ * (the same seed gives the same batch). The caller disposes it (or runs this inside a tidy).
+ */
+export function augmentBatch(x: Tensor4D, seed: number, options: AugmentOptions = GENERIC_AUGMENTATION): Tensor4D {
+  const tf = tensorflow();
+  const [n = 0, h = 0, w = 0, channels = 0] = x.shape;
+  if (x.rank !== 4 || channels !== 1)
+    throw new InvalidInputError(`augmentBatch needs [n, h, w, 1] images, got [${x.shape.join(', ')}]`);
+  const rng = new Rng(seed);
+  const backend = tf.backend() as unknown as NativeBackend;
+  const type = (name: string, dtype: number) => ({ name, type: backend.binding.TF_ATTR_TYPE, value: dtype });
+  const text = (name: string, value: string) => ({ name, type: backend.binding.TF_ATTR_STRING, value });
+
+  // ImageProjectiveTransformV3 maps each OUTPUT pixel (x, y) to the input point it samples:
+  // in = M·(out − c − t) + c with M = R(−θ)/s (the inverse of "scale by s, rotate by θ, shift by t").
+  const cx = (w - 1) / 2;
+  const cy = (h - 1) / 2;
+  const transforms = new Float32Array(n * 8);
+  const noiseStd = new Float32Array(n);
+  const blur = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const theta = (rng.uniform(-1, 1) * options.rotateDegrees * Math.PI) / 180;
+    const s = 1 + rng.uniform(-1, 1) * options.zoom;
+    const tx = rng.uniform(-1, 1) * options.shift * w;
+    const ty = rng.uniform(-1, 1) * options.shift * h;
+    const [m00, m01, m10, m11] = [Math.cos(theta) / s, Math.sin(theta) / s, -Math.sin(theta) / s, Math.cos(theta) / s];
+    const px = cx + tx;
+    const py = cy + ty;
+    transforms.set([m00, m01, cx - (m00 * px + m01 * py), m10, m11, cy - (m10 * px + m11 * py), 0, 0], i * 8);
+    noiseStd[i] = rng.next() < options.noiseShare ? rng.uniform(0, options.noiseStd) : 0;
+    blur[i] = rng.next() < options.blurShare ? rng.uniform(0.5, 1) : 0;
+  }
+  const noiseSeed = rng.nextUint32() & 0x7fffffff;
+  return tf.tidy(() => {
+    let out = backend.executeSingleOutput(
+      'ImageProjectiveTransformV3',
+      [type('dtype', DT_FLOAT), text('interpolation', 'BILINEAR'), text('fill_mode', 'NEAREST')],
+      [x, tf.tensor2d(transforms, [n, 8]), tf.tensor1d([h, w], 'int32'), tf.scalar(0)],
+    ) as Tensor4D;
+    if (blur.some((b) => b > 0)) {
+      const g = [0.0751, 0.1238, 0.0751, 0.1238, 0.2042, 0.1238, 0.0751, 0.1238, 0.0751]; // 3×3, σ = 1, sums to 1
+      const blurred = tf.conv2d(
+        tf.mirrorPad(
+          out,
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ],
+          'symmetric',
+        ),
+        tf.tensor4d(g, [3, 3, 1, 1]),
+        1,
+        'valid',
+      );
+      const weight = tf.tensor4d(blur, [n, 1, 1, 1]);
+      out = tf.add(out, tf.mul(weight, tf.sub(blurred, out)));
+    }
+    if (noiseStd.some((v) => v > 0)) {
+      const normal = backend.executeSingleOutput(
+        'StatelessRandomNormal',
+        [type('dtype', DT_FLOAT), type('T', DT_INT32), type('Tseed', DT_INT32)],
+        [tf.tensor1d([n, h, w, 1], 'int32'), tf.tensor1d([noiseSeed, 0xa11], 'int32')],
+      );
+      out = tf.add(out, tf.mul(normal, tf.tensor4d(noiseStd, [n, 1, 1, 1])));
+    }
+    return tf.clipByValue(out, 0, 1);
+  });
+}
