@@ -17,6 +17,7 @@ import { createLoadgenActivities } from '../src/activities/loadgen/loadgen-activ
 import { createMetricsActivities } from '../src/activities/metrics/metrics-activities.js';
 import { prometheusSettingsFrom } from '../src/activities/metrics/prometheus.js';
 import { createLocalPlatformActivities } from '../src/activities/platform/local.js';
+import { kubernetesTrainingJobActivities } from '../src/activities/platform/training-job.js';
 import { createTrafficActivities } from '../src/activities/traffic.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
 import type { KnowledgeStore } from '../src/knowledge/types.js';
@@ -77,6 +78,12 @@ export function createWorkerResources(
         return {
           ...createPlatformActivities(kubernetes),
           ...createServingReconcileActivities({ store, platform: kubernetes }),
+          ...kubernetesTrainingJobActivities({
+            kubeconfigPath: platform.kubeconfig,
+            namespace: platform.namespace,
+            store,
+            storeConfig: config.knowledge,
+          }),
         };
       }
       return {
