@@ -24,7 +24,7 @@ import type { AffinitySpec, ExecutorSpec, ResourceSpec, SecretKeyRef, WorkflowRe
 import { FATAL_WAITING, OneOffJobs, type JobRunStatus } from '../../platform/kubernetes/one-off-job.js';
 import { activityIdempotencyKey } from '../ml/idempotency.js';
 import type { RetrainClassifierInput, RetrainedVersion, TrainClassifierInput, TrainedVersion } from '../ml/types.js';
-import { beat } from '../support.js';
+import { beat, keepBeating } from '../support.js';
 import {
   TRAINING_JOB_ENTRY,
   trainingJobArgs,
@@ -171,11 +171,15 @@ async function runTrainingJob(
   const signal = currentContext()?.cancellationSignal;
   let status: JobRunStatus;
   try {
-    status = await deps.jobs.run(ref, runId, executor, {
-      pollMs: deps.pollMs,
-      signal,
-      onProgress: (s) => beat({ job, phase: s.phase, pods: s.pods, ...(s.waiting ? { waiting: s.waiting } : {}) }),
-    });
+    // Beats every second with the latest status (cancellation reaches an activity only through a
+    // heartbeat), not only when the status changes.
+    status = await keepBeating(() =>
+      deps.jobs.run(ref, runId, executor, {
+        pollMs: deps.pollMs,
+        signal,
+        onProgress: (s) => beat({ job, phase: s.phase, pods: s.pods, ...(s.waiting ? { waiting: s.waiting } : {}) }),
+      }),
+    );
   } catch (err) {
     // Cancelled (or the worker is shutting down): the Job must not train on for nobody.
     if (signal?.aborted) await deps.jobs.remove(ref, runId, executor.name);

@@ -4,11 +4,15 @@
  *   - the platform worker (role kubernetes) is deploy/worker/workers.yaml's Deployment, in a pod on
  *     a real node with the least-privilege ServiceAccount of deploy/rbac: every primitive (the
  *     deploy, the executor's upgrade) runs there, with that token;
- *   - the agents' and ML workers run in this process, on the host: the ML worker trains (V1 on 60,000
- *     images, then the agents' retrains) and on this 2-core machine a pod of it would take one of the
- *     two node CPUs the model-server pods are pinned to, so the serving figures would measure the
- *     training; the agents' worker holds only workflow state. Both reach the same Temporal and S3 as
- *     the pods. (deploy/worker/workers.yaml has their Deployments for a real cluster.)
+ *   - the agents' and ML workers run in this process, on the host: the ML worker trains V1 on 60,000
+ *     images before anything is served, picks and evaluates; on this 2-core machine a pod of it would
+ *     take one of the two node CPUs the model-server pods are pinned to; the agents' worker holds only
+ *     workflow state. Both reach the same Temporal and S3 as the pods. (deploy/worker/workers.yaml has
+ *     their Deployments for a real cluster.)
+ *   - each retrain the planner starts is a Kubernetes Job of the project's image with CPU and memory
+ *     limits (kubernetes/ml-worker.ts, src/activities/platform/training-job.ts), so it takes at most
+ *     its CPU limit from the node of the model-server pod beside it; SCANFLOW_TRAIN_IN_JOB=0 retrains
+ *     on the host instead, SCANFLOW_TRAINING_JOB_CPU / _MEMORY set the limits (kubernetes/training-options.ts);
  *   - the model server is a Deployment + Service of the project's image (readiness and liveness
  *     probes, two pods on two nodes), its registry and prediction log on the S3 server; the
  *     executor's upgrade is a rolling update, timed from the API server (kubernetes/rollouts.ts);
@@ -26,7 +30,12 @@ import { bootstrapWithCache } from './demo-bootstrap.js';
 import type { DemoOptions } from './demo-options.js';
 import { KubernetesMnistCaseStudy } from './kubernetes/case-study.js';
 import { RolloutWatcher, type Rollout } from './kubernetes/rollouts.js';
+import { startMlWorkerWithTrainingJobs, type MlWorkerWithJobs } from './kubernetes/ml-worker.js';
 import { startKubernetesStack, type KubernetesStack } from './kubernetes/stack.js';
+import { demoTrainingJobs } from './kubernetes/training-options.js';
+import { createTrainingJobActivities } from '../../activities/platform/training-job.js';
+import { OneOffJobs } from '../../platform/kubernetes/one-off-job.js';
+import { storeForService } from '../../serving/store-config.js';
 import { MNIST_APP } from './names.js';
 import { writeReport, type DemoRun } from './report.js';
 
@@ -60,6 +69,8 @@ export async function runKubernetesDemo(
     throw new Error(
       `something already listens on ${base.temporal.address}: stop 'npm run dev' (the demo starts its own stack on the same database) or set TEMPORAL_ADDRESS to a free port`,
     );
+  // Checked before anything starts: a bad limit is named at once.
+  const trainingJobs = demoTrainingJobs();
   // Queue behind another real-node cluster (a test run, another demo) rather than failing at once.
   process.env.SCANFLOW_NODES_WAIT_SECONDS ??= '1800';
   const [, port] = base.temporal.address.split(':');
@@ -74,6 +85,7 @@ export async function runKubernetesDemo(
     log,
   });
   let workers: RunningWorkers | undefined;
+  let mlWorker: MlWorkerWithJobs | undefined;
   let watcher: RolloutWatcher | undefined;
   try {
     const config: ScanflowConfig = {
@@ -83,8 +95,27 @@ export async function runKubernetesDemo(
       platform: { kind: 'kubernetes', kubeconfig: stack.kubeconfigPath, namespace: stack.namespace },
     };
     // Not the kubernetes role: its activities must run in the platform worker's pod.
-    workers = await start({ config, roles: ['agents', 'ml', 'system'], logLevel: 'WARN' });
+    workers = await start({
+      config,
+      roles: trainingJobs.enabled ? ['agents', 'system'] : ['agents', 'ml', 'system'],
+      logLevel: 'WARN',
+    });
     const store = openKnowledgeStore(stack.storeConfig);
+    if (trainingJobs.enabled) {
+      mlWorker = await startMlWorkerWithTrainingJobs({
+        config,
+        resources: workers.resources,
+        jobs: createTrainingJobActivities({
+          jobs: OneOffJobs.connect({ kubeconfigPath: stack.kubeconfigPath, namespace: stack.namespace }),
+          store,
+          podStore: storeForService(stack.storeConfig),
+          defaults: { image: stack.image, resources: trainingJobs.resources },
+        }),
+      });
+      log(
+        `[demo] retrains run as Kubernetes Jobs of ${stack.image} with ${JSON.stringify(trainingJobs.resources)} (SCANFLOW_TRAIN_IN_JOB=0: on this host)`,
+      );
+    }
     const study = new KubernetesMnistCaseStudy({ client: workers.client, store, runId, log }, options, stack);
 
     const bootstrap = await bootstrapWithCache(study, store, base.home, options.fresh, log);
@@ -125,6 +156,7 @@ export async function runKubernetesDemo(
     return run;
   } finally {
     await watcher?.stop().catch(() => undefined);
+    await mlWorker?.shutdown();
     await workers?.shutdown();
     await stack.stop();
   }
