@@ -10,7 +10,8 @@
  *   - anti-affinity: the baseline is co-located, the agent read the batch pod's CPU from cAdvisor,
  *     acted at most once, and if it acted the online and batch pods ran on different nodes after;
  *   - autoscaling: the three CPU thresholds and the tuner each ran, the tuner evaluated from
- *     Prometheus queries (recorded in its decisions) without a failed decision;
+ *     Prometheus queries (queries/s per replica and the pods' CPU, recorded in its decisions)
+ *     without a failed decision;
  *   - the report and one chart per figure (Vega-Lite spec, SVG, PNG) exist.
  */
 import { describe, expect, it } from '@jest/globals';
@@ -30,7 +31,7 @@ describe('demo:mlperf --quick on the real nodes', () => {
     const info = nodesInfo();
     const runDir = mkdtempSync(join(tmpdir(), 'scanflow-mlperf-demo-'));
     const run = await runMlperfDemo(
-      { duration: 45, qos: 20, quick: true, only: [...EXPERIMENTS], runDir },
+      { duration: 45, qos: 20, quick: true, rounds: 1, only: [...EXPERIMENTS], runDir },
       startWorkers,
       {
         cluster: {
@@ -88,6 +89,10 @@ describe('demo:mlperf --quick on the real nodes', () => {
     expect(s.agent.decisions.filter((d) => d.outcome === 'failed')).toEqual([]);
     expect(evaluations[0]!.observed.load).toMatchObject({
       query: expect.stringContaining('scanflow_inference_requests_total{namespace='),
+    });
+    // The cost model's CPU comes from the model-server pods' cAdvisor series.
+    expect(evaluations[0]!.observed.cpu).toMatchObject({
+      query: expect.stringContaining('container_cpu_usage_seconds_total{namespace='),
     });
 
     const report = readFileSync(join(runDir, 'report.md'), 'utf8');

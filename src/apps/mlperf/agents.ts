@@ -2,9 +2,11 @@
  * The three planners of the MLPerf infrastructure study (paper Figs. 9–11) as agent specs on the
  * generic runtime, written with the builder:
  *
- *   qos-tuner      every interval (slower than the autoscaler): queries/s per replica and p99 from
- *                  Prometheus → mlperfTuneThreshold (dead band wider than the HPA's 10 %, sustained
- *                  streak, bounded step, cooldown) → IF change THEN updateWorkflowReplica(threshold)
+ *   qos-tuner      every interval: queries/s per replica, p99 and the replicas' CPU (cAdvisor) from
+ *                  Prometheus → mlperfTuneThreshold (dead band wider than the HPA's 10 %, a hold of
+ *                  `sustain` evaluations, a step toward the threshold that gives the target per
+ *                  replica, from the measured CPU cost of a query, bounded, then a cooldown) →
+ *                  IF change THEN updateWorkflowReplica(threshold)
  *   anti-affinity  every interval: where the online and batch pods run, p99, the batch pods' CPU →
  *                  mlperfInterference → IF interference held AND not separated yet THEN anti-affinity
  *                  of the batch executor vs the online workflow (later runs) and of the online service
@@ -55,6 +57,13 @@ export interface MlperfAgentOptions {
   servingSelector: string;
   /** PromQL label matchers of the batch pods' cAdvisor series. */
   batchCpuSelector: string;
+  /** PromQL label matchers of the online service's pods' cAdvisor series (the tuner's cost model). */
+  servingCpuSelector: string;
+  /**
+   * Rate window of the CPU query: longer than the load's, since the kubelet's cAdvisor refreshes a
+   * pod's CPU about every 10 s (a short window would see one refresh or none).
+   */
+  cpuWindow: string;
   /** Rate window of the PromQL queries. */
   window: string;
   /** Label naming one replica in the model-server series (instance, or pod with Kubernetes discovery). */
@@ -72,11 +81,15 @@ export const defaultMlperfAgentOptions: MlperfAgentOptions = {
   backupService: BACKUP_SERVICE,
   batchExecutor: OFFLINE_EXECUTOR,
   servingSelector: `namespace="scanflow",app="${MLPERF_APP}",workflow="${ONLINE_REF.workflow}",component="${MODEL_SERVER_SERVICE}"`,
-  batchCpuSelector: `namespace="scanflow",pod=~"${MLPERF_APP}-${BATCH_REF.workflow}-.*"`,
+  // Pods are named after the workflow's objects: <workflow>-r<run>-<executor>-…, <workflow>-<service>-…
+  batchCpuSelector: `namespace="scanflow",pod=~"${BATCH_REF.workflow}-.*"`,
+  servingCpuSelector: `namespace="scanflow",pod=~"${ONLINE_REF.workflow}-${MODEL_SERVER_SERVICE}-.*"`,
   window: '1m',
+  cpuWindow: '1m',
   replicaLabel: 'pod',
-  // Minutes: slower than the HPA's 15 s sync, so each change is judged after the autoscaler acted.
-  tuner: { ...defaultTunerParams, interval: '1m' },
+  // The hold (sustain × interval = 45 s) and the cooldown, not a slow interval, keep the tuner from
+  // acting on noise or on the autoscaler's own transients; the cost model needs the pods' request.
+  tuner: { ...defaultTunerParams, interval: '15s', cpuRequestCores: 0.5 },
   antiAffinity: { ...defaultInterferenceParams, interval: '30s' },
   failover: {
     holdSeconds: defaultFailoverParams.holdSeconds,
@@ -95,6 +108,7 @@ const TUNER_KEYS = [
   'qosBound',
   'lowFraction',
   'highFraction',
+  'targetFraction',
   'sustain',
   'cooldown',
   'stepFraction',
@@ -103,6 +117,8 @@ const TUNER_KEYS = [
   'maxThreshold',
   'initialThreshold',
   'decimals',
+  'cpuRequestCores',
+  'minServingQps',
 ] as const;
 const INTERFERENCE_KEYS = ['p99Bound', 'minBatchCores', 'sustain'] as const;
 const FAILOVER_KEYS = ['primary', 'backup', 'holdSeconds', 'recoverSeconds', 'minReadyToReturn'] as const;
@@ -115,7 +131,9 @@ export function qosTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions)
       target: { ...o.online },
       service: o.onlineService,
       servingSelector: o.servingSelector,
+      servingCpuSelector: o.servingCpuSelector,
       window: o.window,
+      cpuWindow: o.cpuWindow,
       replicaLabel: o.replicaLabel,
       ...tuning,
     })
@@ -123,8 +141,23 @@ export function qosTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions)
       when(every(interval))
         .sense('promQueriesPerReplica', 'load', { ...selection, replicaLabel: ref('params.replicaLabel') })
         .sense('promLatencyQuantile', 'latency', { ...selection, quantile: 0.99 })
+        // The cost model's two sides over the same window: CPU per pod and queries/s per replica.
+        .sense('promCpuSecondsPerPod', 'cpu', {
+          selector: ref('params.servingCpuSelector'),
+          window: ref('params.cpuWindow'),
+        })
+        .sense('promQueriesPerReplica', 'served', {
+          selector: ref('params.servingSelector'),
+          window: ref('params.cpuWindow'),
+          replicaLabel: ref('params.replicaLabel'),
+        })
         .sense('mlperfTuneThreshold', 'tuner', {
-          observed: { qpsPerReplica: ref('results.load.value'), p99: ref('results.latency.value') },
+          observed: {
+            qpsPerReplica: ref('results.load.value'),
+            p99: ref('results.latency.value'),
+            perReplica: ref('results.served.perReplica'),
+            cpu: ref('results.cpu.pods'),
+          },
           applied: ref('beliefs.applied.threshold'),
           state: ref('beliefs.tuner.state'),
           params: params(TUNER_KEYS),

@@ -33,11 +33,17 @@ export interface TunerParams {
   lowFraction: number;
   /** Above qosBound × highFraction the requirement is at risk: lower the threshold (more replicas). */
   highFraction: number;
-  /** Consecutive evaluations on the same side before acting (noise does not move the threshold). */
+  /**
+   * Where a step aims: qosBound × targetFraction (default the middle of the dead band). The step is
+   * proportional to the error: the threshold that gives the target (see decideThreshold), not a
+   * fixed increment.
+   */
+  targetFraction: number;
+  /** Consecutive evaluations on the same side before acting (the hold: noise does not move the threshold). */
   sustain: number;
-  /** Evaluations without any change after one (the autoscaler and the pods settle first). */
+  /** Evaluations without any change after one (new pods' start-up CPU leaves the cost estimate first). */
   cooldown: number;
-  /** A step is stepFraction of the threshold, at most maxStep, within [minThreshold, maxThreshold]. */
+  /** A step moves at most stepFraction of the threshold and at most maxStep, within [minThreshold, maxThreshold]. */
   stepFraction: number;
   maxStep: number;
   minThreshold: number;
@@ -46,6 +52,14 @@ export interface TunerParams {
   initialThreshold: number;
   /** Decimals of the threshold (0 for an HPA's integer CPU utilisation). */
   decimals: number;
+  /**
+   * CPU request of one replica (cores; an HPA's utilisation is relative to it). With it and the
+   * replicas' CPU (cAdvisor) the tuner measures the cost of a query and computes the threshold that
+   * gives the target directly; 0: no cost model, proportional steps from the observed error.
+   */
+  cpuRequestCores: number;
+  /** A replica counts in the cost model once it answers at least this many queries/s. */
+  minServingQps: number;
 }
 
 export const defaultTunerParams: TunerParams = {
@@ -53,6 +67,7 @@ export const defaultTunerParams: TunerParams = {
   qosBound: 20,
   lowFraction: 0.6,
   highFraction: 0.9,
+  targetFraction: 0.75,
   sustain: 3,
   cooldown: 2,
   stepFraction: 0.2,
@@ -61,6 +76,8 @@ export const defaultTunerParams: TunerParams = {
   maxThreshold: 100,
   initialThreshold: 50,
   decimals: 0,
+  cpuRequestCores: 0,
+  minServingQps: 1,
 };
 
 /** The HPA's own tolerance: a dead band narrower than this would fight the autoscaler. */
@@ -75,13 +92,43 @@ export interface TunerState {
   changes: number;
 }
 
+/** One replica's answered queries/s (promQueriesPerReplica's `perReplica`). */
+export interface ReplicaQps {
+  replica: string;
+  qps: number | null;
+}
+
+/** One pod's CPU (promCpuSecondsPerPod's `pods`). */
+export interface PodCores {
+  pod: string;
+  cores: number | null;
+}
+
 export interface TunerInput {
-  observed: { qpsPerReplica?: number | null; p99?: number | null };
+  observed: {
+    qpsPerReplica?: number | null;
+    p99?: number | null;
+    /** Per replica, for the cost model (replicas named as the CPU series name pods). */
+    perReplica?: ReplicaQps[] | null;
+    cpu?: PodCores[] | null;
+  };
   /** The threshold last applied to the autoscaler (remembered after a successful update). */
   applied?: number | null;
   /** The state the last evaluation returned (its belief's `state`). */
   state?: TunerState | null;
   params: Partial<TunerParams>;
+}
+
+/**
+ * The measured cost of a query: CPU utilisation (% of the request) per query/s on one replica,
+ * the median over the replicas that serve (a replica just started burns CPU before it answers,
+ * so it is left out until it serves, and the median keeps one such outlier from moving it).
+ */
+export interface CostModel {
+  utilisationPerQps: number;
+  replicas: number;
+  /** The threshold at which the autoscaler keeps `target` queries/s per replica. */
+  threshold: number;
 }
 
 export interface TunerDecision {
@@ -94,6 +141,11 @@ export interface TunerDecision {
   value: number | null;
   bound: number;
   band: { low: number; high: number };
+  /** Where a step aims (qosBound × targetFraction). */
+  target: number;
+  /** The threshold that would give the target: from the cost model, else proportional to the error. */
+  wanted: number | null;
+  model: CostModel | null;
   reason: string;
   state: TunerState;
 }
@@ -114,6 +166,11 @@ export function tunerParams(p: Partial<TunerParams>): TunerParams {
     q.highFraction - q.lowFraction > HPA_TOLERANCE,
     `highFraction - lowFraction must exceed the HPA's tolerance ${HPA_TOLERANCE} (got ${(q.highFraction - q.lowFraction).toFixed(2)}): a narrower dead band oscillates with the autoscaler`,
   );
+  // A target outside the dead band would step past it and come back: an oscillation by design.
+  need(
+    finite(q.targetFraction) && q.targetFraction >= q.lowFraction && q.targetFraction <= q.highFraction,
+    `targetFraction: expected a number within [lowFraction ${q.lowFraction}, highFraction ${q.highFraction}], got ${String(q.targetFraction)}`,
+  );
   need(Number.isInteger(q.sustain) && q.sustain >= 1, `sustain: expected an integer >= 1, got ${q.sustain}`);
   need(Number.isInteger(q.cooldown) && q.cooldown >= 0, `cooldown: expected an integer >= 0, got ${q.cooldown}`);
   need(q.stepFraction <= 1, `stepFraction: expected at most 1, got ${q.stepFraction}`);
@@ -121,6 +178,14 @@ export function tunerParams(p: Partial<TunerParams>): TunerParams {
   need(
     Number.isInteger(q.decimals) && q.decimals >= 0 && q.decimals <= 6,
     `decimals: expected 0..6, got ${q.decimals}`,
+  );
+  need(
+    finite(q.cpuRequestCores) && q.cpuRequestCores >= 0,
+    `cpuRequestCores: expected cores >= 0 (0: no cost model), got ${String(q.cpuRequestCores)}`,
+  );
+  need(
+    finite(q.minServingQps) && q.minServingQps > 0,
+    `minServingQps: expected a number > 0, got ${String(q.minServingQps)}`,
   );
   return q;
 }
@@ -132,6 +197,47 @@ function stripNulls<T extends object>(o: T): Partial<T> {
 const roundTo = (v: number, decimals: number) => Math.round(v * 10 ** decimals) / 10 ** decimals;
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The cost model from per-replica queries/s and per-pod CPU, or null when it cannot be measured. */
+export function costModel(
+  perReplica: ReplicaQps[] | null | undefined,
+  cpu: PodCores[] | null | undefined,
+  p: Pick<TunerParams, 'cpuRequestCores' | 'minServingQps' | 'qosBound' | 'targetFraction'>,
+): CostModel | null {
+  if (!(p.cpuRequestCores > 0)) return null;
+  const cores = new Map((cpu ?? []).filter((c) => finite(c.cores) && c.cores > 0).map((c) => [c.pod, c.cores!]));
+  const ratios = (perReplica ?? [])
+    .filter((r) => finite(r.qps) && r.qps >= p.minServingQps && cores.has(r.replica))
+    .map((r) => (100 * cores.get(r.replica)!) / p.cpuRequestCores / r.qps!);
+  if (ratios.length === 0) return null;
+  const utilisationPerQps = median(ratios);
+  return {
+    utilisationPerQps: roundTo(utilisationPerQps, 4),
+    replicas: ratios.length,
+    threshold: roundTo(utilisationPerQps * p.qosBound * p.targetFraction, 2),
+  };
+}
+
+/**
+ * One evaluation of the QoS tuner. Outside the dead band for `sustain` evaluations in a row (and not
+ * cooling down), it moves the threshold toward the one that gives the target per replica:
+ *
+ *   - with the cost model (queries/s per replica): utilisation per query/s × target. An HPA on CPU
+ *     keeps utilisation near its threshold, so this threshold keeps the target queries/s per
+ *     replica whatever the load; it does not depend on how many replicas run now, so the tuner
+ *     does not chase the autoscaler's own transients, and does not wind up while the autoscaler
+ *     is pinned at its minimum or maximum replicas (the wanted threshold stays where it is);
+ *   - without it (no CPU, or a p99 requirement): proportional to the error, threshold × target /
+ *     observed (at the autoscaler's equilibrium the load per replica is proportional to it).
+ *
+ * A step is bounded (stepFraction of the threshold, maxStep, [min, max]); a wanted threshold within
+ * the HPA's tolerance of the current one, or on the other side of it, is no reason to change.
+ */
 export function decideThreshold(input: TunerInput): TunerDecision {
   const p = tunerParams(input.params ?? {});
   const prev: TunerState = input.state ?? {
@@ -144,7 +250,14 @@ export function decideThreshold(input: TunerInput): TunerDecision {
   const raw = p.qosMetric === 'p99' ? input.observed?.p99 : input.observed?.qpsPerReplica;
   const value = finite(raw) ? raw : null;
   const band = { low: p.qosBound * p.lowFraction, high: p.qosBound * p.highFraction };
-  const base = { from, metric: p.qosMetric, value, bound: p.qosBound, band };
+  const target = roundTo(p.qosBound * p.targetFraction, 6);
+  const model =
+    p.qosMetric === 'qps-per-replica' ? costModel(input.observed?.perReplica, input.observed?.cpu, p) : null;
+  const wanted =
+    value === null || value <= 0
+      ? (model?.threshold ?? null)
+      : (model?.threshold ?? roundTo((from * target) / value, 2));
+  const base = { from, metric: p.qosMetric, value, bound: p.qosBound, band, target, wanted, model };
   const cooldownLeft = Math.max(0, prev.cooldownLeft - 1);
   const hold = (reason: string, streak: TunerState['streak']): TunerDecision => ({
     ...base,
@@ -164,19 +277,33 @@ export function decideThreshold(input: TunerInput): TunerDecision {
   };
   if (direction === 'hold')
     return hold(`${value} within the dead band [${band.low}, ${band.high}] of the requirement < ${p.qosBound}`, streak);
+  const side = direction === 'lower' ? `${value} > ${band.high}` : `${value} < ${band.low}`;
   if (streak.count < p.sustain)
-    return hold(
-      `${direction} wanted (${value} ${direction === 'lower' ? '>' : '<'} ${direction === 'lower' ? band.high : band.low}) for ${streak.count}/${p.sustain} evaluations`,
-      streak,
-    );
+    return hold(`${direction} wanted (${side}) for ${streak.count}/${p.sustain} evaluations`, streak);
   if (prev.cooldownLeft > 0)
     return hold(
       `${direction} wanted but cooling down after the last change (${prev.cooldownLeft} evaluations left)`,
       streak,
     );
-  const step = Math.min(p.maxStep, from * p.stepFraction);
+  const source = model
+    ? `cost ${model.utilisationPerQps} % per query/s on ${model.replicas} replica(s) × target ${target}`
+    : `${from} × target ${target} / ${value}`;
+  // The wanted threshold already at or beyond the current one: the autoscaler is catching up, or
+  // pinned at its replica bound; moving the threshold would only wind it up.
+  if (wanted !== null && (direction === 'lower' ? wanted >= from : wanted <= from))
+    return hold(
+      `${direction} wanted (${side}) but the threshold for the target is ${wanted} (${source}), not ${direction === 'lower' ? 'below' : 'above'} ${from}: the autoscaler is catching up or at its replica bound`,
+      streak,
+    );
+  if (wanted !== null && Math.abs(wanted - from) <= HPA_TOLERANCE * from)
+    return hold(
+      `${direction} wanted (${side}) but the threshold for the target, ${wanted} (${source}), is within the HPA's tolerance of ${from}`,
+      streak,
+    );
+  const limit = Math.min(p.maxStep, from * p.stepFraction);
   const unit = 10 ** -p.decimals;
-  let next = direction === 'raise' ? from + step : from - step;
+  const aim = wanted ?? (direction === 'raise' ? from + limit : from - limit);
+  let next = from + clamp(aim - from, -limit, limit);
   next = clamp(roundTo(next, p.decimals), p.minThreshold, p.maxThreshold);
   if (next === from && direction === 'raise' && from + unit <= p.maxThreshold) next = roundTo(from + unit, p.decimals);
   if (next === from && direction === 'lower' && from - unit >= p.minThreshold) next = roundTo(from - unit, p.decimals);
@@ -186,7 +313,7 @@ export function decideThreshold(input: TunerInput): TunerDecision {
     change: true,
     threshold: next,
     direction,
-    reason: `${p.qosMetric} ${value} ${direction === 'lower' ? `> ${band.high} (requirement at risk)` : `< ${band.low} (slack)`} for ${streak.count} evaluations: threshold ${from} → ${next}`,
+    reason: `${p.qosMetric} ${side} (${direction === 'lower' ? 'requirement at risk' : 'slack'}) for ${streak.count} evaluations: threshold ${from} → ${next} (for the target: ${wanted} = ${source}; step at most ${roundTo(limit, 2)})`,
     state: {
       streak: { direction: 'hold', count: 0 },
       cooldownLeft: p.cooldown,

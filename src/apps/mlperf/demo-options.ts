@@ -15,6 +15,8 @@ export interface MlperfDemoOptions {
   /** The end user's QoS requirement: answered queries/s per replica below this. */
   qos: number;
   quick: boolean;
+  /** Interleaved runs of every autoscaling setting (a repetition in the same run, same machine). */
+  rounds: number;
   only: ExperimentName[];
   runDir?: string;
 }
@@ -26,6 +28,8 @@ export const usage = `usage: npm run demo:mlperf -- [options]      (scanflow dem
   --users N        LoadGen users of every experiment (default: 100 autoscaling, 50 anti-affinity,
                    200 fail-over, as in the paper)
   --qos Q          QoS requirement of the tuner: answered queries/s per replica < Q (default 20)
+  --rounds N       run every autoscaling setting N times, interleaved (20, 50, 80, agent, 20, …),
+                   to see that a result holds under the machine's drifting load (default 1)
   --quick          a few minutes in all: short runs (CI)
   --only LIST      some of autoscaling,affinity,failover (default all three)
   --run-dir DIR    where the report, charts and logs go (default .scanflow/demo-mlperf/<time>)
@@ -49,6 +53,7 @@ export function parseMlperfDemoOptions(argv: string[]): MlperfDemoOptions | 'hel
       users: { type: 'string' },
       qos: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
       only: { type: 'string' },
       'run-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -57,6 +62,8 @@ export function parseMlperfDemoOptions(argv: string[]): MlperfDemoOptions | 'hel
   });
   if (values.help) return 'help';
   const quick = values.quick ?? false;
+  const rounds = num('--rounds', values.rounds, 1, 1);
+  if (!Number.isInteger(rounds)) throw new Error(`--rounds must be an integer, got ${values.rounds}`);
   const users = values.users === undefined ? undefined : num('--users', values.users, 1, 1);
   if (users !== undefined && !Number.isInteger(users))
     throw new Error(`--users must be an integer, got ${values.users}`);
@@ -72,6 +79,7 @@ export function parseMlperfDemoOptions(argv: string[]): MlperfDemoOptions | 'hel
     ...(users !== undefined ? { users } : {}),
     qos: num('--qos', values.qos, 20, 0.1),
     quick,
+    rounds,
     only: only as ExperimentName[],
     ...(values['run-dir'] ? { runDir: values['run-dir'] } : {}),
   };

@@ -112,7 +112,7 @@ describe('MLPerf planners on scripted Prometheus series, the dev server and KWOK
     ...o,
   });
 
-  it('QoS tuner: raises the HPA threshold on sustained low load, lowers it on sustained high load, holds on noise', async () => {
+  it("QoS tuner: raises the HPA threshold on sustained low load, lowers it on sustained high load, holds on noise, steps to the CPU cost model's threshold and no further", async () => {
     const online = { app: 'mlperf', workflow: 'tuned' };
     await p.deployWorkflow(
       onlineInferenceWorkflow({
@@ -137,6 +137,8 @@ describe('MLPerf planners on scripted Prometheus series, the dev server and KWOK
     const spec = qosTunerAgent(
       options({
         online,
+        servingCpuSelector: `job="mlperf-cadvisor",namespace="${ns}-serving"`,
+        cpuWindow: '3s',
         tuner: {
           ...defaultMlperfAgentOptions.tuner,
           interval: '2s',
@@ -193,6 +195,36 @@ describe('MLPerf planners on scripted Prometheus series, the dev server and KWOK
     expect(noisy.length).toBeGreaterThanOrEqual(8);
     expect((await log.acted()).length).toBe(actedBefore);
     expect(await hpaTarget()).toBe(48);
+
+    // The replicas' CPU appears (cAdvisor): 0.2 cores each at 25 queries/s on a 0.5-core request,
+    // 1.6 % per query/s, so the threshold for the target 15 is 24. The tuner steps toward it
+    // (48 → 38 → 30 → 24, each step at most 20 % of the threshold) and stays there although the
+    // load per replica stays high: the autoscaler, not the threshold, has to add replicas now.
+    // (The CPU first, so that its series are in Prometheus when the load per replica rises.)
+    for (const instance of metrics.replicaTargets) metrics.setCpu(`${ns}-serving`, instance, 'model-server', 0.2);
+    await sleep(5_000);
+    metrics.qps = () => 25;
+    await until("threshold at the cost model's 24", async () => (await hpaTarget()) === 24, 120_000);
+    const modelled = (await log.acted()).slice(actedBefore);
+    expect(modelled.map((d) => (d.observed.tuner as { threshold: number }).threshold)).toEqual([38, 30, 24]);
+    expect(modelled[0]!.observed.tuner).toMatchObject({
+      wanted: 24,
+      model: { utilisationPerQps: expect.any(Number), replicas: 2 },
+    });
+    expect(
+      (modelled[0]!.observed.tuner as { model: { utilisationPerQps: number } }).model.utilisationPerQps,
+    ).toBeCloseTo(1.6, 1);
+    expect(modelled[0]!.observed.cpu).toMatchObject({
+      query: expect.stringContaining('container_cpu_usage_seconds_total'),
+    });
+    const seqAtModel = Math.max(...(await log.refresh()).map((d) => d.seq));
+    await until('eight more decisions at 24', async () =>
+      (await log.refresh()).filter((d) => d.seq > seqAtModel).length >= 8 ? true : undefined,
+    );
+    expect((await log.acted()).length).toBe(actedBefore + 3);
+    const held = (await log.refresh()).filter((d) => d.seq > seqAtModel).at(-1)!;
+    expect((held.observed.tuner as { reason: string }).reason).toContain('catching up or at its replica bound');
+    expect(await hpaTarget()).toBe(24);
     expect(await log.failed()).toEqual([]);
   });
 

@@ -2,13 +2,16 @@
  * Figs. 8–9, autoscaling to a QoS requirement: the model server under a load that rises and
  * falls (LoadGen Server, `users` clients), autoscaled by a real HPA (kube-controller-manager, pod
  * CPU from metrics-server) on CPU utilisation. Baseline (Fig. 8): the data engineer's fixed
- * thresholds, one run each. Agent (Fig. 9): the qos-tuner agent reads queries/s per replica from
- * Prometheus and moves the HPA's threshold at run time (updateWorkflowReplica) to keep the end
- * user's requirement "answered queries/s per replica < qos".
+ * thresholds, one run each. Agent (Fig. 9): the qos-tuner agent reads queries/s per replica and
+ * the replicas' CPU from Prometheus and moves the HPA's threshold at run time
+ * (updateWorkflowReplica) to the one that keeps the end user's requirement "answered queries/s per
+ * replica < qos" with a margin, starting from the middle baseline threshold.
  *
  * Per 10 s window: offered load, answered queries/s, ready replicas, queries/s per replica against
  * the requirement, p99. Per setting: share of windows meeting the requirement, replica-seconds,
- * time from the first load step up to the first added replica being Ready.
+ * and for each step up of the load the time to the first added replica Ready and to enough Ready
+ * replicas for the requirement at the new load. `rounds` > 1 runs every setting again, interleaved
+ * (20, 50, 80, agent, 20, …), so the machine's load drifts over all settings alike.
  *
  * The HPA's scale-down stabilisation is 30 s here (Kubernetes' default 300 s would keep every
  * replica to the end of a run of minutes), the same for every setting: set with its own field
@@ -23,7 +26,17 @@ import { serviceObjectName } from '../../../platform/names.js';
 import { RunningAgent, uiBaseOf, type AgentRecord } from './agent-run.js';
 import { servicePods } from './cluster-ops.js';
 import type { ExperimentEnvironment } from './environment.js';
-import { offeredAt, runServerLoad, type LoadRun, type LoadStep } from './load.js';
+import {
+  cpuCores,
+  loadProfile,
+  replicaSeconds,
+  stepReactions,
+  windows,
+  type Reaction,
+  type TracePoint,
+  type Window,
+} from './autoscaling-measures.js';
+import { offeredAt, runServerLoad, type LoadStep } from './load.js';
 import { deployOnline, loadAverage, removeOnline, SERVICE_OF_VERSION } from './online.js';
 
 export interface AutoscalingOptions {
@@ -46,6 +59,8 @@ export interface AutoscalingOptions {
   cpuLimit: string;
   tunerInterval: string;
   scaleDownStabilizationSeconds: number;
+  /** Runs of every setting, interleaved. */
+  rounds: number;
   log: (line: string) => void;
 }
 
@@ -61,87 +76,41 @@ export const defaultAutoscalingOptions: Omit<AutoscalingOptions, 'log'> = {
   maxReplicas: 6,
   cpuRequest: '100m',
   cpuLimit: '500m',
-  tunerInterval: '10s',
+  tunerInterval: '5s',
   scaleDownStabilizationSeconds: 30,
+  rounds: 1,
 };
-
-/** The profile: low, rising, peak, falling, low (fractions of the duration and of the peak). */
-export function loadProfile(duration: number, peak: number): LoadStep[] {
-  const parts: Array<[number, number]> = [
-    [0.2, 0.2],
-    [0.2, 0.6],
-    [0.25, 1],
-    [0.15, 0.6],
-    [0.2, 0.2],
-  ];
-  return parts.map(([share, level]) => ({
-    seconds: Math.round(duration * share),
-    qps: Math.max(1, Math.round(peak * level)),
-  }));
-}
-
-export interface Window {
-  /** Window start (s since the load started). */
-  t: number;
-  offered: number;
-  answered: number;
-  failed: number;
-  replicas: number;
-  qpsPerReplica: number;
-  p99: number | null;
-  met: boolean;
-}
 
 export interface SettingResult {
   /** "HPA 50 %" or "agent". */
   setting: string;
   kind: 'threshold' | 'agent';
   threshold: number;
+  /** 1, 2, …: the round of an interleaved repetition. */
+  round: number;
   windows: Window[];
   metShare: number;
   replicaSeconds: number;
   /** Seconds from the first load step up to the first added replica Ready (null: none). */
   reactionSeconds: number | null;
+  /** Every step up of the load. */
+  reactions: Reaction[];
   answered: number;
   failed: number;
   loadAverage: { before: string; after: string };
   /** The thresholds the HPA had over the run (agent: as tuned). */
-  thresholdTrace: Array<{ t: number; threshold: number; replicas: number; desired: number }>;
+  thresholdTrace: TracePoint[];
 }
 
 export interface AutoscalingResult {
   options: Omit<AutoscalingOptions, 'log'>;
   profile: LoadStep[];
+  /** Every run, round after round (round 1 first). */
   settings: SettingResult[];
+  /** The tuner's record of the first round (the report's decisions and Temporal UI link). */
   agent: AgentRecord;
-}
-
-const WINDOW = 10;
-
-function windows(run: LoadRun, trace: SettingResult['thresholdTrace'], qos: number, duration: number): Window[] {
-  const out: Window[] = [];
-  for (let t = 0; t + WINDOW <= duration; t += WINDOW) {
-    const inside = run.records.filter((r) => r.at >= t && r.at < t + WINDOW);
-    const ok = inside.filter((r) => r.service);
-    const samples = trace.filter((s) => s.t >= t && s.t < t + WINDOW);
-    const replicas = samples.length ? samples.reduce((n, s) => n + s.replicas, 0) / samples.length : 0;
-    const answered = ok.length / WINDOW;
-    const sorted = ok.map((r) => r.latencyMs).sort((a, b) => a - b);
-    const p99 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))]! : null;
-    const qpsPerReplica = replicas > 0 ? answered / replicas : answered;
-    out.push({
-      t,
-      offered: offeredAt(run, t + WINDOW / 2),
-      answered: Math.round(answered * 10) / 10,
-      failed: inside.length - ok.length,
-      replicas: Math.round(replicas * 100) / 100,
-      qpsPerReplica: Math.round(qpsPerReplica * 10) / 10,
-      p99: p99 === null ? null : Math.round(p99 * 10) / 10,
-      // Met: the requirement holds and nothing failed in the window (a failed query is not served).
-      met: qpsPerReplica < qos && inside.length === ok.length,
-    });
-  }
-  return out;
+  /** The tuner's records of later rounds. */
+  laterAgents?: AgentRecord[];
 }
 
 async function setScaleDownWindow(env: ExperimentEnvironment, seconds: number): Promise<void> {
@@ -176,8 +145,10 @@ async function runSetting(
   o: AutoscalingOptions,
   kind: 'threshold' | 'agent',
   threshold: number,
+  round: number,
 ): Promise<{ result: SettingResult; agent?: AgentRecord }> {
   const setting = kind === 'agent' ? `agent (from ${threshold} %)` : `HPA ${threshold} %`;
+  const tag = o.rounds > 1 ? `${setting}, round ${round}` : setting;
   const ref = { ...ONLINE_REF };
   const url = await deployOnline(env, {
     replicas: 1,
@@ -195,26 +166,33 @@ async function runSetting(
         app: MLPERF_APP,
         online: ref,
         servingSelector: `namespace="${env.namespace}",app="${ref.app}",workflow="${ref.workflow}",component="${MODEL_SERVER_SERVICE}"`,
-        window: '20s',
+        servingCpuSelector: `namespace="${env.namespace}",pod=~"${serviceObjectName(ref, MODEL_SERVER_SERVICE)}-.*"`,
+        // Prometheus scrapes the pods every 2 s: 10 s hold five scrapes. The pods' CPU comes from
+        // the kubelets' cAdvisor, refreshed about every 10 s: 30 s hold two refreshes or more.
+        window: '10s',
+        cpuWindow: '30s',
         replicaLabel: 'pod',
         tuner: {
           ...defaultMlperfAgentOptions.tuner,
           interval: o.tunerInterval,
           qosMetric: 'qps-per-replica',
           qosBound: o.qos,
-          // Two readings in a row, one quiet evaluation after a change (the HPA syncs every 5 s).
+          // The hold: two readings in a row (10 s at 5 s); then two quiet evaluations while the new
+          // pods' start-up CPU leaves the 30 s cost window's recent part (the HPA syncs every 5 s).
           sustain: 2,
-          cooldown: 1,
-          stepFraction: 0.4,
+          cooldown: 2,
+          // Most of the way to the cost model's threshold at once; 30 points at most.
+          stepFraction: 0.6,
           maxStep: 30,
           initialThreshold: threshold,
           minThreshold: o.minThreshold,
           maxThreshold: o.maxThreshold,
+          cpuRequestCores: cpuCores(o.cpuRequest),
         },
       }),
       uiBaseOf(env.temporal),
     );
-    o.log(`autoscaling: tuner ${agent.id}, requirement < ${o.qos} queries/s per replica`);
+    o.log(`autoscaling ${tag}: tuner ${agent.id}, requirement < ${o.qos} queries/s per replica`);
   }
   const before = await loadAverage();
   const trace: SettingResult['thresholdTrace'] = [];
@@ -251,7 +229,7 @@ async function runSetting(
       const s = trace.at(-1);
       const recent = r.records.filter((x) => x.at > t - 10 && x.service).length / 10;
       o.log(
-        `autoscaling ${setting} t=${t.toFixed(0)} s: offered ${offeredAt(r, t)} q/s, answered ${recent.toFixed(0)} q/s, ${s?.replicas ?? '?'} ready (HPA wants ${s?.desired ?? '?'}, threshold ${s?.threshold ?? '?'} %)`,
+        `autoscaling ${tag} t=${t.toFixed(0)} s: offered ${offeredAt(r, t)} q/s, answered ${recent.toFixed(0)} q/s, ${s?.replicas ?? '?'} ready (HPA wants ${s?.desired ?? '?'}, threshold ${s?.threshold ?? '?'} %)`,
       );
     },
   });
@@ -262,25 +240,26 @@ async function runSetting(
   await removeOnline(env);
 
   const ws = windows(run, trace, o.qos, o.duration);
-  const replicaSeconds = trace.reduce((n, s, i) => n + s.replicas * ((trace[i + 1]?.t ?? s.t) - s.t), 0);
-  const firstUp = profile[0]!.seconds;
-  const start = trace.filter((s) => s.t <= firstUp).at(-1)?.replicas ?? 1;
-  const up = trace.find((s) => s.t > firstUp && s.replicas > start);
+  const reactions = stepReactions(run, trace, o.qos);
   const result: SettingResult = {
     setting,
     kind,
     threshold,
+    round,
     windows: ws,
     metShare: ws.length ? Math.round((ws.filter((w) => w.met).length / ws.length) * 1000) / 1000 : 0,
-    replicaSeconds: Math.round(replicaSeconds),
-    reactionSeconds: up ? Math.round((up.t - firstUp) * 10) / 10 : null,
+    replicaSeconds: Math.round(replicaSeconds(trace)),
+    reactionSeconds: reactions[0]?.firstReplicaSeconds ?? null,
+    reactions,
     answered: run.records.filter((r) => r.service).length,
     failed: run.records.filter((r) => !r.service).length,
     loadAverage: { before, after },
     thresholdTrace: trace.map((s) => ({ ...s, t: Math.round(s.t * 10) / 10 })),
   };
   o.log(
-    `autoscaling ${setting}: QoS met ${(100 * result.metShare).toFixed(0)} % of windows, ${result.replicaSeconds} replica-s, reaction ${result.reactionSeconds ?? '-'} s, ${result.failed} failed (load ${after})`,
+    `autoscaling ${tag}: QoS met ${(100 * result.metShare).toFixed(0)} % of windows, ${result.replicaSeconds} replica-s, ` +
+      `steps up: ${reactions.map((x) => `→${x.qps} q/s first replica ${x.firstReplicaSeconds ?? '-'} s, ${x.replicasNeeded} ready ${x.enoughSeconds ?? '-'} s`).join('; ')}, ` +
+      `${result.failed} failed (load ${after})`,
   );
   return { result, ...(record ? { agent: record } : {}) };
 }
@@ -290,9 +269,22 @@ export async function runAutoscalingExperiment(
   o: AutoscalingOptions,
 ): Promise<AutoscalingResult> {
   const { log: _log, ...options } = o;
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`rounds: expected an integer >= 1, got ${o.rounds}`);
   const settings: SettingResult[] = [];
-  for (const threshold of o.thresholds) settings.push((await runSetting(env, o, 'threshold', threshold)).result);
-  const tuned = await runSetting(env, o, 'agent', o.initialThreshold);
-  settings.push(tuned.result);
-  return { options, profile: loadProfile(o.duration, o.peakQps), settings, agent: tuned.agent! };
+  const agents: AgentRecord[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const threshold of o.thresholds)
+      settings.push((await runSetting(env, o, 'threshold', threshold, round)).result);
+    const tuned = await runSetting(env, o, 'agent', o.initialThreshold, round);
+    settings.push(tuned.result);
+    agents.push(tuned.agent!);
+  }
+  const [agent, ...laterAgents] = agents;
+  return {
+    options,
+    profile: loadProfile(o.duration, o.peakQps),
+    settings,
+    agent: agent!,
+    ...(laterAgents.length ? { laterAgents } : {}),
+  };
 }

@@ -1,33 +1,29 @@
-/** The three experiments' options from the demo's flags (--duration, --users, --qos, --quick). */
+/** The three experiments' options from the demo's flags (--duration, --users, --qos, --rounds, --quick). */
 import type { MlperfDemoOptions } from '../demo-options.js';
 import { defaultAffinityOptions, type AffinityOptions } from './affinity.js';
 import { defaultAutoscalingOptions, type AutoscalingOptions } from './autoscaling.js';
 import { defaultFailoverOptions, type FailoverOptions } from './failover.js';
+
+/** What every experiment takes from the flags the same way: its defaults, --users when given, the log. */
+function common<T extends { users: number }>(
+  defaults: T,
+  d: MlperfDemoOptions,
+  log: (line: string) => void,
+): T & { log: (line: string) => void } {
+  return { ...defaults, users: d.users ?? defaults.users, log };
+}
 
 export function experimentOptions(
   d: MlperfDemoOptions,
   log: (line: string) => void,
 ): { autoscaling: AutoscalingOptions; affinity: AffinityOptions; failover: FailoverOptions } {
   return {
-    autoscaling: {
-      ...defaultAutoscalingOptions,
-      duration: d.duration,
-      qos: d.qos,
-      users: d.users ?? defaultAutoscalingOptions.users,
-      log,
-    },
-    affinity: {
-      ...defaultAffinityOptions,
-      phaseSeconds: Math.max(20, Math.round(d.duration / 4)),
-      users: d.users ?? defaultAffinityOptions.users,
-      log,
-    },
+    autoscaling: { ...common(defaultAutoscalingOptions, d, log), duration: d.duration, qos: d.qos, rounds: d.rounds },
+    affinity: { ...common(defaultAffinityOptions, d, log), phaseSeconds: Math.max(20, Math.round(d.duration / 4)) },
     failover: {
-      ...defaultFailoverOptions,
+      ...common(defaultFailoverOptions, d, log),
       normalSeconds: d.quick ? 15 : defaultFailoverOptions.normalSeconds,
       recoverySeconds: Math.max(45, Math.round(d.duration / 4)),
-      users: d.users ?? defaultFailoverOptions.users,
-      log,
     },
   };
 }

@@ -12,17 +12,19 @@ import { BACKUP_SERVICE, MODEL_SERVER_SERVICE } from '../names.js';
 const pts = (xs: Array<[number, number | null]>): Array<[number, number]> =>
   xs.filter((p): p is [number, number] => p[1] !== null && Number.isFinite(p[1]));
 
-/** Figs. 8–9: per 10 s window, queries/s per replica against the requirement, replicas, offered load; one line per setting. */
-export function autoscalingChart(r: AutoscalingResult): TopLevelSpec {
-  // The same colour for a setting in every panel; names are unique per chart (the legend).
+/** Figs. 8–9: per 10 s window, queries/s per replica against the requirement, replicas; the HPA's threshold; offered load; one line per setting. */
+export function autoscalingChart(r: AutoscalingResult, round = 1): TopLevelSpec {
+  // One round (a repetition would double every line); the same colour for a setting in every
+  // panel; names are unique per chart (the legend).
+  const settings = r.settings.filter((s) => s.round === round);
   const line = (suffix: string, f: (w: AutoscalingResult['settings'][number]['windows'][number]) => number | null) =>
-    r.settings.map((s, i): LineSeries => ({
+    settings.map((s, i): LineSeries => ({
       name: `${s.setting}${suffix}`,
       points: pts(s.windows.map((w) => [w.t + 5, f(w)])),
       dashed: s.kind === 'threshold',
       color: PALETTE[i % PALETTE.length],
     }));
-  const offered = r.settings[0]?.windows ?? [];
+  const offered = settings[0]?.windows ?? [];
   return timeSeriesChart({
     title: 'Figs. 8-9: CPU-threshold HPA vs the QoS tuner',
     subtitle: `${r.options.users} LoadGen users, load rising and falling; requirement < ${r.options.qos} queries/s per replica`,
@@ -34,6 +36,16 @@ export function autoscalingChart(r: AutoscalingResult): TopLevelSpec {
         references: [{ y: r.options.qos, label: `requirement < ${r.options.qos}` }],
       },
       { y: { title: 'ready replicas', zero: true }, series: line(' · replicas', (w) => w.replicas) },
+      {
+        // The HPA's CPU target as it was: flat for a fixed threshold, as tuned for the agent.
+        y: { title: 'HPA threshold', unit: '% CPU', zero: true },
+        series: settings.map((s, i): LineSeries => ({
+          name: `${s.setting} · threshold`,
+          points: pts(s.thresholdTrace.map((x) => [x.t, x.threshold > 0 ? x.threshold : null])),
+          dashed: s.kind === 'threshold',
+          color: PALETTE[i % PALETTE.length],
+        })),
+      },
       {
         y: { title: 'offered load', unit: 'queries/s', zero: true },
         series: [{ name: 'offered', points: pts(offered.map((w) => [w.t + 5, w.offered])), color: '#555555' }],

@@ -23,10 +23,18 @@ describe('the MLPerf planners (Figs. 9–11)', () => {
     }
   });
 
-  it('tune more slowly than the autoscaler and keep every threshold a parameter', () => {
+  it("hold a tuning for sustained evaluations, read the cost model's CPU, and keep every threshold a parameter", () => {
     const [tuner, anti, failover] = mlperfAgents();
-    expect(tuner!.strategies[0]!.when).toEqual({ every: '1m' });
-    expect(tuner!.parameters).toMatchObject({ qosBound: 20, lowFraction: 0.6, highFraction: 0.9, sustain: 3 });
+    expect(tuner!.strategies[0]!.when).toEqual({ every: '15s' });
+    expect(tuner!.parameters).toMatchObject({
+      qosBound: 20,
+      lowFraction: 0.6,
+      highFraction: 0.9,
+      targetFraction: 0.75,
+      sustain: 3,
+      cpuRequestCores: 0.5,
+    });
+    expect(JSON.stringify(tuner!.strategies[0]!.sense)).toContain('promCpuSecondsPerPod');
     expect(JSON.stringify(tuner!.strategies[0]!.then)).toContain('updateWorkflowReplica');
     expect(JSON.stringify(anti!.strategies[0]!.then)).toContain('updateExecutorAffinity');
     expect(JSON.stringify(anti!.strategies[0]!.if)).toContain('beliefs.separated');

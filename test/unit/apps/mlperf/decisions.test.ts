@@ -6,6 +6,7 @@ import {
   DecisionInputError,
   type FailoverDecision,
   type TunerDecision,
+  type TunerInput,
   type TunerParams,
 } from '../../../../src/apps/mlperf/decisions.js';
 
@@ -34,6 +35,17 @@ function tune(series: Array<number | null>, params: Partial<TunerParams> = tunin
     if (d.change) applied = d.threshold;
     return d;
   });
+}
+
+/** Three evaluations of the same observation from a fresh state: the last one (sustain is 3). */
+function tune3(o: TunerInput['observed'], params: Partial<TunerParams>): TunerDecision {
+  let state: TunerDecision['state'] | null = null;
+  let d!: TunerDecision;
+  for (let i = 0; i < 3; i++) {
+    d = decideThreshold({ observed: o, state, params });
+    state = d.state;
+  }
+  return d;
 }
 
 describe('QoS tuner decision', () => {
@@ -69,6 +81,88 @@ describe('QoS tuner decision', () => {
     expect(tune(inBand).filter((x) => x.change)).toEqual([]);
     // A gap (no traffic) breaks a streak instead of counting for either side.
     expect(tune([5, 5, null, 5, 5, null, 5, 5]).filter((x) => x.change)).toEqual([]);
+  });
+
+  it('steps in proportion to the error, within the bound', () => {
+    // Target 15 (the middle of [12, 18]); steps may go half the threshold, at most 20 points.
+    const wide = { ...tuning, initialThreshold: 20, maxThreshold: 100, stepFraction: 0.5, maxStep: 20 };
+    // 10 per replica: the threshold for 15 is 20 × 15 / 10 = 30 (the bound, 10, allows it).
+    expect(tune([10, 10, 10], wide)[2]).toMatchObject({ change: true, from: 20, threshold: 30, wanted: 30 });
+    // 11 per replica: a smaller error, a smaller step (20 × 15 / 11 = 27.3).
+    expect(tune([11, 11, 11], wide)[2]).toMatchObject({ change: true, from: 20, threshold: 27 });
+    // 40 per replica: 20 × 15 / 40 = 7.5, but a step goes at most half the threshold: 10.
+    expect(tune([40, 40, 40], wide)[2]).toMatchObject({ change: true, from: 20, threshold: 10, wanted: 7.5 });
+  });
+
+  // Two replicas at `qps` each, costing `util` % of a 0.1-core request per query/s.
+  const observed = (qps: number, util: number) => ({
+    qpsPerReplica: qps,
+    perReplica: [
+      { replica: 'a', qps },
+      { replica: 'b', qps },
+    ],
+    cpu: [
+      { pod: 'a', cores: (util * qps * 0.1) / 100 },
+      { pod: 'b', cores: (util * qps * 0.1) / 100 },
+    ],
+  });
+  const modelled = {
+    ...tuning,
+    initialThreshold: 50,
+    maxThreshold: 90,
+    stepFraction: 0.6,
+    maxStep: 30,
+    cpuRequestCores: 0.1,
+  };
+
+  it('with the CPU cost of a query, steps to the threshold that gives the target per replica', () => {
+    // 1.6 % of the request per query/s: the HPA keeps 15 per replica at 24 %.
+    const d = tune3(observed(20, 1.6), modelled);
+    expect(d).toMatchObject({ change: true, direction: 'lower', from: 50, threshold: 24 });
+    expect(d.model).toEqual({ utilisationPerQps: 1.6, replicas: 2, threshold: 24 });
+    expect(d.reason).toContain('cost 1.6 % per query/s');
+  });
+
+  it('with the cost model, does not chase the autoscaler nor wind up at its replica bounds', () => {
+    // Already at the model's threshold while the load per replica is high (the HPA adding pods,
+    // or at its maximum): no change, however long it lasts.
+    let state: TunerDecision['state'] | null = null;
+    const high: TunerDecision[] = [];
+    for (let i = 0; i < 12; i++) {
+      const d = decideThreshold({ observed: observed(30, 1.6), applied: 24, state, params: modelled });
+      state = d.state;
+      high.push(d);
+    }
+    expect(high.some((x) => x.change)).toBe(false);
+    expect(high.slice(2).every((x) => /catching up or at its replica bound/.test(x.reason))).toBe(true);
+    let applied: number | null = 20;
+    state = null;
+    // Low load at the minimum replicas: it raises to the model's threshold and stops there, where
+    // the proportional rule would climb to the maximum and be far off when the load comes back.
+    const raised: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const d = decideThreshold({ observed: observed(5, 1.6), applied, state, params: modelled });
+      state = d.state;
+      if (d.change) raised.push((applied = d.threshold));
+    }
+    expect(raised).toEqual([24]);
+  });
+
+  it('leaves replicas that do not serve yet out of the cost (a new pod burns CPU starting up)', () => {
+    const o = observed(20, 1.6);
+    o.perReplica.push({ replica: 'new', qps: 0 });
+    o.cpu.push({ pod: 'new', cores: 0.3 });
+    expect(tune3(o, modelled).model).toMatchObject({ utilisationPerQps: 1.6, replicas: 2 });
+    // Without CPU series the tuner falls back to the proportional step.
+    expect(tune3({ qpsPerReplica: 20, perReplica: o.perReplica, cpu: [] }, modelled)).toMatchObject({
+      model: null,
+      wanted: 37.5,
+    });
+  });
+
+  it('refuses a step target outside the dead band', () => {
+    expect(() => decideThreshold({ observed: {}, params: { targetFraction: 0.95 } })).toThrow(/targetFraction/);
+    expect(() => decideThreshold({ observed: {}, params: { cpuRequestCores: -1 } })).toThrow(/cpuRequestCores/);
   });
 
   it('reads p99 when the requirement is on latency', () => {
