@@ -18,9 +18,9 @@
  * the environment already sets it; one thread per call is also what makes a batch-1 call fastest.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { SwitchResult } from './version-switcher.js';
+import { usableCpus } from './usable-cpus.js';
 import type { VersionChoice } from './model-version.js';
 
 type ToPrimary =
@@ -43,7 +43,7 @@ const isOurs = (m: unknown): m is { type: string; id: number } =>
 export function tensorflowThreads(
   count: number,
   env: NodeJS.ProcessEnv = process.env,
-  cores = availableParallelism(),
+  cores = usableCpus(),
 ): Record<string, string> {
   const perWorker = String(Math.max(1, Math.floor(cores / count)));
   return {

@@ -8,8 +8,9 @@
  *   --port <n>                 0 = any free port (default 8080) [SCANFLOW_SERVING_PORT]
  *   --host <addr>              default 127.0.0.1; 0.0.0.0 in a container [SCANFLOW_SERVING_HOST]
  *   --grpc-port <n>            also serve OIP v2 over gRPC on this port (0 = any free port; default off) [SCANFLOW_GRPC_PORT]
- *   --workers <n>              server processes sharing the port(s), each with cores/n TensorFlow threads
- *                              (default 1; see cluster.ts) [SCANFLOW_SERVING_WORKERS]
+ *   --workers <n|auto>         server processes sharing the port(s), each with cores/n TensorFlow threads
+ *                              (default 1; auto = the CPUs this process may use, its cgroup quota
+ *                              included: usable-cpus.ts; see cluster.ts) [SCANFLOW_SERVING_WORKERS]
  *   --max-queue <n>            images allowed to wait for the model before 503 (default 8 x max-batch)
  *   --max-body-bytes <n>       largest infer body (default 32 MB; Content-Length over it is refused unread)
  *   --version <n|production|none>   version to serve at start (default production) [SCANFLOW_MODEL_VERSION]
@@ -27,6 +28,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KnowledgeStoreConfig } from '../knowledge/types.js';
 import type { BatchingOptions, BatchWaitPolicy } from './batcher.js';
+import { usableCpus } from './usable-cpus.js';
 import { MODEL_VERSION_ENV, parseModelVersion, type InitialVersion } from './model-version.js';
 import { parseStoreArgument } from './store-config.js';
 
@@ -61,6 +63,16 @@ function integer(name: string, value: string | undefined, fallback: number, min 
   if (value.trim() === '' || !Number.isInteger(n) || n < min)
     throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** --workers: a count, or `auto` for the CPUs this process may use (affinity and cgroup quota). */
+function workerCount(value: string | undefined): number {
+  if (value?.trim() === 'auto') return usableCpus();
+  try {
+    return integer('workers', value, 1);
+  } catch {
+    throw new Error(`--workers must be an integer >= 1 or "auto", got ${JSON.stringify(value)}`);
+  }
 }
 
 function batchWait(value: string | undefined): BatchWaitPolicy {
@@ -105,7 +117,7 @@ export function parseServerArguments(args: string[], env: NodeJS.ProcessEnv = pr
     port: integer('port', values.port, 8080, 0),
     host: values.host ?? '127.0.0.1',
     ...(values['grpc-port'] !== undefined ? { grpcPort: integer('grpc-port', values['grpc-port'], 0, 0) } : {}),
-    workers: integer('workers', values.workers, 1),
+    workers: workerCount(values.workers),
     ...(values['max-body-bytes'] !== undefined
       ? { maxBodyBytes: integer('max-body-bytes', values['max-body-bytes'], 0, 1024) }
       : {}),

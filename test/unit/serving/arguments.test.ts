@@ -9,6 +9,7 @@ import { MODEL_VERSION_ENV, parseModelVersion } from '../../../src/serving/model
 import { parseServerArguments } from '../../../src/serving/server-arguments.js';
 import { modelServerService } from '../../../src/serving/service-spec.js';
 import { parseStoreArgument, storeArgument } from '../../../src/serving/store-config.js';
+import { usableCpus } from '../../../src/serving/usable-cpus.js';
 import { validateUpgrade } from '../../../src/platform/validate.js';
 
 const s3Env = {
@@ -76,6 +77,8 @@ describe('model-server command line', () => {
     ['poll interval negative', [...base, '--poll-ms=-10'], {}, /--poll-ms must be an integer >= 0/],
     ['log batch 0', [...base, '--log-batch', '0'], {}, /--log-batch must be an integer >= 1/],
     ['log flush empty', [...base, '--log-flush-ms', ''], {}, /--log-flush-ms must be an integer >= 0, got ""/],
+    ['workers a word', [...base, '--workers', 'two'], {}, /--workers must be an integer >= 1 or "auto", got "two"/],
+    ['workers 0 from the environment', base, { SCANFLOW_SERVING_WORKERS: '0' }, /--workers must be an integer >= 1/],
   ])('%s', (_case, args, env, message) => {
     expect(() => parseServerArguments(args, env)).toThrow(message);
   });
@@ -94,6 +97,11 @@ describe('model-server command line', () => {
       predictionLog: { batchSize: 200, flushIntervalMs: 2000 },
       logPixels: true,
     });
+  });
+
+  it('starts one process per usable CPU with --workers auto', () => {
+    expect(parseServerArguments([...base, '--workers', 'auto'], {}).workers).toBe(usableCpus());
+    expect(parseServerArguments(base, { SCANFLOW_SERVING_WORKERS: 'auto' }).workers).toBe(usableCpus());
   });
 
   it('drains for 3 s by default when reachable beyond loopback (behind a Service), never on loopback', () => {
