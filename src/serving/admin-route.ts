@@ -11,6 +11,7 @@ import { allow, readJson, send } from './http-io.js';
 import { parseModelVersion } from './model-version.js';
 import { ProtocolError } from './protocol.js';
 import type { ServingContext } from './serving-context.js';
+import { errorCodeOf } from './error-code.js';
 
 export async function admin(ctx: ServingContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET') {
@@ -42,11 +43,10 @@ export async function admin(ctx: ServingContext, req: IncomingMessage, res: Serv
 }
 
 /**
- * A Backend failure of the knowledge store: the error itself (one process), or its message after
- * crossing the cluster's IPC, which keeps only the text (the S3 store names the unreachable server).
+ * A Backend failure of the knowledge store (the S3 server unreachable or failing) under the
+ * errors that wrap it, in this process or in any worker of a --workers cluster: the cluster
+ * carries the code across its IPC with the message.
  */
 function storeUnavailable(err: unknown): boolean {
-  if ((err as { code?: unknown })?.code === 'Backend') return true;
-  const message = (err as Error)?.message ?? '';
-  return /the S3 server at \S+ is unreachable/.test(message);
+  return errorCodeOf(err) === 'Backend';
 }

@@ -20,17 +20,18 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { SwitchResult } from './version-switcher.js';
+import { errorCodeOf } from './error-code.js';
 import { usableCpus } from './usable-cpus.js';
 import type { VersionChoice } from './model-version.js';
 
 type ToPrimary =
   | { type: 'scanflow:switch'; id: number; version: VersionChoice }
-  | { type: 'scanflow:switched'; id: number; result?: SwitchResult; error?: string }
+  | { type: 'scanflow:switched'; id: number; result?: SwitchResult; error?: string; code?: string }
   | { type: 'scanflow:metrics'; id: number }
   | { type: 'scanflow:listening'; info: Record<string, unknown> };
 type ToWorker =
   | { type: 'scanflow:do-switch'; id: number; version: VersionChoice }
-  | { type: 'scanflow:switch-result'; id: number; result?: SwitchResult; error?: string }
+  | { type: 'scanflow:switch-result'; id: number; result?: SwitchResult; error?: string; code?: string }
   | { type: 'scanflow:metrics-result'; id: number; text?: string; contentType?: string; error?: string };
 
 const isOurs = (m: unknown): m is { type: string; id: number } =>
@@ -38,6 +39,17 @@ const isOurs = (m: unknown): m is { type: string; id: number } =>
   m !== null &&
   typeof (m as { type?: unknown }).type === 'string' &&
   (m as { type: string }).type.startsWith('scanflow:');
+
+/** A worker's refusal of a switch: its message and, when the error had one, its string code. */
+interface RefusedSwitch {
+  error: string;
+  code: string | undefined;
+}
+
+const errorCode = (err: unknown): { code?: string } => {
+  const code = errorCodeOf(err);
+  return code === undefined ? {} : { code };
+};
 
 /** The TensorFlow thread settings of each of `count` workers (see the header); the environment's own win. */
 export function tensorflowThreads(
@@ -60,7 +72,7 @@ export async function runPrimary(count: number, log: (line: string) => void): Pr
   let switchId = 0;
   const switches = new Map<
     number,
-    { from: Worker; origin: number; pending: number; results: Array<SwitchResult | string> }
+    { from: Worker; origin: number; pending: number; results: Array<SwitchResult | RefusedSwitch> }
   >();
   let stopping = false;
 
@@ -79,19 +91,22 @@ export async function runPrimary(count: number, log: (line: string) => void): Pr
     } else if (m.type === 'scanflow:switched') {
       const s = switches.get(m.id);
       if (!s) return;
-      s.results.push(m.result ?? m.error ?? 'unknown error');
+      s.results.push(m.result ?? { error: m.error ?? 'unknown error', code: m.code });
       s.pending -= 1;
       if (s.pending > 0) return;
       switches.delete(m.id);
-      const errors = s.results.filter((r): r is string => typeof r === 'string');
+      const errors = s.results.filter((r): r is RefusedSwitch => 'error' in r);
       const origin = s.origin;
-      const ok = s.results.find((r): r is SwitchResult => typeof r !== 'string');
+      const ok = s.results.find((r): r is SwitchResult => !('error' in r));
       s.from.send(
         (errors.length > 0
           ? {
               type: 'scanflow:switch-result',
               id: origin,
-              error: `${errors.length} of ${count} workers refused: ${errors[0]}`,
+              error: `${errors.length} of ${count} workers refused: ${errors[0]!.error}`,
+              // The first refusal's error code crosses the IPC with its text, so the admin route
+              // can tell "the store is down" (503, retry) from "bad version" (400) by code.
+              ...(errors[0]!.code !== undefined ? { code: errors[0]!.code } : {}),
             }
           : { type: 'scanflow:switch-result', id: origin, result: ok }) satisfies ToWorker,
       );
@@ -157,7 +172,12 @@ export function workerHooks(handlers: { switchLocally: (version: VersionChoice) 
       handlers.switchLocally(m.version).then(
         (result) => process.send!({ type: 'scanflow:switched', id: m.id, result } satisfies ToPrimary),
         (err: unknown) =>
-          process.send!({ type: 'scanflow:switched', id: m.id, error: (err as Error).message } satisfies ToPrimary),
+          process.send!({
+            type: 'scanflow:switched',
+            id: m.id,
+            error: (err as Error).message,
+            ...errorCode(err),
+          } satisfies ToPrimary),
       );
       return;
     }
@@ -179,7 +199,8 @@ export function workerHooks(handlers: { switchLocally: (version: VersionChoice) 
         ToWorker,
         { type: 'scanflow:switch-result' }
       >;
-      if (m.error !== undefined || !m.result) throw new Error(m.error ?? 'switch failed');
+      if (m.error !== undefined || !m.result)
+        throw Object.assign(new Error(m.error ?? 'switch failed'), m.code !== undefined ? { code: m.code } : {});
       return m.result;
     },
     async metricsText() {
