@@ -119,6 +119,7 @@ const TUNER_KEYS = [
   'decimals',
   'cpuRequestCores',
   'minServingQps',
+  'fitMemory',
 ] as const;
 const INTERFERENCE_KEYS = ['p99Bound', 'minBatchCores', 'sustain'] as const;
 const FAILOVER_KEYS = ['primary', 'backup', 'holdSeconds', 'recoverSeconds', 'minReadyToReturn'] as const;

@@ -60,6 +60,11 @@ export interface TunerParams {
   cpuRequestCores: number;
   /** A replica counts in the cost model once it answers at least this many queries/s. */
   minServingQps: number;
+  /**
+   * Memory of the cost fit, in evaluations: each evaluation's points weigh 1, older ones decay by
+   * 1 - 1/fitMemory per evaluation (the cost of a query drifts with the machine's load).
+   */
+  fitMemory: number;
 }
 
 export const defaultTunerParams: TunerParams = {
@@ -78,6 +83,7 @@ export const defaultTunerParams: TunerParams = {
   decimals: 0,
   cpuRequestCores: 0,
   minServingQps: 1,
+  fitMemory: 24,
 };
 
 /** The HPA's own tolerance: a dead band narrower than this would fight the autoscaler. */
@@ -85,11 +91,22 @@ export const HPA_TOLERANCE = 0.1;
 
 export type Direction = 'raise' | 'lower' | 'hold';
 
+/** Decayed sums of (queries/s, utilisation %) per replica: the cost fit's memory. */
+export interface CostSums {
+  w: number;
+  q: number;
+  u: number;
+  qq: number;
+  qu: number;
+}
+
 export interface TunerState {
   streak: { direction: Direction; count: number };
   cooldownLeft: number;
   evaluations: number;
   changes: number;
+  /** The cost fit's sums (absent before the first CPU reading). */
+  cost?: CostSums | null;
 }
 
 /** One replica's answered queries/s (promQueriesPerReplica's `perReplica`). */
@@ -120,13 +137,25 @@ export interface TunerInput {
 }
 
 /**
- * The measured cost of a query: CPU utilisation (% of the request) per query/s on one replica,
- * the median over the replicas that serve (a replica just started burns CPU before it answers,
- * so it is left out until it serves, and the median keeps one such outlier from moving it).
+ * The measured cost of a query on one replica: CPU utilisation (% of the request) = base + slope ×
+ * queries/s. A replica has a CPU cost at no load (the runtime, the metrics scrapes, the probes:
+ * a third of a 100m request on the real nodes), so the utilisation per query/s is not a constant:
+ * a ratio measured at 10 queries/s overstates the threshold for 15, and a tuner raising on it
+ * overshoots and comes back, an oscillation. The base and the slope are a least-squares fit over
+ * the replicas' recent (queries/s, utilisation) points, valid once the points spread over enough
+ * queries/s (the load changed, or the replicas did); until then only the ratio, which understates
+ * the threshold when the load per replica is above the target, so it is used to lower only.
  */
 export interface CostModel {
+  kind: 'fit' | 'ratio';
+  /** Utilisation (%) per query/s: the fit's slope, or the ratio. */
   utilisationPerQps: number;
+  /** Utilisation (%) at no load (the fit's intercept; 0 for the ratio). */
+  baseUtilisation: number;
+  /** Serving replicas in this evaluation's points. */
   replicas: number;
+  /** Standard deviation of queries/s per replica over the fit's memory. */
+  spread: number;
   /** The threshold at which the autoscaler keeps `target` queries/s per replica. */
   threshold: number;
 }
@@ -183,6 +212,7 @@ export function tunerParams(p: Partial<TunerParams>): TunerParams {
     finite(q.cpuRequestCores) && q.cpuRequestCores >= 0,
     `cpuRequestCores: expected cores >= 0 (0: no cost model), got ${String(q.cpuRequestCores)}`,
   );
+  need(finite(q.fitMemory) && q.fitMemory >= 1, `fitMemory: expected evaluations >= 1, got ${String(q.fitMemory)}`);
   need(
     finite(q.minServingQps) && q.minServingQps > 0,
     `minServingQps: expected a number > 0, got ${String(q.minServingQps)}`,
@@ -203,23 +233,74 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** The cost model from per-replica queries/s and per-pod CPU, or null when it cannot be measured. */
-export function costModel(
+/** This evaluation's (queries/s, utilisation %) points of the replicas that serve. */
+export function costPoints(
   perReplica: ReplicaQps[] | null | undefined,
   cpu: PodCores[] | null | undefined,
-  p: Pick<TunerParams, 'cpuRequestCores' | 'minServingQps' | 'qosBound' | 'targetFraction'>,
-): CostModel | null {
-  if (!(p.cpuRequestCores > 0)) return null;
+  p: Pick<TunerParams, 'cpuRequestCores' | 'minServingQps'>,
+): Array<[number, number]> {
+  if (!(p.cpuRequestCores > 0)) return [];
   const cores = new Map((cpu ?? []).filter((c) => finite(c.cores) && c.cores > 0).map((c) => [c.pod, c.cores!]));
-  const ratios = (perReplica ?? [])
+  return (perReplica ?? [])
     .filter((r) => finite(r.qps) && r.qps >= p.minServingQps && cores.has(r.replica))
-    .map((r) => (100 * cores.get(r.replica)!) / p.cpuRequestCores / r.qps!);
-  if (ratios.length === 0) return null;
-  const utilisationPerQps = median(ratios);
+    .map((r): [number, number] => [r.qps!, (100 * cores.get(r.replica)!) / p.cpuRequestCores]);
+}
+
+/** The sums with this evaluation's points added (weighing 1 in all) and the older ones decayed. */
+export function addCostPoints(
+  sums: CostSums | null | undefined,
+  points: Array<[number, number]>,
+  memory: number,
+): CostSums {
+  const decay = 1 - 1 / memory;
+  const s = sums ?? { w: 0, q: 0, u: 0, qq: 0, qu: 0 };
+  const k = points.length ? 1 / points.length : 0;
+  const add = (f: (q: number, u: number) => number) => points.reduce((n, [q, u]) => n + k * f(q, u), 0);
   return {
-    utilisationPerQps: roundTo(utilisationPerQps, 4),
-    replicas: ratios.length,
-    threshold: roundTo(utilisationPerQps * p.qosBound * p.targetFraction, 2),
+    w: s.w * decay + (points.length ? 1 : 0),
+    q: s.q * decay + add((q) => q),
+    u: s.u * decay + add((_, u) => u),
+    qq: s.qq * decay + add((q) => q * q),
+    qu: s.qu * decay + add((q, u) => q * u),
+  };
+}
+
+/** Evaluations' worth of points, and the spread of queries/s among them, before the fit counts. */
+const FIT_MIN_WEIGHT = 3;
+const FIT_MIN_SPREAD_OF_TARGET = 0.15;
+
+/** The cost model: the fit when its points spread enough, else this evaluation's ratio; null without CPU. */
+export function costModel(
+  sums: CostSums | null | undefined,
+  points: Array<[number, number]>,
+  p: Pick<TunerParams, 'qosBound' | 'targetFraction'>,
+): CostModel | null {
+  const target = p.qosBound * p.targetFraction;
+  const spread = sums && sums.w > 0 ? Math.sqrt(Math.max(0, sums.qq / sums.w - (sums.q / sums.w) ** 2)) : 0;
+  if (sums && sums.w >= FIT_MIN_WEIGHT && spread >= FIT_MIN_SPREAD_OF_TARGET * target) {
+    const meanQ = sums.q / sums.w;
+    const slope = (sums.qu / sums.w - meanQ * (sums.u / sums.w)) / spread ** 2;
+    const base = sums.u / sums.w - slope * meanQ;
+    // A cost that falls with the load is noise (startup CPU, a refresh missed), not a model.
+    if (slope > 0 && base + slope * target > 0)
+      return {
+        kind: 'fit',
+        utilisationPerQps: roundTo(slope, 4),
+        baseUtilisation: roundTo(base, 2),
+        replicas: points.length,
+        spread: roundTo(spread, 2),
+        threshold: roundTo(base + slope * target, 2),
+      };
+  }
+  if (points.length === 0) return null;
+  const ratio = median(points.map(([q, u]) => u / q));
+  return {
+    kind: 'ratio',
+    utilisationPerQps: roundTo(ratio, 4),
+    baseUtilisation: 0,
+    replicas: points.length,
+    spread: roundTo(spread, 2),
+    threshold: roundTo(ratio * target, 2),
   };
 }
 
@@ -251,8 +332,11 @@ export function decideThreshold(input: TunerInput): TunerDecision {
   const value = finite(raw) ? raw : null;
   const band = { low: p.qosBound * p.lowFraction, high: p.qosBound * p.highFraction };
   const target = roundTo(p.qosBound * p.targetFraction, 6);
-  const model =
-    p.qosMetric === 'qps-per-replica' ? costModel(input.observed?.perReplica, input.observed?.cpu, p) : null;
+  const points =
+    p.qosMetric === 'qps-per-replica' ? costPoints(input.observed?.perReplica, input.observed?.cpu, p) : [];
+  // An evaluation without CPU points leaves the fit as it was (a missed scrape is not evidence).
+  const cost = points.length ? addCostPoints(prev.cost, points, p.fitMemory) : (prev.cost ?? null);
+  const model = p.qosMetric === 'qps-per-replica' ? costModel(cost, points, p) : null;
   const wanted =
     value === null || value <= 0
       ? (model?.threshold ?? null)
@@ -265,7 +349,7 @@ export function decideThreshold(input: TunerInput): TunerDecision {
     threshold: from,
     direction: 'hold',
     reason,
-    state: { streak, cooldownLeft, evaluations: prev.evaluations + 1, changes: prev.changes },
+    state: { streak, cooldownLeft, evaluations: prev.evaluations + 1, changes: prev.changes, cost },
   });
 
   if (value === null)
@@ -285,9 +369,18 @@ export function decideThreshold(input: TunerInput): TunerDecision {
       `${direction} wanted but cooling down after the last change (${prev.cooldownLeft} evaluations left)`,
       streak,
     );
-  const source = model
-    ? `cost ${model.utilisationPerQps} % per query/s on ${model.replicas} replica(s) × target ${target}`
-    : `${from} × target ${target} / ${value}`;
+  const source = !model
+    ? `${from} × target ${target} / ${value}`
+    : model.kind === 'fit'
+      ? `cost ${model.baseUtilisation} % + ${model.utilisationPerQps} % per query/s (fit, spread ${model.spread} queries/s) at target ${target}`
+      : `cost ${model.utilisationPerQps} % per query/s (ratio on ${model.replicas} replica(s)) × target ${target}`;
+  // The ratio ignores a replica's cost at no load, so it overstates the threshold below the target:
+  // good enough to lower on (it errs toward more replicas), not to raise on.
+  if (direction === 'raise' && model?.kind === 'ratio')
+    return hold(
+      `raise wanted (${side}) but the cost of a query is not fitted yet (queries/s per replica spread ${model.spread} < ${roundTo(FIT_MIN_SPREAD_OF_TARGET * target, 2)}): the ratio ${model.threshold} would overshoot`,
+      streak,
+    );
   // The wanted threshold already at or beyond the current one: the autoscaler is catching up, or
   // pinned at its replica bound; moving the threshold would only wind it up.
   if (wanted !== null && (direction === 'lower' ? wanted >= from : wanted <= from))
@@ -319,6 +412,7 @@ export function decideThreshold(input: TunerInput): TunerDecision {
       cooldownLeft: p.cooldown,
       evaluations: prev.evaluations + 1,
       changes: prev.changes + 1,
+      cost,
     },
   };
 }

@@ -5,7 +5,7 @@
  * thresholds, one run each. Agent (Fig. 9): the qos-tuner agent reads queries/s per replica and
  * the replicas' CPU from Prometheus and moves the HPA's threshold at run time
  * (updateWorkflowReplica) to the one that keeps the end user's requirement "answered queries/s per
- * replica < qos" with a margin, starting from the middle baseline threshold.
+ * replica < qos" with a margin, starting from the lowest (safest) baseline threshold.
  *
  * Per 10 s window: offered load, answered queries/s, ready replicas, queries/s per replica against
  * the requirement, p99. Per setting: share of windows meeting the requirement, replica-seconds,
@@ -70,7 +70,8 @@ export const defaultAutoscalingOptions: Omit<AutoscalingOptions, 'log'> = {
   peakQps: 100,
   qos: 20,
   thresholds: [20, 50, 80],
-  initialThreshold: 50,
+  // The tuner starts from the data engineer's safest setting and has to find the cheaper one.
+  initialThreshold: 20,
   minThreshold: 10,
   maxThreshold: 90,
   maxReplicas: 6,

@@ -94,18 +94,15 @@ describe('QoS tuner decision', () => {
     expect(tune([40, 40, 40], wide)[2]).toMatchObject({ change: true, from: 20, threshold: 10, wanted: 7.5 });
   });
 
-  // Two replicas at `qps` each, costing `util` % of a 0.1-core request per query/s.
-  const observed = (qps: number, util: number) => ({
-    qpsPerReplica: qps,
-    perReplica: [
-      { replica: 'a', qps },
-      { replica: 'b', qps },
-    ],
-    cpu: [
-      { pod: 'a', cores: (util * qps * 0.1) / 100 },
-      { pod: 'b', cores: (util * qps * 0.1) / 100 },
-    ],
-  });
+  // `n` replicas at `qps` each on a 0.1-core request, costing base + slope × qps % of it.
+  const observed = (qps: number, slope: number, base = 0, n = 2) => {
+    const names = Array.from({ length: n }, (_, k) => `pod-${k}`);
+    return {
+      qpsPerReplica: qps,
+      perReplica: names.map((replica) => ({ replica, qps })),
+      cpu: names.map((pod) => ({ pod, cores: ((base + slope * qps) * 0.1) / 100 })),
+    };
+  };
   const modelled = {
     ...tuning,
     initialThreshold: 50,
@@ -115,11 +112,18 @@ describe('QoS tuner decision', () => {
     cpuRequestCores: 0.1,
   };
 
-  it('with the CPU cost of a query, steps to the threshold that gives the target per replica', () => {
+  it('with the CPU cost of a query, lowers to the threshold that gives the target per replica', () => {
     // 1.6 % of the request per query/s: the HPA keeps 15 per replica at 24 %.
     const d = tune3(observed(20, 1.6), modelled);
     expect(d).toMatchObject({ change: true, direction: 'lower', from: 50, threshold: 24 });
-    expect(d.model).toEqual({ utilisationPerQps: 1.6, replicas: 2, threshold: 24 });
+    expect(d.model).toEqual({
+      kind: 'ratio',
+      utilisationPerQps: 1.6,
+      baseUtilisation: 0,
+      replicas: 2,
+      spread: 0,
+      threshold: 24,
+    });
     expect(d.reason).toContain('cost 1.6 % per query/s');
   });
 
@@ -137,15 +141,52 @@ describe('QoS tuner decision', () => {
     expect(high.slice(2).every((x) => /catching up or at its replica bound/.test(x.reason))).toBe(true);
     let applied: number | null = 20;
     state = null;
-    // Low load at the minimum replicas: it raises to the model's threshold and stops there, where
-    // the proportional rule would climb to the maximum and be far off when the load comes back.
+    // Low load at the minimum replicas (4 and 10 per replica in turn): it raises to the fitted
+    // threshold and stops there, where the proportional rule would climb to the maximum and be far
+    // off when the load comes back.
     const raised: number[] = [];
+    const reasons: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const d = decideThreshold({ observed: observed(5, 1.6), applied, state, params: modelled });
+      const d = decideThreshold({ observed: observed(i % 2 ? 10 : 4, 1.6), applied, state, params: modelled });
       state = d.state;
+      reasons.push(d.reason);
       if (d.change) raised.push((applied = d.threshold));
     }
     expect(raised).toEqual([24]);
+    // Not on the ratio alone: the raise waited for the fit.
+    expect(reasons[2]).toContain('not fitted yet');
+  });
+
+  it('fits the cost at no load and settles there instead of oscillating (a simulated HPA in the loop)', () => {
+    // The real nodes: a replica idles at ~30 % of its 100m request and adds ~1.5 % per query/s, so
+    // the threshold for 15 queries/s per replica is 52.5 %; a ratio read at 10 per replica says 67.5.
+    const loads = [20, 60, 100, 60, 20].flatMap((l, k) => Array<number>([12, 12, 15, 9, 12][k]!).fill(l));
+    for (const start of [20, 50, 80]) {
+      let replicas = 1;
+      let applied = start;
+      let state: TunerDecision['state'] | null = null;
+      const changes: TunerDecision[] = [];
+      for (const load of loads) {
+        const q = load / replicas;
+        const d = decideThreshold({
+          observed: observed(q, 1.5, 30, replicas),
+          applied,
+          state,
+          params: { ...modelled, initialThreshold: start, sustain: 2, cooldown: 2 },
+        });
+        state = d.state;
+        if (d.change) changes.push(d);
+        applied = d.threshold;
+        // The HPA between two evaluations: ceil(replicas × utilisation / threshold) beyond its 10 % tolerance.
+        const ratio = (30 + 1.5 * q) / applied;
+        if (Math.abs(ratio - 1) > 0.1) replicas = Math.min(6, Math.max(1, Math.ceil(replicas * ratio)));
+      }
+      expect(Math.abs(applied - 52.5)).toBeLessThanOrEqual(0.1 * 52.5 + 1);
+      // One way to the fitted threshold: no lower after a raise, no raise after a lower.
+      const turns = changes.filter((d, k) => k > 0 && d.direction !== changes[k - 1]!.direction);
+      expect(turns).toEqual([]);
+      expect(changes.length).toBeLessThanOrEqual(3);
+    }
   });
 
   it('leaves replicas that do not serve yet out of the cost (a new pod burns CPU starting up)', () => {
