@@ -8,7 +8,7 @@
  * on a shared machine; the load average is printed beside every figure.
  *
  *   npx tsx bench/training-job.ts [--qps 50] [--seconds 20] [--rounds 2] [--limits 500m,none]
- *     [--train-images 30000]
+ *     [--train-images 60000] [--epochs 2]   (the training must outlast a phase: the table says whether it did)
  *
  * Needs root and the real nodes (bash scripts/provision nodes); queues behind another real-node
  * cluster for up to SCANFLOW_NODES_WAIT_SECONDS (1800 s unless set).
@@ -40,7 +40,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '2' },
     limits: { type: 'string', default: '500m,none' },
-    'train-images': { type: 'string', default: '30000' },
+    'train-images': { type: 'string', default: '60000' },
+    epochs: { type: 'string', default: '2' },
   },
   strict: true,
 });
@@ -54,6 +55,7 @@ const QPS = num('qps', values.qps!, 1);
 const SECONDS = num('seconds', values.seconds!, 5);
 const ROUNDS = num('rounds', values.rounds!, 1);
 const TRAIN_IMAGES = num('train-images', values['train-images']!, 1000);
+const EPOCHS = num('epochs', values.epochs!, 1);
 const LIMITS = values.limits!.split(',').map((s) => s.trim());
 for (const l of LIMITS)
   if (!/^(none|\d+m|\d+(\.\d+)?)$/.test(l))
@@ -264,7 +266,7 @@ async function main(): Promise<void> {
       let endedAt = 0;
       const done = training
         .trainClassifierInJob({
-          train: { trainData: `mnist:train:${TRAIN_IMAGES}`, evalData: 'mnist:test:500', epochs: 1, seed: 7 },
+          train: { trainData: `mnist:train:${TRAIN_IMAGES}`, evalData: 'mnist:test:500', epochs: EPOCHS, seed: 7 },
         })
         .then((r) => ((endedAt = Date.now()), r));
       await runningPod();
