@@ -196,12 +196,13 @@ describe('MLPerf planners on scripted Prometheus series, the dev server and KWOK
     expect((await log.acted()).length).toBe(actedBefore);
     expect(await hpaTarget()).toBe(48);
 
-    // The replicas' CPU appears (cAdvisor): 0.2 cores each at 25 queries/s on a 0.5-core request,
-    // 1.6 % per query/s, so the threshold for the target 15 is 24. The tuner steps toward it
-    // (48 → 38 → 30 → 24, each step at most 20 % of the threshold) and stays there although the
-    // load per replica stays high: the autoscaler, not the threshold, has to add replicas now.
-    // (The CPU first, so that its series are in Prometheus when the load per replica rises.)
-    for (const instance of metrics.replicaTargets) metrics.setCpu(`${ns}-serving`, instance, 'model-server', 0.2);
+    // The replicas' CPU appears (cAdvisor), following their load: 0.008 cores per query/s on a
+    // 0.5-core request, 1.6 % per query/s, so the threshold for the target 15 is 24. At 25 queries/s
+    // the tuner steps toward it (48 → 38 → 30 → 24, each step at most 20 % of the threshold) and
+    // stays there although the load per replica stays high: the autoscaler, not the threshold, has
+    // to add replicas now. (The CPU first, so that its series are in Prometheus when the load rises.)
+    for (const instance of metrics.replicaTargets)
+      metrics.setCpu(`${ns}-serving`, instance, 'model-server', () => 0.008 * metrics.qps());
     await sleep(5_000);
     metrics.qps = () => 25;
     await until("threshold at the cost model's 24", async () => (await hpaTarget()) === 24, 120_000);

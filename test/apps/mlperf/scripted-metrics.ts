@@ -76,7 +76,7 @@ export class ScriptedMetrics {
   latency: () => number = () => 0.02;
   private readonly cpu = new Map<
     string,
-    { namespace: string; pod: string; container: string; cores: number; seconds: number }
+    { namespace: string; pod: string; container: string; cores: () => number; seconds: number }
   >();
   private cpuLast = Date.now();
   private readonly servers: Server[] = [];
@@ -97,16 +97,18 @@ export class ScriptedMetrics {
     return s;
   }
 
-  setCpu(namespace: string, pod: string, container: string, cores: number): void {
+  /** A pod's CPU: fixed cores, or a function (e.g. following the scripted queries/s, as a server's does). */
+  setCpu(namespace: string, pod: string, container: string, cores: number | (() => number)): void {
     this.advanceCpu();
     const key = `${namespace}/${pod}/${container}`;
     const cur = this.cpu.get(key);
-    this.cpu.set(key, { namespace, pod, container, cores, seconds: cur?.seconds ?? 0 });
+    const of = typeof cores === 'number' ? () => cores : cores;
+    this.cpu.set(key, { namespace, pod, container, cores: of, seconds: cur?.seconds ?? 0 });
   }
 
   private advanceCpu(): void {
     const now = Date.now();
-    for (const c of this.cpu.values()) c.seconds += (c.cores * (now - this.cpuLast)) / 1000;
+    for (const c of this.cpu.values()) c.seconds += (c.cores() * (now - this.cpuLast)) / 1000;
     this.cpuLast = now;
   }
 
