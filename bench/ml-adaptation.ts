@@ -210,16 +210,66 @@ const VARIANTS: Variant[] = [
 
 const mixOf = (c: Collected): ImageSet => concatImageSets([c.trueLabelled, c.pseudo]);
 
-export async function compareAdaptation(quick: boolean): Promise<void> {
-  const cacheDir = process.env.SCANFLOW_BENCH_CACHE ?? join(tmpdir(), 'scanflow-bench-adaptation');
-  const train = loadMnist('train');
-  const test = loadMnist('test');
-  const v1 = await cachedModel(join(cacheDir, 'v1-seed7'), async () => {
+const cacheDir = (): string => process.env.SCANFLOW_BENCH_CACHE ?? join(tmpdir(), 'scanflow-bench-adaptation');
+
+/** V1 as the demo trains it (seed 7, default recipe), cached. */
+function cachedV1(train: ImageSet): Promise<LayersModel> {
+  return cachedModel(join(cacheDir(), 'v1-seed7'), async () => {
     const model = buildClassifier(7);
     await trainClassifier(model, train, { epochs: 2, seed: 7 });
     return model;
   });
-  const autoencoder = await cachedModel(join(cacheDir, 'autoencoder-seed7'), async () => {
+}
+
+/**
+ * `--adaptation-cost`: what augmentation adds to a retrain. The demo's last retrain in size (8 ×
+ * 185 labelled drifted samples + 2× replay, 4 epochs at batch 32) from V1, without and with
+ * augmentation, alternating for 3 rounds; wall and CPU time (all threads) of each, load beside.
+ */
+export async function compareAugmentationCost(): Promise<void> {
+  const train = loadMnist('train');
+  const v1 = await cachedV1(train);
+  const weights = v1.getWeights().map((w) => w.clone());
+  const stream = new DriftStream(
+    {
+      seed: 1,
+      batchSize: 1480,
+      schedule: [{ ...(MIXES[0]?.schedule.at(-1) as DriftPhase), fromBatch: 0 }],
+      source: loadMnist('test'),
+    },
+    0,
+  );
+  const batch = stream.batch(0);
+  const labelled = { ...batch.images, labels: stream.oracle.truthFor(batch.images.ids ?? []), ids: undefined };
+  log(`\n## Cost of augmentation in a retrain (1,480 labelled + 2,960 replay × 4 epochs, batch 32); ${load()}`);
+  log(
+    '| round | no augmentation: wall s / CPU s | generic augmentation: wall s / CPU s | ratio (CPU) | load average |',
+  );
+  log('|---|---|---|---|---|');
+  const sums = { none: 0, generic: 0 };
+  for (let round = 1; round <= 3; round++) {
+    const row: Record<'none' | 'generic', [number, number]> = { none: [0, 0], generic: [0, 0] };
+    for (const augmentation of ['none', 'generic'] as const) {
+      v1.setWeights(weights);
+      const cpu = process.cpuUsage();
+      const r = await fineTuneClassifier(v1, labelled, train, { seed: 3, epochs: 4, augmentation });
+      const used = process.cpuUsage(cpu);
+      row[augmentation] = [r.seconds, (used.user + used.system) / 1e6];
+      sums[augmentation] += row[augmentation][1];
+    }
+    log(
+      `| ${round} | ${row.none[0].toFixed(1)} / ${row.none[1].toFixed(1)} | ${row.generic[0].toFixed(1)} / ${row.generic[1].toFixed(1)} | ${(row.generic[1] / row.none[1]).toFixed(2)}× | ${load()} |`,
+    );
+  }
+  log(`overall CPU: ${(sums.generic / sums.none).toFixed(2)}× with augmentation; ${load()}`);
+  weights.forEach((w) => w.dispose());
+}
+
+export async function compareAdaptation(quick: boolean): Promise<void> {
+  const train = loadMnist('train');
+  const test = loadMnist('test');
+  const v1 = await cachedV1(train);
+  const autoencoder = await cachedModel(join(cacheDir(), 'autoencoder-seed7'), async () => {
     const model = buildAutoencoder(7);
     await trainAutoencoder(model, train, { epochs: 1, seed: 7 });
     return model;

@@ -15,7 +15,7 @@
  *     2 seeds (bench/ml-adaptation.ts).
  *  (--recipes, not in the full run) V1's training recipe: batch size, warm-up and epochs against robustness
  *     (mean accuracy on the 15 MNIST-C corruptions), clean accuracy and time, over 3 seeds.
- * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring | --recipes | --adaptation]   (full run: about 15–20 minutes on 2 busy cores)
+ * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring | --recipes | --adaptation | --adaptation-cost]   (full run: about 15–20 minutes on 2 busy cores)
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { execFileSync, spawn } from 'node:child_process';
@@ -43,7 +43,7 @@ import { concatImageSets, loadMnist, mnistDataDirectory, referenceAndTrafficIndi
 import { corruptImageSet } from '../src/ml/mnist-c.js';
 import { PICK_METHODS, pickCriticalPoints } from '../src/ml/picking.js';
 import { auroc } from '../src/ml/stats.js';
-import { compareAdaptation } from './ml-adaptation.js';
+import { compareAdaptation, compareAugmentationCost } from './ml-adaptation.js';
 import { libtensorflowVersion, tensorflow } from '../src/ml/tf.js';
 
 const quick = process.argv.includes('--quick');
@@ -59,6 +59,8 @@ const labelsOnly = process.argv.includes('--labels');
 const recipesOnly = process.argv.includes('--recipes');
 /** Only the retraining variants under drift with the demo's label pattern (bench/ml-adaptation.ts). */
 const adaptationOnly = process.argv.includes('--adaptation');
+/** Only what augmentation adds to a retrain's time. */
+const adaptationCostOnly = process.argv.includes('--adaptation-cost');
 const CLASSIFIER_TRAIN = quick ? 10000 : 60000;
 const CLASSIFIER_EPOCHS = quick ? 1 : 3;
 const AE_TRAIN = quick ? 10000 : 60000;
@@ -199,6 +201,10 @@ async function run(): Promise<void> {
   }
   if (recipesOnly) {
     await compareRecipes();
+    return;
+  }
+  if (adaptationCostOnly) {
+    await compareAugmentationCost();
     return;
   }
   if (adaptationOnly) {
