@@ -4,7 +4,7 @@
  *   tracker   every interval: count new predictions; IF ≥ predictionThreshold THEN call checker.check_predictions
  *   checker   on check_predictions: collect the new inputs → detector workflow (score, flag, pick within the
  *             label budget, label by the oracle)
- *   planner   every interval: IF ≥ retrainThreshold new labelled samples THEN training workflow (fine-tune
+ *   planner   every planner interval: IF ≥ retrainThreshold new labelled samples THEN training workflow (fine-tune
  *             production) → candidate; IF candidate beats production beyond noise on the stream's evaluation
  *             samples (paired test, mnistCandidateVerdict) THEN call executor.change_model, ELSE archive it
  *   executor  on change_model: promote the version in the registry, upgrade the online workflow to it;
@@ -35,6 +35,12 @@ import { CLASSIFIER_MODEL, HELD_OUT_KEY, HELD_OUT_METRIC, MNIST_APP, SERVING_REF
 export interface MnistAgentParameters {
   /** Trigger period of the tracker and the planner, e.g. "1h" (paper) or "5s" (demo). */
   interval: string;
+  /**
+   * The planner's own period when it should decide faster than the traffic window (absent: `interval`).
+   * Its three strategies wait for a tick each (train on new labels; then judge the candidate), so a
+   * shorter period starts a retrain sooner after a check and judges the candidate sooner after it.
+   */
+  plannerInterval?: string;
   predictionThreshold: number;
   retrainThreshold: number;
   /** Labels the checker may ask the oracle for per check. */
@@ -80,6 +86,7 @@ const servingTarget = { model: CLASSIFIER_MODEL, ref: { ...SERVING_REF }, servic
 export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameters): AgentSpec[] {
   const parameters = { ...defaultMnistAgentParameters, ...p } as unknown as Record<string, Json>;
   const interval = every(p.interval);
+  const plannerInterval = every(p.plannerInterval ?? p.interval);
 
   const tracker = agent(MNIST_APP, 'tracker', 'tracker')
     .params(parameters)
@@ -146,7 +153,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
   const planner = agent(MNIST_APP, 'planner', 'planner')
     .params(parameters)
     .strategy(
-      when(interval)
+      when(plannerInterval)
         .sense('mnistLabelledPool', 'labelled', undefined, ml)
         .sense('mnistCandidateVerdict', 'verdict', rule, ml)
         // One candidate at a time: a new one is trained only once the last one was promoted or rejected.
@@ -174,7 +181,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
         .named('retrain'),
     )
     .strategy(
-      when(interval)
+      when(plannerInterval)
         .sense('mnistCandidateVerdict', 'verdict', rule, ml)
         .if(verdict(true, true))
         .then(
@@ -188,7 +195,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
         .named('promote-if-better'),
     )
     .strategy(
-      when(interval)
+      when(plannerInterval)
         .sense('mnistCandidateVerdict', 'verdict', rule, ml)
         .if(verdict(true, false))
         .then(activity('archiveModel', { model: CLASSIFIER_MODEL, version: ref('results.verdict.version') }, ml))

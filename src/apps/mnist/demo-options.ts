@@ -30,7 +30,9 @@ export interface DemoOptions {
 export const usage = `usage: npm run demo -- [options]
 
   --intervals N              intervals of traffic (default 10)
-  --interval-seconds S       length of one interval = the tracker's and planner's trigger period (default 12)
+  --interval-seconds S       length of one interval = the tracker's trigger period (default 12)
+  --planner-interval-seconds S   the planner's trigger period (default half the interval: a retrain
+                             starts sooner after a check, its candidate is judged sooner after it)
   --predictions N            images sent per interval (default 1200)
   --label-budget N           labels the oracle may give over the whole run (default 1000)
   --labels-per-check N       samples the checker picks per check for training (default 85): true labels
@@ -95,6 +97,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
     options: {
       intervals: { type: 'string' },
       'interval-seconds': { type: 'string' },
+      'planner-interval-seconds': { type: 'string' },
       predictions: { type: 'string' },
       'label-budget': { type: 'string' },
       'labels-per-check': { type: 'string' },
@@ -139,6 +142,12 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
   if (!['local', 'kubernetes'].includes(platform))
     throw new Error(`--platform must be local or kubernetes, got ${JSON.stringify(values.platform)}`);
   const intervalSeconds = int('interval-seconds', values['interval-seconds'], 12, 2);
+  const plannerSeconds =
+    values['planner-interval-seconds'] === undefined ? intervalSeconds / 2 : Number(values['planner-interval-seconds']);
+  if (!(plannerSeconds >= 1 && plannerSeconds <= intervalSeconds))
+    throw new Error(
+      `--planner-interval-seconds must be a number from 1 to the interval (${intervalSeconds}), got ${JSON.stringify(values['planner-interval-seconds'])}`,
+    );
   const seed = int('seed', values.seed, 7, 0);
   const schedule = schedulePreset(values.drift ?? 'gradual');
   return {
@@ -151,6 +160,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
     schedule,
     agents: {
       interval: `${intervalSeconds}s`,
+      plannerInterval: `${Math.round(plannerSeconds * 1000)}ms`,
       predictionThreshold: int('prediction-threshold', values['prediction-threshold'], 1000),
       retrainThreshold: int('retrain-threshold', values['retrain-threshold'], 100),
       labelsPerCheck: int('labels-per-check', values['labels-per-check'], 85, 0),
