@@ -12,7 +12,6 @@ import type { KnowledgeStore, ModelVersionRecord } from '../../knowledge/types.j
 import { resolveDataset } from '../../activities/ml/datasets.js';
 import { evaluationSidecarKey, STREAM_EVAL_PREFIX } from '../../activities/ml/picking.js';
 import { getBudget, labelIds } from '../../activities/ml/label-oracle.js';
-import { Rng } from '../../ml/random.js';
 import { predict } from '../../ml/classifier.js';
 import { DriftStream, type DriftPhase } from '../../ml/drift-stream.js';
 import { concatImageSets } from '../../ml/mnist.js';
@@ -85,10 +84,23 @@ export interface CandidateVerdict {
 export interface VerdictInput extends PromotionRule {
   /** Most true labels evaluation may spend over the whole run (disagreements only); default: the budget. */
   labelCap?: number;
-  /** Most disagreements labelled per candidate (a uniform random subset); default 40. */
+  /** Most disagreements labelled per candidate (a uniform random subset, evaluationOrder); default 40. */
   labelsPerVerdict?: number;
   /** Registry metric of the fixed held-out set; default accuracy.drifted. */
   metric?: string;
+}
+
+/**
+ * One fixed pseudo-random order of evaluation sample ids (FNV-1a of the id; ties by id), the same
+ * for every candidate and every call: which disagreements get labelled never depends on a model.
+ */
+export function evaluationOrder(ids: readonly string[]): string[] {
+  const key = (id: string): number => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+    return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+  };
+  return [...ids].sort((a, b) => key(a) - key(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** True labels the verdict asked the oracle for, by sample id (each evaluation sample is labelled at most once). */
@@ -281,13 +293,19 @@ export function createMnistAppActivities(deps: { store: KnowledgeStore; model?: 
         const prod = predict(await model(production.version), pool.images).predicted;
         const ids = pool.images.ids ?? [];
         const disagree = ids.filter((_, i) => cand[i] !== prod[i]);
-        // A uniform random subset of the disagreements (seeded by the candidate: the same on every
-        // call) of at most labelsPerVerdict gets true labels: unbiased, and a bad candidate cannot
-        // spend the evaluation budget on its hundreds of disagreements.
-        const subsetIds = new Set(
-          new Rng(candidate.version).shuffled(disagree).slice(0, input?.labelsPerVerdict ?? 40),
-        );
-        const labels = await evaluationLabels([...subsetIds], pool.batchKeysOf, input?.labelCap ?? Infinity);
+        // The first labelsPerVerdict disagreements in one fixed random order of the sample ids
+        // (evaluationOrder: the same for every candidate) get true labels. The order is independent
+        // of the models and of the truth, so the first k of any disagreement set are a uniform random
+        // subset of it (unbiased); and since successive candidates disagree with production on
+        // largely the same samples, their first k overlap and labels bought for one verdict serve the
+        // next: the evaluation labels accumulate across verdicts. A bad candidate still cannot spend
+        // more than labelsPerVerdict on its hundreds of disagreements.
+        const wanted = evaluationOrder(disagree).slice(0, input?.labelsPerVerdict ?? 40);
+        const labels = await evaluationLabels(wanted, pool.batchKeysOf, input?.labelCap ?? Infinity);
+        // When the cap stops the labelling part-way, only the labelled prefix counts (still a prefix
+        // of the random order, so still a uniform random subset).
+        const firstUnknown = wanted.findIndex((id) => !labels.known.has(id));
+        const subsetIds = new Set(firstUnknown === -1 ? wanted : wanted.slice(0, firstUnknown));
         let b = 0;
         let c = 0;
         let labelled = 0;

@@ -53,6 +53,8 @@ export interface MnistAgentParameters {
   evaluationSamplesPerCheck?: number;
   /** True labels evaluation may spend over the run (only where candidate and production disagree). */
   evaluationLabelCap?: number;
+  /** Disagreements a verdict labels at most (the first ones in one fixed random order: reused across verdicts). */
+  evaluationLabelsPerVerdict?: number;
   /** oracle: true labels; pseudo: the model's own predictions (0 true labels); mix: both (see detectorWorkflow). */
   labelMode?: 'oracle' | 'pseudo' | 'mix';
   /** mix: confident flagged samples pseudo-labelled per check. */
@@ -72,6 +74,7 @@ export const defaultMnistAgentParameters: MnistAgentParameters = {
   seed: 7,
   evaluationSamplesPerCheck: 0,
   evaluationLabelCap: 0,
+  evaluationLabelsPerVerdict: 40,
   labelMode: 'oracle',
   pseudoLabelsPerCheck: 0,
   minEvaluation: 50,
@@ -147,6 +150,7 @@ export function mnistAgents(p: MnistAgentParameters = defaultMnistAgentParameter
     minEvaluation: ref('params.minEvaluation'),
     alpha: ref('params.promotionAlpha'),
     labelCap: ref('params.evaluationLabelCap'),
+    labelsPerVerdict: ref('params.evaluationLabelsPerVerdict'),
   };
   const verdict = (pending: boolean, better: boolean) =>
     and(eq(ref('beliefs.verdict.pending'), pending), eq(ref('beliefs.verdict.better'), better));

@@ -41,6 +41,8 @@ export const usage = `usage: npm run demo -- [options]
                              to judge candidates on the stream (default 200; 0 in pseudo mode)
   --eval-label-cap N         true labels the planner may spend on evaluation over the run, only where a
                              candidate and production disagree (default 150)
+  --eval-labels-per-verdict N   disagreements one verdict labels at most: the first N in one fixed random
+                             order, so labels bought for one candidate serve the next (default 80)
   --label-mode oracle|pseudo|mix   oracle: true labels within the budget; pseudo: the paper's pseudo-labels
                              (0 true labels; candidates judged on the fixed held-out set); mix: true labels
                              plus --pseudo-labels confident flagged samples per check (default mix: the
@@ -103,6 +105,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       'labels-per-check': { type: 'string' },
       'eval-samples': { type: 'string' },
       'eval-label-cap': { type: 'string' },
+      'eval-labels-per-verdict': { type: 'string' },
       'label-mode': { type: 'string' },
       'pseudo-labels': { type: 'string' },
       'min-eval': { type: 'string' },
@@ -169,6 +172,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       seed,
       evaluationSamplesPerCheck: evalSamples,
       evaluationLabelCap: evalLabelCap,
+      evaluationLabelsPerVerdict: int('eval-labels-per-verdict', values['eval-labels-per-verdict'], 80),
       labelMode,
       pseudoLabelsPerCheck: labelMode === 'mix' ? int('pseudo-labels', values['pseudo-labels'], 100, 0) : 0,
       minEvaluation: int('min-eval', values['min-eval'], 100),
