@@ -3,7 +3,8 @@
  * build and cluster start (harness), pod start to Ready, capacity of 1 vs 2 model-server pods
  * (duplicateWorkflowInstance), fail-over switch time and failed requests (updateWorkflowTraffic),
  * updateOnlineWorkflowResource in the pod's cgroup and requests/s, HPA reaction time
- * (metrics-server + kube-controller-manager), DNS, rolling upgrade under traffic, node failure,
+ * (metrics-server + kube-controller-manager) beside KEDA's (operator + external metrics adapter +
+ * Prometheus trigger, in the same run) and KEDA's build time (scripts/provision-keda), DNS, rolling upgrade under traffic, node failure,
  * and one pod vs the same server as a local process. Every figure line carries the machine's load
  * average: this is a shared 2-core machine, so read them with it.
  *
@@ -13,14 +14,15 @@
  * Writes .scanflow/bench/nodes-<time>.md with the lines of every run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 1);
 const suites = (
-  process.env.BENCH_SUITES ?? 'primitives,autoscaling,container-cost,model-server,rolling-upgrade,node-failure,dns'
+  process.env.BENCH_SUITES ?? 'primitives,autoscaling,keda,container-cost,model-server,rolling-upgrade,node-failure,dns'
 )
   .split(',')
   .map((s) => `test/nodes/${s.trim()}`);
@@ -58,6 +60,14 @@ function runOnce(): Promise<{ lines: string[]; code: number; seconds: number }> 
 }
 
 const out: string[] = [`# Real-node figures (${new Date().toISOString()})`, ''];
+// KEDA's build is timed once, when scripts/provision-keda builds it (it is cached after that).
+const cache = process.env.SCANFLOW_CACHE ?? join(homedir(), '.cache', 'scanflow');
+const kedaBuild = join(cache, 'keda-build.txt');
+if (existsSync(kedaBuild)) {
+  const line = `[nodes] ${readFileSync(kedaBuild, 'utf8').trim()}`;
+  console.log(line);
+  out.push(`- ${line}`, '');
+}
 let failed = 0;
 for (let i = 1; i <= runs; i += 1) {
   const before = loadavg();

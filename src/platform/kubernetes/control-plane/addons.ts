@@ -11,6 +11,8 @@
  *   CoreDNS         github.com/coredns/coredns with its kubernetes plugin: serves cluster.local from
  *                   the API server on <bridge address>:53, the kubelets' clusterDNS, so pods reach
  *                   Services by name (<svc>.<ns>.svc.cluster.local and the search path).
+ *
+ * KEDA's operator and metrics adapter are started the same way, in keda.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,16 +43,78 @@ export interface AddonContext {
   logDir: string;
 }
 
-async function api(ctx: AddonContext, method: string, path: string, body?: unknown): Promise<number> {
+export async function apiCall(ctx: AddonContext, method: string, path: string, body?: unknown): Promise<number> {
   const res = await httpsRequest(`${ctx.server}${path}`, {
     token: ctx.adminToken,
     method,
     body,
     timeoutMs: 10_000,
   });
+  // 409: already there (a restarted add-on registers again).
   if (res.status >= 300 && res.status !== 409)
     throw new Error(`${method} ${path}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
   return res.status;
+}
+
+export interface HostApiService {
+  namespace: string;
+  /** The selectorless Service the APIService names; its EndpointSlice points at this host. */
+  service: string;
+  /** The process's HTTPS port on ctx.bindIp. */
+  port: number;
+  group: string;
+  version: string;
+  /** CA of the process's serving certificate; omitted: not verified (a self-signed one). */
+  caBundle?: Buffer;
+}
+
+/**
+ * An extension API server running as a process on this host, registered through the aggregation
+ * layer: a selectorless Service whose EndpointSlice is <bindIp>:<port>, and the APIService
+ * <version>.<group> naming it. Resolves once the API server serves the group version (60 s).
+ */
+export async function registerHostApiService(ctx: AddonContext, s: HostApiService): Promise<void> {
+  await apiCall(ctx, 'POST', `/api/v1/namespaces/${s.namespace}/services`, {
+    metadata: { name: s.service, namespace: s.namespace, labels: { 'k8s-app': s.service } },
+    spec: { ports: [{ name: 'https', port: 443, targetPort: s.port, protocol: 'TCP' }] },
+  });
+  await apiCall(ctx, 'POST', `/apis/discovery.k8s.io/v1/namespaces/${s.namespace}/endpointslices`, {
+    metadata: {
+      name: `${s.service}-host`,
+      namespace: s.namespace,
+      labels: {
+        'kubernetes.io/service-name': s.service,
+        'endpointslice.kubernetes.io/managed-by': 'scanflow',
+      },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [ctx.bindIp], conditions: { ready: true } }],
+    ports: [{ name: 'https', port: s.port, protocol: 'TCP' }],
+  });
+  await apiCall(ctx, 'POST', '/apis/apiregistration.k8s.io/v1/apiservices', {
+    metadata: { name: `${s.version}.${s.group}` },
+    spec: {
+      service: { name: s.service, namespace: s.namespace, port: 443 },
+      group: s.group,
+      version: s.version,
+      ...(s.caBundle ? { caBundle: s.caBundle.toString('base64') } : { insecureSkipTLSVerify: true }),
+      groupPriorityMinimum: 100,
+      versionPriority: 100,
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await httpsRequest(`${ctx.server}/apis/${s.group}/${s.version}`, {
+      token: ctx.adminToken,
+      timeoutMs: 5_000,
+    });
+    if (res.status === 200) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${s.group}/${s.version} not served through the aggregation layer within 60 s (last: HTTP ${res.status} ${res.body.slice(0, 200)}); see the ${s.service} process's log and kube-apiserver.log`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /**
@@ -94,35 +158,15 @@ export async function startMetricsServer(ctx: AddonContext, resolutionSeconds = 
     },
   });
   try {
-    await api(ctx, 'POST', '/api/v1/namespaces/kube-system/services', {
-      metadata: { name: 'metrics-server', namespace: 'kube-system', labels: { 'k8s-app': 'metrics-server' } },
-      spec: { ports: [{ name: 'https', port: 443, targetPort: port, protocol: 'TCP' }] },
+    // metrics-server's own self-signed serving certificate: not verified.
+    await registerHostApiService(ctx, {
+      namespace: 'kube-system',
+      service: 'metrics-server',
+      port,
+      group: 'metrics.k8s.io',
+      version: 'v1beta1',
     });
-    await api(ctx, 'POST', '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices', {
-      metadata: {
-        name: 'metrics-server-host',
-        namespace: 'kube-system',
-        labels: {
-          'kubernetes.io/service-name': 'metrics-server',
-          'endpointslice.kubernetes.io/managed-by': 'scanflow',
-        },
-      },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [ctx.bindIp], conditions: { ready: true } }],
-      ports: [{ name: 'https', port, protocol: 'TCP' }],
-    });
-    await api(ctx, 'POST', '/apis/apiregistration.k8s.io/v1/apiservices', {
-      metadata: { name: 'v1beta1.metrics.k8s.io' },
-      spec: {
-        service: { name: 'metrics-server', namespace: 'kube-system', port: 443 },
-        group: 'metrics.k8s.io',
-        version: 'v1beta1',
-        // metrics-server's own self-signed serving certificate.
-        insecureSkipTLSVerify: true,
-        groupPriorityMinimum: 100,
-        versionPriority: 100,
-      },
-    });
+    // And the list the HPA controller and `kubectl top` read answers.
     const deadline = Date.now() + 60_000;
     for (;;) {
       const res = await httpsRequest(`${ctx.server}/apis/metrics.k8s.io/v1beta1/nodes`, {

@@ -40,6 +40,11 @@ export interface RealNodesOptions {
    * Default true; false starts neither.
    */
   addons?: boolean;
+  /**
+   * KEDA's operator and metrics adapter (keda.ts), when provisioned (scripts/provision-keda) and
+   * `addons` is not false. Default true.
+   */
+  keda?: boolean;
 }
 
 export interface RealNode {

@@ -20,6 +20,7 @@ import { binaryPath } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { httpOk, ManagedProcess } from '../../../stack/process.js';
 import { missingAddons, startClusterDns, startMetricsServer } from './addons.js';
+import { missingKeda, startKeda } from './keda.js';
 import { installCrds } from './crds.js';
 import { httpsOk } from './host.js';
 import { createFakeNodes, defaultFakeNodes, type FakeNode } from './nodes.js';
@@ -75,6 +76,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let realNodes: RealNodeCluster | undefined;
   let claimed = false;
   let realStart: Promise<RealNodeCluster> | undefined;
+  // Add-ons started beside the nodes: stopped on failure even when not awaited yet.
+  const pendingAddons: Array<Promise<ManagedProcess[]>> = [];
   const stop = async (): Promise<void> => {
     // Real nodes first (their kubelets talk to the API server while they remove pods), then
     // reverse order: clients of the API server first, etcd last.
@@ -312,8 +315,32 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ]);
     const metricsStart = has('metrics-server') ? startMetricsServer(addonCtx) : undefined;
     metricsStart?.catch(() => undefined);
+    if (metricsStart) pendingAddons.push(metricsStart.then((p) => [p]));
+    // KEDA (keda.ts) once its CRDs are served, when provisioned: ScaledObjects then take effect.
+    // Optional like its provisioning: a KEDA that fails to start is reported, and the cluster runs
+    // without it (the KEDA suite says so; every other workload is unaffected).
+    const wantKeda = withAddons && real.keda !== false;
+    const kedaMissing = wantKeda ? missingKeda() : [];
+    if (wantKeda && kedaMissing.length > 0)
+      log(`KEDA not started, ScaledObjects will not be acted on: ${kedaMissing.join('; ')}`);
+    const kedaStart =
+      wantKeda && kedaMissing.length === 0
+        ? startKeda(addonCtx).catch((err: unknown) => {
+            log(`warning: KEDA did not start, ScaledObjects will not be acted on: ${String(err)}`);
+            return undefined;
+          })
+        : undefined;
+    if (kedaStart) pendingAddons.push(kedaStart.then((k) => (k ? [k.adapter, k.operator] : [])));
     realNodes = await realStart;
     for (const w of realNodes?.warnings ?? []) log(`warning: ${w}`);
+    const keda = await kedaStart;
+    if (keda) {
+      started.push(keda.adapter, keda.operator);
+      if (claimed) for (const p of [keda.operator, keda.adapter]) recordPid(p.pid, p.spec.name);
+      log(
+        `KEDA operator (gRPC metrics service ${keda.metricsService}) and metrics adapter serving external.metrics.k8s.io in ${keda.seconds.toFixed(1)} s`,
+      );
+    }
     if (metricsStart) {
       const t = Date.now();
       const ms = await metricsStart;
@@ -334,6 +361,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     };
   } catch (err) {
     if (realStart) realNodes = await realStart.catch(() => undefined);
+    for (const a of await Promise.allSettled(pendingAddons))
+      if (a.status === 'fulfilled') for (const p of a.value) if (!started.includes(p)) started.push(p);
     await stop();
     if (claimed && !realNodes) await releaseMachine();
     throw err;
