@@ -25,7 +25,7 @@ export function autoscalingChart(r: AutoscalingResult, round = 1): TopLevelSpec 
       color: PALETTE[i % PALETTE.length],
     }));
   const offered = settings[0]?.windows ?? [];
-  return timeSeriesChart({
+  const spec = timeSeriesChart({
     title: 'Figs. 8-9: CPU-threshold HPA vs the QoS tuner',
     subtitle: `${r.options.users} LoadGen users, load rising and falling; requirement < ${r.options.qos} queries/s per replica`,
     x: { title: 'time', unit: 's', zero: true },
@@ -52,6 +52,10 @@ export function autoscalingChart(r: AutoscalingResult, round = 1): TopLevelSpec 
       },
     ],
   });
+  // Four series a panel: the shared one-row legend would run far wider than the plot; one row per panel.
+  // (A copy: the config object is the look every chart shares.)
+  const config = (spec as { config?: { legend?: Record<string, unknown> } }).config;
+  return { ...spec, config: { ...config, legend: { ...config?.legend, columns: settings.length } } } as TopLevelSpec;
 }
 
 /** Fig. 10: Server p99, completed queries/s and Offline samples/s over time; the agent's action and the move marked. */
