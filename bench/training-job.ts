@@ -27,6 +27,7 @@ import { createTrainingJobActivities, trainingJobResources } from '../src/activi
 import { ModelRegistry } from '../src/knowledge/model-registry.js';
 import { openKnowledgeStore } from '../src/knowledge/open-store.js';
 import type { KnowledgeStoreConfig } from '../src/knowledge/types.js';
+import { s3StoreConfig } from '../src/knowledge/s3-endpoint.js';
 import { computeSummary, resolveSettings, runLoadgen } from '../src/loadgen/index.js';
 import { startControlPlane } from '../src/platform/kubernetes/control-plane/start.js';
 import { startS3ForPods } from '../src/platform/kubernetes/control-plane/host-services.js';
@@ -117,16 +118,7 @@ async function main(): Promise<void> {
       secretKey: randomBytes(16).toString('hex'),
     });
     stops.push(() => s3.process.stop());
-    const url = new URL(s3.endpoint);
-    const storeConfig: KnowledgeStoreConfig = {
-      kind: 's3',
-      endPoint: url.hostname,
-      port: Number(url.port),
-      useSSL: false,
-      accessKey: s3.accessKey,
-      secretKey: s3.secretKey,
-      bucket: 'scanflow',
-    };
+    const storeConfig: KnowledgeStoreConfig = s3StoreConfig(s3.endpoint, s3, 'scanflow');
     const store = openKnowledgeStore(storeConfig);
 
     const namespace = 'bench-trainjob';

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import type { KnowledgeStoreConfig } from '../knowledge/types.js';
 import type { SecretKeyRef } from '../platform/types.js';
+import { s3StoreConfig } from '../knowledge/s3-endpoint.js';
 
 export function parseStoreArgument(value: string, env: NodeJS.ProcessEnv = process.env): KnowledgeStoreConfig {
   const text = value.trim();
@@ -39,22 +40,15 @@ export function parseStoreArgument(value: string, env: NodeJS.ProcessEnv = proce
         `--store ${text} needs SCANFLOW_S3_ENDPOINT, SCANFLOW_S3_ACCESS_KEY and SCANFLOW_S3_SECRET_KEY in the environment`,
       );
     }
-    let url: URL;
+    let config: KnowledgeStoreConfig;
     try {
-      url = new URL(endpoint);
-    } catch {
-      throw new Error(`SCANFLOW_S3_ENDPOINT must be a URL like http://127.0.0.1:9000, got ${JSON.stringify(endpoint)}`);
+      config = s3StoreConfig(endpoint, { accessKey, secretKey }, bucket);
+    } catch (err) {
+      throw new Error(
+        `SCANFLOW_S3_ENDPOINT must be a URL like http://127.0.0.1:9000 (http or https), got ${JSON.stringify(endpoint)}`,
+        { cause: err },
+      );
     }
-    const useSSL = url.protocol === 'https:';
-    const config: KnowledgeStoreConfig = {
-      kind: 's3',
-      endPoint: url.hostname,
-      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-      useSSL,
-      accessKey,
-      secretKey,
-      bucket,
-    };
     const joined = prefix.filter(Boolean).join('/');
     if (joined) config.prefix = `${joined}/`;
     return config;

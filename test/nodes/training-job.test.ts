@@ -30,6 +30,7 @@ import {
 import { ModelRegistry } from '../../src/knowledge/model-registry.js';
 import { openKnowledgeStore } from '../../src/knowledge/open-store.js';
 import type { KnowledgeStore, KnowledgeStoreConfig } from '../../src/knowledge/types.js';
+import { s3StoreConfig } from '../../src/knowledge/s3-endpoint.js';
 import { startS3ForPods, type PodReachableS3 } from '../../src/platform/kubernetes/control-plane/host-services.js';
 import { OneOffJobs } from '../../src/platform/kubernetes/one-off-job.js';
 import type { ResourceSpec } from '../../src/platform/types.js';
@@ -64,16 +65,7 @@ describe('classifier training as a Kubernetes Job with resource limits (real nod
       accessKey: 'scanflow',
       secretKey: randomBytes(16).toString('hex'),
     });
-    const url = new URL(s3.endpoint);
-    storeConfig = {
-      kind: 's3',
-      endPoint: url.hostname,
-      port: Number(url.port),
-      useSSL: false,
-      accessKey: s3.accessKey,
-      secretKey: s3.secretKey,
-      bucket: 'scanflow',
-    };
+    storeConfig = s3StoreConfig(s3.endpoint, s3, 'scanflow');
     store = openKnowledgeStore(storeConfig);
     await suite.c.core.createNamespacedSecret({
       namespace: suite.ns,

@@ -23,6 +23,7 @@ import { Client, Connection } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { searchAttributeFlags, TaskQueues } from '../../../agents/conventions.js';
 import type { KnowledgeStoreConfig } from '../../../knowledge/types.js';
+import { s3StoreConfig } from '../../../knowledge/s3-endpoint.js';
 import { startControlPlane, type ControlPlane } from '../../../platform/kubernetes/control-plane/start.js';
 import {
   startS3ForPods,
@@ -149,16 +150,7 @@ export async function startKubernetesStack(o: KubernetesStackOptions): Promise<K
       secretKey: randomBytes(16).toString('hex'),
     });
     stops.push(() => s3.process.stop());
-    const url = new URL(s3.endpoint);
-    const storeConfig: KnowledgeStoreConfig = {
-      kind: 's3',
-      endPoint: url.hostname,
-      port: Number(url.port),
-      useSSL: false,
-      accessKey: s3.accessKey,
-      secretKey: s3.secretKey,
-      bucket: 'scanflow',
-    };
+    const storeConfig: KnowledgeStoreConfig = s3StoreConfig(s3.endpoint, s3, 'scanflow');
     const temporal = await startTemporalForPods({
       dbFile: o.temporalDb,
       logDir,
