@@ -34,10 +34,21 @@ describe('trigger schedules', () => {
           noteFire('both', { and: [{ every: '2s' }, { cron: '*/3 * * * * * *' }] }),
         ],
       });
+      // Until OR has fired for each member alone too: a short run can see only times on both grids
+      // (:00, :15, :30, :45), and a loaded machine can start the OR schedule a few seconds late.
+      const eitherAlone = (ms: number, ofFive: boolean) =>
+        ofFive ? ms % 5000 === 0 && new Date(ms).getUTCSeconds() % 3 !== 0 : ms % 5000 !== 0;
+      const eitherTimes = () => rec.noted('either').map((c) => Date.parse((c.args as { firedAt: string }).firedAt));
       await eventually(
-        () => (rec.noted('both').length >= 2 && Date.now() > dateMs + 2000 ? true : undefined),
-        'two AND fires and the date',
-        40_000,
+        () =>
+          rec.noted('both').length >= 2 &&
+          Date.now() > dateMs + 2000 &&
+          eitherTimes().some((ms) => eitherAlone(ms, true)) &&
+          eitherTimes().some((ms) => eitherAlone(ms, false))
+            ? true
+            : undefined,
+        'two AND fires, the date, and an OR fire from each member alone',
+        60_000,
       );
       await sleep(1000);
       await handle.stop('test done');
