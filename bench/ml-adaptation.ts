@@ -277,15 +277,7 @@ export async function compareAdaptation(quick: boolean): Promise<void> {
   const split = referenceAndTrafficIndices(7);
   const detector = DriftDetector.calibrate(autoencoder, subset(test, split.reference), { mode: 'features' });
   const traffic = subset(test, split.traffic);
-  const half = Math.floor(traffic.count / 2);
-  const streamSource = subset(
-    traffic,
-    Array.from({ length: half }, (_, i) => i),
-  );
-  const heldSource = subset(
-    traffic,
-    Array.from({ length: traffic.count - half }, (_, i) => half + i),
-  );
+  const { streamSource, heldSource } = streamAndHeldHalves(traffic);
   // Clean digits the stream never serves (the held-out half's first 2,000), V1 never trained on.
   const clean = subset(
     heldSource,
@@ -360,4 +352,19 @@ export async function compareAdaptation(quick: boolean): Promise<void> {
   }
   log(load());
   weights.forEach((w) => w.dispose());
+}
+
+/** The traffic split in two: the first half feeds the stream, the second the held-out sets (no image in both). */
+export function streamAndHeldHalves(traffic: ImageSet): { streamSource: ImageSet; heldSource: ImageSet } {
+  const half = Math.floor(traffic.count / 2);
+  return {
+    streamSource: subset(
+      traffic,
+      Array.from({ length: half }, (_, i) => i),
+    ),
+    heldSource: subset(
+      traffic,
+      Array.from({ length: traffic.count - half }, (_, i) => half + i),
+    ),
+  };
 }

@@ -43,7 +43,7 @@ import { concatImageSets, loadMnist, mnistDataDirectory, referenceAndTrafficIndi
 import { corruptImageSet } from '../src/ml/mnist-c.js';
 import { PICK_METHODS, pickCriticalPoints } from '../src/ml/picking.js';
 import { auroc } from '../src/ml/stats.js';
-import { compareAdaptation, compareAugmentationCost } from './ml-adaptation.js';
+import { compareAdaptation, compareAugmentationCost, streamAndHeldHalves } from './ml-adaptation.js';
 import { libtensorflowVersion, tensorflow } from '../src/ml/tf.js';
 
 const quick = process.argv.includes('--quick');
@@ -371,15 +371,7 @@ async function compareRecipes(): Promise<void> {
  */
 async function compareLabelSources(v1: LayersModel, detector: DriftDetector, trafficClean: ImageSet): Promise<void> {
   const schedule = [{ fromBatch: 0, share: 0.5, corruptions: [...CORRUPTIONS] }];
-  const half = Math.floor(trafficClean.count / 2);
-  const streamSource = subset(
-    trafficClean,
-    Array.from({ length: half }, (_, i) => i),
-  );
-  const heldSource = subset(
-    trafficClean,
-    Array.from({ length: trafficClean.count - half }, (_, i) => half + i),
-  );
+  const { streamSource, heldSource } = streamAndHeldHalves(trafficClean);
   const heldStream = new DriftStream({ seed: 99, batchSize: 5000, schedule, source: heldSource }, 0);
   const held = heldStream.batch(0);
   const heldLabelled = { ...held.images, labels: heldStream.oracle.truthFor(held.images.ids ?? []) };
@@ -494,15 +486,7 @@ function measureScoring(test: ImageSet, l2: DriftDetector, features: DriftDetect
  */
 async function comparePicking(v1: LayersModel, detector: DriftDetector, trafficClean: ImageSet): Promise<void> {
   const schedule = [{ fromBatch: 0, share: 0.5, corruptions: [...CORRUPTIONS] }];
-  const half = Math.floor(trafficClean.count / 2);
-  const streamSource = subset(
-    trafficClean,
-    Array.from({ length: half }, (_, i) => i),
-  );
-  const heldSource = subset(
-    trafficClean,
-    Array.from({ length: trafficClean.count - half }, (_, i) => half + i),
-  );
+  const { streamSource, heldSource } = streamAndHeldHalves(trafficClean);
   const heldStream = new DriftStream({ seed: 99, batchSize: 5000, schedule, source: heldSource }, 0);
   const held = heldStream.batch(0);
   const heldLabelled = { ...held.images, labels: heldStream.oracle.truthFor(held.images.ids ?? []) };
