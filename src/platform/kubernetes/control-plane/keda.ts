@@ -21,13 +21,14 @@
  * webhooks (cmd/webhooks) are not run: they only validate ScaledObjects at admission (e.g. two
  * ScaledObjects on one Deployment), which nothing here relies on; the CRDs' schemas still apply.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { httpOk, ManagedProcess } from '../../../stack/process.js';
 import { apiCall, registerHostApiService, type AddonContext } from './addons.js';
-import { exists, httpsRequest, mustRun } from './host.js';
+import { exists, httpsRequest } from './host.js';
+import { createCa, issueCertificate } from './pki.js';
 
 export const KEDA_NAMESPACE = 'keda';
 export const KEDA_EXTERNAL_METRICS_API = 'v1beta1.external.metrics.k8s.io';
@@ -150,43 +151,14 @@ export async function startKeda(ctx: AddonContext): Promise<RunningKeda> {
  * address and the in-cluster names as subject alternative names, server and client use.
  */
 async function kedaCertificates(dir: string, ip: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const p = (f: string): string => join(dir, f);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await mustRun(
-    'openssl',
-    ['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt')].concat([
-      '-days',
-      '30',
-      '-subj',
-      '/O=KEDAORG/CN=KEDA',
-    ]),
-  );
-  await mustRun('openssl', ['req', ...ec, '-keyout', p('tls.key'), '-out', p('tls.csr'), '-subj', '/CN=keda-operator']);
-  writeFileSync(
-    p('tls.ext'),
-    [
-      `subjectAltName=IP:${ip},DNS:keda-operator.${KEDA_NAMESPACE}.svc,DNS:keda-operator.${KEDA_NAMESPACE}.svc.cluster.local,` +
-        `DNS:keda-metrics-apiserver.${KEDA_NAMESPACE}.svc,DNS:keda-metrics-apiserver.${KEDA_NAMESPACE}.svc.cluster.local`,
-      'extendedKeyUsage=serverAuth,clientAuth',
-      'keyUsage=digitalSignature,keyEncipherment',
-    ].join('\n') + '\n',
-  );
-  await mustRun('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    p('tls.csr'),
-    '-CA',
-    p('ca.crt'),
-    '-CAkey',
-    p('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    p('tls.crt'),
-    '-days',
-    '30',
-    '-extfile',
-    p('tls.ext'),
+  const names = ['keda-operator', 'keda-metrics-apiserver'].flatMap((service) => [
+    `DNS:${service}.${KEDA_NAMESPACE}.svc`,
+    `DNS:${service}.${KEDA_NAMESPACE}.svc.cluster.local`,
+  ]);
+  await createCa(dir, '/O=KEDAORG/CN=KEDA');
+  await issueCertificate(dir, 'tls', '/CN=keda-operator', [
+    `subjectAltName=${[`IP:${ip}`, ...names].join(',')}`,
+    'extendedKeyUsage=serverAuth,clientAuth',
+    'keyUsage=digitalSignature,keyEncipherment',
   ]);
 }

@@ -3,7 +3,7 @@
  * kubelets trust for client certificates, and the API server's client certificate signed by it
  * (logs, exec and port-forward go from the API server to a kubelet). Made with the openssl CLI.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mustRun } from './host.js';
 
@@ -24,14 +24,14 @@ export interface NodePki {
 
 export const FRONT_PROXY_CLIENT = 'front-proxy-client';
 
-export async function createNodePki(dir: string): Promise<NodePki> {
+/** A 30-day P-256 CA at `<dir>/ca.key` + `ca.crt` with this subject. */
+export async function createCa(dir: string, subject: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const p = (f: string): string => join(dir, f);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await mustRun('openssl', [
     'req',
     '-x509',
-    ...ec,
+    ...EC_KEY,
     '-keyout',
     p('ca.key'),
     '-out',
@@ -39,58 +39,52 @@ export async function createNodePki(dir: string): Promise<NodePki> {
     '-days',
     '30',
     '-subj',
-    '/CN=scanflow-nodes-ca',
+    subject,
   ]);
-  await mustRun('openssl', [
-    'req',
-    ...ec,
-    '-keyout',
-    p('kubelet-client.key'),
-    '-out',
-    p('kubelet-client.csr'),
-    '-subj',
-    '/O=system:masters/CN=kube-apiserver-kubelet-client',
-  ]);
+}
+
+/**
+ * `<dir>/<name>.key` + `<name>.crt`, a 30-day P-256 certificate with this subject signed by the
+ * CA of `dir` (createCa); `extensions` (openssl extfile lines: subjectAltName, key usages) if any.
+ */
+export async function issueCertificate(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions?: string[],
+): Promise<void> {
+  const p = (f: string): string => join(dir, f);
+  await mustRun('openssl', ['req', ...EC_KEY, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subject]);
+  const extfile: string[] = [];
+  if (extensions) {
+    writeFileSync(p(`${name}.ext`), extensions.join('\n') + '\n');
+    extfile.push('-extfile', p(`${name}.ext`));
+  }
   await mustRun('openssl', [
     'x509',
     '-req',
     '-in',
-    p('kubelet-client.csr'),
+    p(`${name}.csr`),
     '-CA',
     p('ca.crt'),
     '-CAkey',
     p('ca.key'),
     '-CAcreateserial',
     '-out',
-    p('kubelet-client.crt'),
+    p(`${name}.crt`),
     '-days',
     '30',
+    ...extfile,
   ]);
-  await mustRun('openssl', [
-    'req',
-    ...ec,
-    '-keyout',
-    p('front-proxy-client.key'),
-    '-out',
-    p('front-proxy-client.csr'),
-    '-subj',
-    `/CN=${FRONT_PROXY_CLIENT}`,
-  ]);
-  await mustRun('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    p('front-proxy-client.csr'),
-    '-CA',
-    p('ca.crt'),
-    '-CAkey',
-    p('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    p('front-proxy-client.crt'),
-    '-days',
-    '30',
-  ]);
+}
+
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+export async function createNodePki(dir: string): Promise<NodePki> {
+  const p = (f: string): string => join(dir, f);
+  await createCa(dir, '/CN=scanflow-nodes-ca');
+  await issueCertificate(dir, 'kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client');
+  await issueCertificate(dir, FRONT_PROXY_CLIENT, `/CN=${FRONT_PROXY_CLIENT}`);
   return {
     frontProxyClientCert: p('front-proxy-client.crt'),
     frontProxyClientKey: p('front-proxy-client.key'),
