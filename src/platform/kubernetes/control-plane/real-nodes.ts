@@ -22,6 +22,7 @@ import { binaryPath, cacheDir } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { httpOk, ManagedProcess } from '../../../stack/process.js';
 import { exists, httpsRequest, isRoot, mustRun, processAlive, readText, run, writeSys } from './host.js';
+import { staleImageRefs, type ListedImage } from './image-refs.js';
 
 export interface RealNodesOptions {
   /** Number of real nodes (1..20). */
@@ -658,14 +659,7 @@ state = "${join(dir, 'containerd-state')}"
 /** Imports image archives that the node does not have yet; drops older Scanflow builds. */
 async function importImages(socket: string, archives: string[], log: (l: string) => void, node: string): Promise<void> {
   const ctr = binaryPath('ctr');
-  // REF TYPE DIGEST …: an import records the image by tag and by digest (…@sha256:…); both hold its layers.
-  const listed = (await mustRun(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'ls']))
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 3)
-    .map(([ref, , digest]) => ({ ref: ref!, digest: digest! }));
-  const have = new Set(listed.map((i) => i.ref));
+  const have = new Set((await listImages(socket)).map((i) => i.ref));
   const wanted = new Set<string>();
   for (const archive of archives) {
     const ref = archiveRef(archive);
@@ -675,14 +669,23 @@ async function importImages(socket: string, archives: string[], log: (l: string)
     await mustRun(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'import', archive], 600_000);
     log(`${node}: imported ${ref ?? archive} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
-  // Every other project image goes, by tag and by digest (keeping the digest refs kept every old
-  // image's layers: 30 GB per node after a day of builds); the wanted images' digests stay.
-  const wantedDigests = new Set(listed.filter((i) => wanted.has(i.ref)).map((i) => i.digest));
-  const stale = listed
-    .filter((i) => i.ref.startsWith('scanflow.local/') && !wanted.has(i.ref) && !wantedDigests.has(i.digest))
-    .map((i) => i.ref);
+  // Listed again after the imports, so that the images just imported count as wanted.
+  const stale = staleImageRefs(await listImages(socket), wanted);
   // --sync: the old layers' content and snapshots go now, not at some later garbage collection.
-  if (stale.length > 0) await run(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'rm', '--sync', ...stale]);
+  if (stale.length > 0) {
+    await run(ctr, ['-a', socket, '-n', 'k8s.io', 'images', 'rm', '--sync', ...stale]);
+    log(`${node}: removed ${stale.length} image reference(s) of older builds`);
+  }
+}
+
+/** `ctr images ls`: REF TYPE DIGEST …, one image reference a line. */
+async function listImages(socket: string): Promise<ListedImage[]> {
+  return (await mustRun(binaryPath('ctr'), ['-a', socket, '-n', 'k8s.io', 'images', 'ls']))
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols.length >= 3)
+    .map(([ref, , digest]) => ({ ref: ref!, digest: digest! }));
 }
 
 /** The reference a docker-archive carries (manifest.json RepoTags), read with tar. */
