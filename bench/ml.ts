@@ -36,6 +36,7 @@ import {
   predict,
   trainClassifier,
 } from '../src/ml/classifier.js';
+import { GENERIC_AUGMENTATION, type AugmentOptions } from '../src/ml/augment.js';
 import { CORRUPTIONS, type CorruptionName } from '../src/ml/corruptions.js';
 import { DriftDetector } from '../src/ml/drift-detector.js';
 import { DriftStream } from '../src/ml/drift-stream.js';
@@ -323,14 +324,22 @@ async function run(): Promise<void> {
  * are wall times on a shared machine (load printed), to compare within one run only.
  */
 async function compareRecipes(): Promise<void> {
-  const recipes: { name: string; batchSize?: number; epochs: number }[] = [
+  const all: { name: string; batchSize?: number; epochs: number; augmentation?: AugmentOptions }[] = [
     { name: 'default: 1 epoch at batch 32, then batch 128 (2 epochs)', epochs: 2 },
+    {
+      name: 'warm-up recipe + generic augmentation (augment.ts) in every batch',
+      epochs: 2,
+      augmentation: GENERIC_AUGMENTATION,
+    },
     { name: 'batch 128, 2 epochs', batchSize: 128, epochs: 2 },
     { name: 'batch 128, 3 epochs', batchSize: 128, epochs: 3 },
     { name: 'batch 64, 2 epochs', batchSize: 64, epochs: 2 },
     { name: 'batch 32, 2 epochs', batchSize: 32, epochs: 2 },
   ];
-  const seeds = quick ? [1] : [1, 2, 3];
+  // SCANFLOW_BENCH_RECIPES=<regular expression>: only the recipes whose name matches (a short re-measure).
+  const only = process.env.SCANFLOW_BENCH_RECIPES;
+  const recipes = only ? all.filter((r) => new RegExp(only).test(r.name)) : all;
+  const seeds = (process.env.SCANFLOW_BENCH_SEEDS ?? (quick ? '1' : '1,2,3')).split(',').map(Number);
   const train = loadMnist('train');
   const test = loadMnist('test');
   const sample = subset(
@@ -339,24 +348,37 @@ async function compareRecipes(): Promise<void> {
   );
   const corrupted = CORRUPTIONS.map((name) => corruptImageSet(sample, name, 0));
   log(`\n## V1's training recipe: robustness (MNIST-C mean, 15 × 2,000 images) and time, seeds ${seeds.join(', ')}`);
-  log('| recipe | MNIST-C mean (per seed) | clean test accuracy | training s (per seed) | load average |');
-  log('|---|---|---|---|---|');
+  log('| recipe | MNIST-C mean (per seed) | clean test accuracy | training s (per seed) | CPU s | load average |');
+  log('|---|---|---|---|---|---|');
   for (const recipe of recipes) {
     const robust: number[] = [];
     const clean: number[] = [];
     const seconds: number[] = [];
+    const cpuSeconds: number[] = [];
+    const perCorruption: number[] = [];
     for (const seed of seeds) {
       const model = buildClassifier(seed);
-      const r = await trainClassifier(model, train, { epochs: recipe.epochs, batchSize: recipe.batchSize, seed });
+      const cpu = process.cpuUsage();
+      const r = await trainClassifier(model, train, {
+        epochs: recipe.epochs,
+        batchSize: recipe.batchSize,
+        seed,
+        augmentation: recipe.augmentation,
+      });
+      const used = process.cpuUsage(cpu);
+      cpuSeconds.push((used.user + used.system) / 1e6);
       seconds.push(r.seconds);
       clean.push(evaluateClassifier(model, test).accuracy);
-      robust.push(corrupted.reduce((sum, set) => sum + evaluateClassifier(model, set).accuracy, 0) / corrupted.length);
+      const each = corrupted.map((set) => evaluateClassifier(model, set).accuracy);
+      each.forEach((a, k) => (perCorruption[k] = (perCorruption[k] ?? 0) + a / seeds.length));
+      robust.push(each.reduce((sum, a) => sum + a, 0) / corrupted.length);
       model.dispose();
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     log(
-      `| ${recipe.name} | **${pct(mean(robust))}** (${robust.map(pct).join(', ')}) | ${pct(mean(clean))} | ${mean(seconds).toFixed(1)} (${seconds.map((x) => x.toFixed(1)).join(', ')}) | ${load()} |`,
+      `| ${recipe.name} | **${pct(mean(robust))}** (${robust.map(pct).join(', ')}) | ${pct(mean(clean))} | ${mean(seconds).toFixed(1)} (${seconds.map((x) => x.toFixed(1)).join(', ')}) | ${mean(cpuSeconds).toFixed(1)} | ${load()} |`,
     );
+    log(`  per corruption: ${CORRUPTIONS.map((c, k) => `${c} ${pct(perCorruption[k] ?? NaN)}`).join(', ')}`);
   }
 }
 

@@ -1,16 +1,39 @@
 /**
  * The case study's bootstrap with a cache: V1, the detector and the held-out set are trained once
- * and kept under `<home>/cache/knowledge-<format>`, so both platforms' demos start in seconds.
+ * and kept under `<home>/cache/knowledge-<format>-seed<seed>-<digest of the bootstrap's inputs>`, so both platforms' demos start in seconds.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { LocalDirectoryStore } from '../../knowledge/local-store.js';
 import type { KnowledgeStore } from '../../knowledge/types.js';
 import type { MnistCaseStudy } from './case-study.js';
+import { scheduleCorruptions, scheduleMaxShare, type DemoOptions } from './demo-options.js';
 import type { MnistBootstrapResult } from './workflows/bootstrap.js';
 import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY } from './names.js';
 
 /** Bumped whenever the stored model or detector format changes, so a stale cache is not reused. */
 export const CACHE_FORMAT = 5; // 4: detector with cross-fitted feature scores; 5: V1 trained with the batch-32 warm-up epoch
+
+/**
+ * The cache directory's name: the format plus everything the bootstrap's output depends on — the
+ * seed (V1's initialisation and shuffles, the held-out set), the epochs, and the held-out set's
+ * drift (the schedule's largest share and its corruptions). A run with another seed or schedule
+ * trains its own V1 and held-out set instead of reusing another run's (before, the cache was keyed
+ * by the format only, so `--seed 11` served seed 7's V1 and the default schedule's held-out set).
+ */
+export function cacheDirectoryName(
+  options: Pick<DemoOptions, 'seed' | 'classifierEpochs' | 'detectorEpochs' | 'schedule'>,
+): string {
+  const inputs = {
+    seed: options.seed,
+    classifierEpochs: options.classifierEpochs,
+    detectorEpochs: options.detectorEpochs,
+    heldOutShare: scheduleMaxShare(options.schedule),
+    heldOutCorruptions: scheduleCorruptions(options.schedule),
+  };
+  const digest = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 12);
+  return `knowledge-${CACHE_FORMAT}-seed${options.seed}-${digest}`;
+}
 
 /** What a bootstrap produces and later runs reuse: both registries with their artifacts, the held-out set. */
 const CACHED_PREFIXES = [`models/${CLASSIFIER_MODEL}/`, `models/${DETECTOR_MODEL}/`, 'eval/'];
@@ -49,7 +72,7 @@ export async function bootstrapWithCache(
   fresh: boolean,
   log: (line: string) => void,
 ): Promise<MnistBootstrapResult> {
-  const cache = new LocalDirectoryStore(join(home, 'cache', `knowledge-${CACHE_FORMAT}`));
+  const cache = new LocalDirectoryStore(join(home, 'cache', cacheDirectoryName(study.options)));
   const cached = !fresh && (await cacheIsComplete(cache));
   if (cached) await copyPrefixes(cache, store);
   log(
