@@ -19,14 +19,7 @@ import { HttpOipSut, resolveSettings, runLoadgen, SyntheticQsl, type SegmentResu
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
 import { componentLabels, selectorOf, serviceObjectName } from '../../src/platform/names.js';
 import type { WorkflowRef } from '../../src/platform/types.js';
-import { freePort } from '../../src/stack/ports.js';
-import {
-  applyPrometheusConfig,
-  kubernetesScrapeConfig,
-  startKubernetesDiscovery,
-  type KubernetesDiscovery,
-} from '../../src/stack/prometheus-kubernetes.js';
-import { startPrometheus, type RunningPrometheus } from '../../src/stack/prometheus-server.js';
+import { startKubernetesPrometheus, type KubernetesPrometheus } from '../../src/stack/kubernetes-prometheus.js';
 import { describePods, kubectl, loadAverage, mountStore, podReady, waitFor } from './support.js';
 import { nodesSuite } from './suite.js';
 
@@ -43,15 +36,13 @@ function quantity(v: string | number): number {
 }
 
 describe('KEDA scales the model server on real nodes (operator + external metrics adapter + Prometheus)', () => {
-  let prom: RunningPrometheus | undefined;
-  let sd: KubernetesDiscovery | undefined;
+  let prom: KubernetesPrometheus | undefined;
   let promDir: string | undefined;
   const suite = nodesSuite('nodes-keda', {
     realNodes: true,
     modelVersions: 1,
     cleanup: async () => {
-      await prom?.process.stop();
-      await sd?.close();
+      await prom?.stop();
       if (promDir) rmSync(promDir, { recursive: true, force: true });
     },
   });
@@ -74,16 +65,7 @@ describe('KEDA scales the model server on real nodes (operator + external metric
         `KEDA's metrics adapter does not serve external.metrics.k8s.io in the test cluster (run 'bash scripts/provision-keda', then the suite again): ${served.slice(0, 300)}`,
       );
     promDir = mkdtempSync(join(tmpdir(), 'scanflow-keda-prom-'));
-    sd = await startKubernetesDiscovery({ kubeconfig: c.kubeconfig, namespaces: [ns] });
-    prom = await startPrometheus({ dataDir: join(promDir, 'data'), port: await freePort(), logDir: promDir });
-    await applyPrometheusConfig(
-      prom,
-      kubernetesScrapeConfig({
-        discovery: sd.url,
-        apiServer: kc.getCurrentCluster()!.server,
-        token: kc.getCurrentUser()!.token!,
-      }),
-    );
+    prom = await startKubernetesPrometheus({ kubeconfig: c.kubeconfig, namespaces: [ns], dir: promDir });
     platform = new KubernetesPlatform({ namespace: ns, kubeconfigPath: c.kubeconfig });
   }, 120_000);
 

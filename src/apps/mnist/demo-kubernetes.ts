@@ -17,7 +17,7 @@
  *     probes, two pods on two nodes), its registry and prediction log on the S3 server; the
  *     executor's upgrade is a rolling update, timed from the API server (kubernetes/rollouts.ts);
  *     the traffic goes through the entry Service and counts the failed requests;
- *   - Prometheus discovers and scrapes the model-server pods (kubernetes/prometheus.ts).
+ *   - Prometheus discovers and scrapes the model-server pods (src/stack/kubernetes-prometheus.ts).
  * Writes the local demo's report, plus kubernetes.md: placement, rolling updates, scraped series.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@
  *     ServiceAccount), the Secret `scanflow-s3` the model-server pods take their S3 keys from, and
  *     the platform worker Deployment of deploy/worker/workers.yaml (role kubernetes) running on a
  *     real node with that ServiceAccount;
- *   - Prometheus discovering and scraping the namespace's annotated pods (prometheus.ts).
+ *   - Prometheus discovering and scraping the namespace's annotated pods (src/stack/kubernetes-prometheus.ts).
  * The agents' and ML workers run in the demo's own process (see demo-kubernetes.ts for why).
  */
 import { execFile } from 'node:child_process';
@@ -31,9 +31,12 @@ import {
   type PodReachableS3,
   type PodReachableTemporal,
 } from '../../../platform/kubernetes/control-plane/host-services.js';
-import { realNodeNamespaceAnnotations } from '../../../platform/kubernetes/control-plane/real-nodes.js';
+import {
+  REAL_NODE_LABEL,
+  realNodeNamespaceAnnotations,
+} from '../../../platform/kubernetes/control-plane/real-nodes.js';
 import { S3_SECRET } from '../../../serving/store-config.js';
-import { startDemoPrometheus, type DemoPrometheus } from './prometheus.js';
+import { startKubernetesPrometheus, type KubernetesPrometheus } from '../../../stack/kubernetes-prometheus.js';
 import { applyObjects, renderPlatformRbac, workerDeployment } from './workers.js';
 
 export interface KubernetesStackOptions {
@@ -64,7 +67,7 @@ export interface KubernetesStack {
   s3: PodReachableS3;
   /** The knowledge base on the S3 server, at the address pods use (this host reaches it there too). */
   storeConfig: KnowledgeStoreConfig;
-  prometheus: DemoPrometheus;
+  prometheus: KubernetesPrometheus;
   /** The platform worker's pod (its name is the host name in its Temporal identity). */
   platformWorkerPod: string;
   /** Seconds: image, cluster, platform worker polling. */
@@ -214,10 +217,14 @@ export async function startKubernetesStack(o: KubernetesStackOptions): Promise<K
     );
 
     t = Date.now();
-    const prometheus = await startDemoPrometheus({
-      kubeconfigPath,
-      namespace,
-      dataDir: join(o.runDir, 'prometheus'),
+    // Debian's Prometheus has no kubernetes_sd_configs: the discovery endpoint lists the
+    // namespace's annotated pods (the model servers' OIP metrics, at their pod IPs, which this host
+    // reaches through the node bridges) and the real nodes' cAdvisor.
+    const prometheus = await startKubernetesPrometheus({
+      kubeconfig: kubeconfigPath,
+      namespaces: [namespace],
+      nodeLabel: { name: REAL_NODE_LABEL, value: 'real' },
+      dir: join(o.runDir, 'prometheus'),
       logDir,
     });
     stops.push(() => prometheus.stop());
