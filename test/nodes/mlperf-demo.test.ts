@@ -9,9 +9,9 @@
  *     backup, the backup answered, and traffic came back to the primary, in that order;
  *   - anti-affinity: the baseline is co-located, the agent read the batch pod's CPU from cAdvisor,
  *     acted at most once, and if it acted the online and batch pods ran on different nodes after;
- *   - autoscaling: the three CPU thresholds and the tuner each ran, the tuner evaluated from
- *     Prometheus queries (queries/s per replica and the pods' CPU, recorded in its decisions)
- *     without a failed decision;
+ *   - autoscaling: the three CPU thresholds and the tuner (KEDA on queries/s) each ran, KEDA's
+ *     HPA carried the tuner's threshold, the tuner evaluated from Prometheus queries (queries/s per
+ *     replica and the load's surge, recorded in its decisions) without a failed decision;
  *   - the report and one chart per figure (Vega-Lite spec, SVG, PNG) exist.
  */
 import { describe, expect, it } from '@jest/globals';
@@ -26,7 +26,7 @@ import { installQuietRuntime, requireEnv } from '../harness/env.js';
 import { loadAverage, nodesInfo } from './support.js';
 
 describe('demo:mlperf --quick on the real nodes', () => {
-  it('fails over and back, separates the batch job once, tunes the HPA from Prometheus, and writes the report', async () => {
+  it('fails over and back, separates the batch job once, tunes KEDA from Prometheus, and writes the report', async () => {
     installQuietRuntime();
     const info = nodesInfo();
     const runDir = mkdtempSync(join(tmpdir(), 'scanflow-mlperf-demo-'));
@@ -90,10 +90,15 @@ describe('demo:mlperf --quick on the real nodes', () => {
     expect(evaluations[0]!.observed.load).toMatchObject({
       query: expect.stringContaining('scanflow_inference_requests_total{namespace='),
     });
-    // The cost model's CPU comes from the model-server pods' cAdvisor series.
-    expect(evaluations[0]!.observed.cpu).toMatchObject({
-      query: expect.stringContaining('container_cpu_usage_seconds_total{namespace='),
+    // The surge J: one PromQL subquery over the service's answered queries/s, with its evidence.
+    expect(evaluations[0]!.observed.surge).toMatchObject({
+      query: expect.stringContaining('max_over_time((sum(rate(scanflow_inference_requests_total{namespace='),
+      evidenceSeconds: expect.any(Number),
     });
+    // KEDA's HPA had the tuner's starting threshold (queries/s per replica) in effect.
+    const tuned = s.settings.find((x) => x.kind === 'agent')!;
+    expect(tuned.autoscaler).toBe('keda-qps');
+    expect(tuned.thresholdTrace.some((x) => x.threshold === tuned.threshold)).toBe(true);
 
     const report = readFileSync(join(runDir, 'report.md'), 'utf8');
     for (const chart of ['fig8-9-autoscaling', 'fig10-anti-affinity', 'fig11-failover']) {

@@ -69,6 +69,12 @@ export interface MlperfAgentOptions {
   /** Label naming one replica in the model-server series (instance, or pod with Kubernetes discovery). */
   replicaLabel: string;
   tuner: TunerParams & { interval: string };
+  /**
+   * The keda-qps tuner's sensor: queries/s below which a rise is measured from this value (default
+   * the requirement: below it one replica meets it whatever the threshold), the subquery's
+   * resolution (the scrape interval), and the time (ms) the service was deployed (0: any series).
+   */
+  surge: { floorQps: number | null; stepSeconds: number; since: number };
   antiAffinity: InterferenceParams & { interval: string };
   failover: Omit<FailoverParams, 'primary' | 'backup'> & { interval: string };
 }
@@ -90,6 +96,7 @@ export const defaultMlperfAgentOptions: MlperfAgentOptions = {
   // The hold (sustain × interval = 45 s) and the cooldown, not a slow interval, keep the tuner from
   // acting on noise or on the autoscaler's own transients; the cost model needs the pods' request.
   tuner: { ...defaultTunerParams, interval: '15s', cpuRequestCores: 0.5 },
+  surge: { floorQps: null, stepSeconds: 2, since: 0 },
   antiAffinity: { ...defaultInterferenceParams, interval: '30s' },
   failover: {
     holdSeconds: defaultFailoverParams.holdSeconds,
@@ -120,11 +127,16 @@ const TUNER_KEYS = [
   'cpuRequestCores',
   'minServingQps',
   'fitMemory',
+  'autoscaler',
+  'reactionSeconds',
+  'memorySeconds',
+  'raiseEvidenceSeconds',
 ] as const;
 const INTERFERENCE_KEYS = ['p99Bound', 'minBatchCores', 'sustain'] as const;
 const FAILOVER_KEYS = ['primary', 'backup', 'holdSeconds', 'recoverSeconds', 'minReadyToReturn'] as const;
 
 export function qosTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec {
+  if (o.tuner.autoscaler === 'keda-qps') return kedaTunerAgent(o);
   const { interval, ...tuning } = o.tuner;
   const selection = { selector: ref('params.servingSelector'), window: ref('params.window') };
   return agent(o.app, AGENTS.tuner, 'planner')
@@ -188,6 +200,105 @@ export function qosTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions)
         .named('tune-threshold'),
     )
     .build();
+}
+
+/**
+ * The tuner in its keda-qps mode: every interval the load's surge J over the memory (one PromQL
+ * subquery, mlperfLoadSurge) and queries/s per replica (for the log) → mlperfTuneThreshold → IF
+ * change THEN updateWorkflowReplica(threshold): the ScaledObject's Prometheus trigger threshold.
+ */
+export function kedaTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec {
+  const { interval, ...tuning } = o.tuner;
+  return agent(o.app, AGENTS.kedaTuner, 'planner')
+    .params({
+      target: { ...o.online },
+      service: o.onlineService,
+      servingSelector: o.servingSelector,
+      window: o.window,
+      replicaLabel: o.replicaLabel,
+      surgeFloorQps: o.surge.floorQps ?? tuning.qosBound,
+      surgeStepSeconds: o.surge.stepSeconds,
+      evidenceSince: o.surge.since,
+      ...tuning,
+    })
+    .strategy(
+      when(every(interval))
+        .sense('promQueriesPerReplica', 'load', {
+          selector: ref('params.servingSelector'),
+          window: ref('params.window'),
+          replicaLabel: ref('params.replicaLabel'),
+        })
+        .sense('mlperfLoadSurge', 'surge', {
+          selector: ref('params.servingSelector'),
+          window: ref('params.window'),
+          reactionSeconds: ref('params.reactionSeconds'),
+          memorySeconds: ref('params.memorySeconds'),
+          stepSeconds: ref('params.surgeStepSeconds'),
+          floorQps: ref('params.surgeFloorQps'),
+          since: ref('params.evidenceSince'),
+        })
+        .sense('mlperfTuneThreshold', 'tuner', {
+          observed: {
+            qpsPerReplica: ref('results.load.value'),
+            surge: ref('results.surge.value'),
+            evidenceSeconds: ref('results.surge.evidenceSeconds'),
+          },
+          applied: ref('beliefs.applied.threshold'),
+          state: ref('beliefs.tuner.state'),
+          params: params(TUNER_KEYS),
+        })
+        .if(eq(ref('results.tuner.change'), true))
+        .then(
+          activity(
+            'updateWorkflowReplica',
+            {
+              ref: ref('params.target'),
+              service: ref('params.service'),
+              change: { threshold: ref('results.tuner.threshold') },
+            },
+            { ...k8s, as: 'update' },
+          ),
+          activity(
+            'scanflowLog',
+            {
+              threshold: ref('results.tuner.threshold'),
+              from: ref('results.tuner.from'),
+              reason: ref('results.tuner.reason'),
+            },
+            { as: 'applied', remember: true },
+          ),
+        )
+        .named('tune-keda-threshold'),
+    )
+    .build();
+}
+
+/**
+ * The keda-qps tuner's defaults: the threshold is queries/s per replica (decimals 1), from 1 to the
+ * requirement, starting at a third of it (safe for a load that triples within a reaction, as the
+ * CPU tuner starts from the safest threshold); the hold is two evaluations at 5 s (a surge is a
+ * maximum over the memory: it does not flicker, the hold only filters a bad reading).
+ */
+export function kedaTunerOptions(o: MlperfAgentOptions = defaultMlperfAgentOptions): MlperfAgentOptions {
+  const bound = o.tuner.qosBound;
+  return {
+    ...o,
+    window: '10s',
+    tuner: {
+      ...o.tuner,
+      autoscaler: 'keda-qps',
+      qosMetric: 'qps-per-replica',
+      interval: '5s',
+      sustain: 2,
+      cooldown: 2,
+      stepFraction: 0.2,
+      maxStep: bound / 4,
+      decimals: 1,
+      minThreshold: 1,
+      maxThreshold: bound,
+      initialThreshold: Math.round((bound / 3) * 10) / 10,
+    },
+  };
 }
 
 export function antiAffinityAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec {
@@ -312,7 +423,7 @@ export function failoverAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions)
     .build();
 }
 
-/** The three planners, in the order of the paper's figures. */
+/** The three planners, in the order of the paper's figures, then the tuner's KEDA mode (Fig. 9). */
 export function mlperfAgents(o: MlperfAgentOptions = defaultMlperfAgentOptions): AgentSpec[] {
-  return [qosTunerAgent(o), antiAffinityAgent(o), failoverAgent(o)];
+  return [qosTunerAgent(o), antiAffinityAgent(o), failoverAgent(o), kedaTunerAgent(kedaTunerOptions(o))];
 }

@@ -12,9 +12,9 @@ export class DecisionInputError extends Error {
   override name = 'DecisionInputError';
 }
 
-const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+export const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-function need(cond: boolean, message: string): void {
+export function need(cond: boolean, message: string): void {
   if (!cond) throw new DecisionInputError(message);
 }
 
@@ -24,7 +24,16 @@ function need(cond: boolean, message: string): void {
 
 export type QosMetric = 'qps-per-replica' | 'p99';
 
+/**
+ * What the tuner's threshold drives: an HPA on CPU utilisation (%, the data engineer's knob, Fig. 8)
+ * or KEDA on the service's answered queries/s (a ScaledObject with a Prometheus trigger, Fig. 9;
+ * the threshold is queries/s per replica, keda-tuner.ts decides it from the load's surges).
+ */
+export type TunedAutoscaler = 'hpa-cpu' | 'keda-qps';
+
 export interface TunerParams {
+  /** The autoscaler whose threshold is tuned (default hpa-cpu; keda-qps: see keda-tuner.ts). */
+  autoscaler: TunedAutoscaler;
   /** Which observation the requirement is about: queries/s per replica, or p99 latency (seconds). */
   qosMetric: QosMetric;
   /** The requirement: metric < qosBound (e.g. 20 queries/s per replica, or 0.1 s). */
@@ -65,9 +74,22 @@ export interface TunerParams {
    * 1 - 1/fitMemory per evaluation (the cost of a query drifts with the machine's load).
    */
   fitMemory: number;
+  /**
+   * keda-qps: seconds from a step of the load to the autoscaler's new replica serving (HPA sync,
+   * the rate window, pod start), over which the sensor measures the load's rise (the surge J).
+   */
+  reactionSeconds: number;
+  /** keda-qps: how far back the surge is remembered (the largest J within it counts). */
+  memorySeconds: number;
+  /**
+   * keda-qps: the threshold is raised only when the sensor's evidence spans at least this long
+   * (default: the whole memory; a flat first minute is no proof that the load will not step).
+   */
+  raiseEvidenceSeconds: number;
 }
 
 export const defaultTunerParams: TunerParams = {
+  autoscaler: 'hpa-cpu',
   qosMetric: 'qps-per-replica',
   qosBound: 20,
   lowFraction: 0.6,
@@ -84,6 +106,12 @@ export const defaultTunerParams: TunerParams = {
   cpuRequestCores: 0,
   minServingQps: 1,
   fitMemory: 24,
+  // keda-qps: KEDA's HPA syncs every 5 s, the rate window is 10 s and a pod is Ready in a few
+  // seconds on the real nodes: 15 s covers a reaction (the experiment measures it and reports it).
+  reactionSeconds: 15,
+  // Ten minutes: several load steps of a run of minutes; a surge is forgotten after it.
+  memorySeconds: 600,
+  raiseEvidenceSeconds: 600,
 };
 
 /** The HPA's own tolerance: a dead band narrower than this would fight the autoscaler. */
@@ -128,6 +156,10 @@ export interface TunerInput {
     /** Per replica, for the cost model (replicas named as the CPU series name pods). */
     perReplica?: ReplicaQps[] | null;
     cpu?: PodCores[] | null;
+    /** keda-qps: the load's largest surge J over the memory (mlperfLoadSurge's `value`). */
+    surge?: number | null;
+    /** keda-qps: seconds of load the surge was measured over (mlperfLoadSurge's `evidenceSeconds`). */
+    evidenceSeconds?: number | null;
   };
   /** The threshold last applied to the autoscaler (remembered after a successful update). */
   applied?: number | null;
@@ -182,6 +214,24 @@ export interface TunerDecision {
 export function tunerParams(p: Partial<TunerParams>): TunerParams {
   const q = { ...defaultTunerParams, ...stripNulls(p) };
   need(
+    q.autoscaler === 'hpa-cpu' || q.autoscaler === 'keda-qps',
+    `autoscaler: expected hpa-cpu or keda-qps, got ${String(q.autoscaler)}`,
+  );
+  need(
+    q.autoscaler === 'hpa-cpu' || q.qosMetric === 'qps-per-replica',
+    `qosMetric: the keda-qps tuner keeps queries/s per replica (its threshold is one), got ${String(q.qosMetric)}`,
+  );
+  for (const k of ['reactionSeconds', 'memorySeconds'] as const)
+    need(finite(q[k]) && q[k] > 0, `${k}: expected seconds > 0, got ${String(q[k])}`);
+  need(
+    finite(q.raiseEvidenceSeconds) && q.raiseEvidenceSeconds >= 0,
+    `raiseEvidenceSeconds: expected seconds >= 0, got ${String(q.raiseEvidenceSeconds)}`,
+  );
+  need(
+    q.reactionSeconds < q.memorySeconds,
+    `reactionSeconds ${q.reactionSeconds} must be shorter than memorySeconds ${q.memorySeconds}: the memory holds whole reactions`,
+  );
+  need(
     q.qosMetric === 'qps-per-replica' || q.qosMetric === 'p99',
     `qosMetric: expected qps-per-replica or p99, got ${String(q.qosMetric)}`,
   );
@@ -220,12 +270,12 @@ export function tunerParams(p: Partial<TunerParams>): TunerParams {
   return q;
 }
 
-function stripNulls<T extends object>(o: T): Partial<T> {
+export function stripNulls<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
 }
 
-const roundTo = (v: number, decimals: number) => Math.round(v * 10 ** decimals) / 10 ** decimals;
-const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+export const roundTo = (v: number, decimals: number) => Math.round(v * 10 ** decimals) / 10 ** decimals;
+export const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -321,6 +371,7 @@ export function costModel(
  */
 export function decideThreshold(input: TunerInput): TunerDecision {
   const p = tunerParams(input.params ?? {});
+  need(p.autoscaler === 'hpa-cpu', 'autoscaler keda-qps: decided by decideKedaThreshold (keda-tuner.ts), not here');
   const prev: TunerState = input.state ?? {
     streak: { direction: 'hold', count: 0 },
     cooldownLeft: 0,

@@ -19,6 +19,8 @@ export const BATCH_REF = { app: MLPERF_APP, workflow: BATCH_WORKFLOW } as const;
 /** The agents (one per figure), run as scanflow.mlperf.<name>. */
 export const AGENTS = {
   tuner: 'qos-tuner',
+  /** The tuner in its keda-qps mode (Fig. 9: KEDA on the application's queries/s). */
+  kedaTuner: 'qos-tuner-keda',
   antiAffinity: 'anti-affinity',
   failover: 'failover',
 } as const;

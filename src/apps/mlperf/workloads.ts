@@ -44,6 +44,10 @@ export type OnlineAutoscaling =
       prometheus: string;
       minReplicas?: number;
       maxReplicas?: number;
+      /** Rate window of the query (default 1m; 10s with a 2 s scrape reacts within seconds). */
+      window?: string;
+      /** KEDA's polling interval (default 15 s). */
+      pollingIntervalSeconds?: number;
     };
 
 export interface OnlineWorkflowOptions {
@@ -72,7 +76,7 @@ function autoscalingOf(a: OnlineAutoscaling, app: string, workflow: string): Aut
   // KEDA's threshold is an AverageValue target: the query gives the total, the HPA divides by replicas.
   const total = queriesPerReplicaQueries(
     `app="${app}",workflow="${workflow}",component="${MODEL_SERVER_SERVICE}"`,
-    '1m',
+    a.window ?? '1m',
     'pod',
   );
   return {
@@ -84,7 +88,7 @@ function autoscalingOf(a: OnlineAutoscaling, app: string, workflow: string): Aut
       query: total.average.replace(/^avg\(/, 'sum('),
       threshold: a.queriesPerReplica,
     },
-    pollingIntervalSeconds: 15,
+    pollingIntervalSeconds: a.pollingIntervalSeconds ?? 15,
   };
 }
 

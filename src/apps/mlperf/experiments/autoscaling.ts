@@ -1,11 +1,12 @@
 /**
  * Figs. 8–9, autoscaling to a QoS requirement: the model server under a load that rises and
- * falls (LoadGen Server, `users` clients), autoscaled by a real HPA (kube-controller-manager, pod
- * CPU from metrics-server) on CPU utilisation. Baseline (Fig. 8): the data engineer's fixed
- * thresholds, one run each. Agent (Fig. 9): the qos-tuner agent reads queries/s per replica and
- * the replicas' CPU from Prometheus and moves the HPA's threshold at run time
- * (updateWorkflowReplica) to the one that keeps the end user's requirement "answered queries/s per
- * replica < qos" with a margin, starting from the lowest (safest) baseline threshold.
+ * falls (LoadGen Server, `users` clients). Baseline (Fig. 8): a real HPA (kube-controller-manager,
+ * pod CPU from metrics-server) at the data engineer's fixed CPU-utilisation thresholds, one run
+ * each. Agent (Fig. 9, default `agent: 'keda-qps'`): KEDA scales the service on its answered
+ * queries/s (a ScaledObject with a Prometheus trigger), and the tuner agent sets KEDA's threshold
+ * (queries/s per replica) at run time (updateWorkflowReplica) from the load's surges within the
+ * autoscaler's reaction time, starting from a safe third of the requirement (keda-tuner.ts).
+ * `agent: 'hpa-cpu'` runs the CPU tuner instead (the HPA's threshold from the cost of a query).
  *
  * Per 10 s window: offered load, answered queries/s, ready replicas, queries/s per replica against
  * the requirement, p99. Per setting: share of windows meeting the requirement, replica-seconds,
@@ -14,11 +15,12 @@
  * (20, 50, 80, agent, 20, …), so the machine's load drifts over all settings alike.
  *
  * The HPA's scale-down stabilisation is 30 s here (Kubernetes' default 300 s would keep every
- * replica to the end of a run of minutes), the same for every setting: set with its own field
- * manager, so the platform's and the tuner's updates keep it.
+ * replica to the end of a run of minutes), the same for every setting (KEDA's through its
+ * ScaledObject): set with its own field manager, so the platform's and the tuner's updates keep it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defaultMlperfAgentOptions, qosTunerAgent } from '../agents.js';
+import { defaultMlperfAgentOptions, kedaTunerOptions, qosTunerAgent } from '../agents.js';
+import type { TunedAutoscaler } from '../decisions.js';
 import { MLPERF_APP, MLPERF_MODEL, MODEL_SERVER_SERVICE, ONLINE_REF } from '../names.js';
 import { FIELD_MANAGER, NamespacedObjects } from '../../../platform/kubernetes/objects.js';
 import { loadKubeConfig, makeClients } from '../../../platform/kubernetes/client.js';
@@ -49,7 +51,15 @@ export interface AutoscalingOptions {
   qos: number;
   /** The baseline's CPU-utilisation thresholds (%), one run each. */
   thresholds: number[];
-  /** The tuner's starting threshold and bounds (%). */
+  /**
+   * What the agent tunes: KEDA on the service's answered queries/s (keda-qps, Fig. 9; its threshold
+   * in queries/s per replica, from a third of the requirement, see kedaTunerOptions) or the HPA's
+   * CPU threshold (hpa-cpu, from initialThreshold within [minThreshold, maxThreshold] %).
+   */
+  agent: TunedAutoscaler;
+  /** Untuned KEDA settings (queries/s per replica), one run each after the agent (e.g. [qos]); none by default. */
+  kedaThresholds: number[];
+  /** The CPU tuner's starting threshold and bounds (%). */
   initialThreshold: number;
   minThreshold: number;
   maxThreshold: number;
@@ -70,7 +80,9 @@ export const defaultAutoscalingOptions: Omit<AutoscalingOptions, 'log'> = {
   peakQps: 100,
   qos: 20,
   thresholds: [20, 50, 80],
-  // The tuner starts from the data engineer's safest setting and has to find the cheaper one.
+  agent: 'keda-qps',
+  kedaThresholds: [],
+  // The CPU tuner starts from the data engineer's safest setting and has to find the cheaper one.
   initialThreshold: 20,
   minThreshold: 10,
   maxThreshold: 90,
@@ -83,9 +95,12 @@ export const defaultAutoscalingOptions: Omit<AutoscalingOptions, 'log'> = {
 };
 
 export interface SettingResult {
-  /** "HPA 50 %" or "agent". */
+  /** "HPA 50 %", "KEDA 20 q/s" or "agent (…)". */
   setting: string;
-  kind: 'threshold' | 'agent';
+  /** threshold: an HPA CPU threshold (the baseline); keda: a fixed KEDA threshold; agent: tuned. */
+  kind: 'threshold' | 'keda' | 'agent';
+  /** The autoscaler of the run (the unit of `threshold`: % CPU or queries/s per replica). */
+  autoscaler?: TunedAutoscaler;
   threshold: number;
   /** 1, 2, …: the round of an interleaved repetition. */
   round: number;
@@ -127,16 +142,53 @@ async function setScaleDownWindow(env: ExperimentEnvironment, seconds: number): 
   );
 }
 
-async function readHpa(env: ExperimentEnvironment): Promise<{ threshold: number; desired: number }> {
+/**
+ * The same 30 s for KEDA: its ScaledObject's own field for the HPA it owns (KEDA would revert a
+ * patch of that HPA), written with the experiment's field manager like the HPA's.
+ */
+async function setKedaScaleDownWindow(env: ExperimentEnvironment, seconds: number): Promise<void> {
+  const objects = new NamespacedObjects(env.namespace, makeClients(loadKubeConfig(env.kubeconfig)));
+  await objects.apply(
+    {
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: { name: serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE), namespace: env.namespace },
+      spec: {
+        scaleTargetRef: { name: serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE) },
+        advanced: {
+          horizontalPodAutoscalerConfig: { behavior: { scaleDown: { stabilizationWindowSeconds: seconds } } },
+        },
+      },
+    },
+    `${FIELD_MANAGER}-mlperf-experiment`,
+  );
+}
+
+/** A metric quantity as the HPA writes it ("8", "6667m") as a number. */
+const quantity = (v: unknown): number => {
+  const q = String(v ?? '0');
+  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
+};
+
+/** The HPA's threshold in effect (CPU %, or KEDA's queries/s per replica on the HPA it owns) and its desired replicas. */
+async function readHpa(
+  env: ExperimentEnvironment,
+  autoscaler: TunedAutoscaler,
+): Promise<{ threshold: number; desired: number }> {
   const { AutoscalingV2Api, KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromFile(env.kubeconfig);
+  const name = serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE);
   const h = await kc.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({
-    name: serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE),
+    name: autoscaler === 'keda-qps' ? `keda-hpa-${name}` : name,
     namespace: env.namespace,
   });
+  const metric = h.spec?.metrics?.[0];
   return {
-    threshold: h.spec?.metrics?.[0]?.resource?.target?.averageUtilization ?? 0,
+    threshold:
+      autoscaler === 'keda-qps'
+        ? Math.round(quantity(metric?.external?.target?.averageValue) * 100) / 100
+        : (metric?.resource?.target?.averageUtilization ?? 0),
     desired: h.status?.desiredReplicas ?? 0,
   };
 }
@@ -144,29 +196,75 @@ async function readHpa(env: ExperimentEnvironment): Promise<{ threshold: number;
 async function runSetting(
   env: ExperimentEnvironment,
   o: AutoscalingOptions,
-  kind: 'threshold' | 'agent',
-  threshold: number,
+  kind: SettingResult['kind'],
   round: number,
+  fixed = 0,
 ): Promise<{ result: SettingResult; agent?: AgentRecord }> {
-  const setting = kind === 'agent' ? `agent (from ${threshold} %)` : `HPA ${threshold} %`;
-  const tag = o.rounds > 1 ? `${setting}, round ${round}` : setting;
   const ref = { ...ONLINE_REF };
+  const autoscaler: TunedAutoscaler = kind === 'threshold' ? 'hpa-cpu' : kind === 'keda' ? 'keda-qps' : o.agent;
+  const servingSelector = `namespace="${env.namespace}",app="${ref.app}",workflow="${ref.workflow}",component="${MODEL_SERVER_SERVICE}"`;
+  const keda = kedaTunerOptions({
+    ...defaultMlperfAgentOptions,
+    tuner: { ...defaultMlperfAgentOptions.tuner, qosBound: o.qos },
+  });
+  const threshold =
+    kind !== 'agent' ? fixed : autoscaler === 'keda-qps' ? keda.tuner.initialThreshold : o.initialThreshold;
+  const setting =
+    kind === 'threshold'
+      ? `HPA ${threshold} %`
+      : kind === 'keda'
+        ? `KEDA ${threshold} q/s`
+        : autoscaler === 'keda-qps'
+          ? `agent (KEDA q/s, from ${threshold})`
+          : `agent (HPA, from ${threshold} %)`;
+  const tag = o.rounds > 1 ? `${setting}, round ${round}` : setting;
   const url = await deployOnline(env, {
     replicas: 1,
     backup: false,
     resources: { requests: { cpu: o.cpuRequest, memory: '256Mi' }, limits: { cpu: o.cpuLimit, memory: '1Gi' } },
-    autoscaling: { kind: 'hpa', cpuUtilization: threshold, minReplicas: 1, maxReplicas: o.maxReplicas },
+    autoscaling:
+      autoscaler === 'keda-qps'
+        ? {
+            kind: 'keda',
+            // KEDA's AverageValue: desired = ceil(answered queries/s of the service / threshold). The
+            // 10 s rate holds five 2 s scrapes; KEDA's HPA reads it at every 5 s sync.
+            queriesPerReplica: threshold,
+            prometheus: env.prometheus.url,
+            window: '10s',
+            pollingIntervalSeconds: 5,
+            minReplicas: 1,
+            maxReplicas: o.maxReplicas,
+          }
+        : { kind: 'hpa', cpuUtilization: threshold, minReplicas: 1, maxReplicas: o.maxReplicas },
   });
-  await setScaleDownWindow(env, o.scaleDownStabilizationSeconds);
+  if (autoscaler === 'keda-qps') await setKedaScaleDownWindow(env, o.scaleDownStabilizationSeconds);
+  else await setScaleDownWindow(env, o.scaleDownStabilizationSeconds);
   let agent: RunningAgent | undefined;
-  if (kind === 'agent') {
+  if (kind === 'agent' && autoscaler === 'keda-qps') {
+    agent = await RunningAgent.start(
+      env.client,
+      qosTunerAgent({
+        ...keda,
+        app: MLPERF_APP,
+        online: ref,
+        servingSelector,
+        // Evidence of this deployment only: the series of the earlier settings are another service's.
+        surge: { ...keda.surge, since: Date.now() },
+      }),
+      uiBaseOf(env.temporal),
+    );
+    o.log(
+      `autoscaling ${tag}: tuner ${agent.id} (KEDA on queries/s), requirement < ${o.qos} queries/s per replica, ` +
+        `surge over ${keda.tuner.reactionSeconds} s, memory ${keda.tuner.memorySeconds} s`,
+    );
+  } else if (kind === 'agent') {
     agent = await RunningAgent.start(
       env.client,
       qosTunerAgent({
         ...defaultMlperfAgentOptions,
         app: MLPERF_APP,
         online: ref,
-        servingSelector: `namespace="${env.namespace}",app="${ref.app}",workflow="${ref.workflow}",component="${MODEL_SERVER_SERVICE}"`,
+        servingSelector,
         servingCpuSelector: `namespace="${env.namespace}",pod=~"${serviceObjectName(ref, MODEL_SERVER_SERVICE)}-.*"`,
         // Prometheus scrapes the pods every 2 s: 10 s hold five scrapes. The pods' CPU comes from
         // the kubelets' cAdvisor, refreshed about every 10 s: 30 s hold two refreshes or more.
@@ -204,7 +302,7 @@ async function runSetting(
       try {
         const [{ ready }, hpa] = await Promise.all([
           servicePods(env.core, env.namespace, ref, MODEL_SERVER_SERVICE),
-          readHpa(env),
+          readHpa(env, autoscaler),
         ]);
         trace.push({ t: (Date.now() - t0) / 1000, threshold: hpa.threshold, replicas: ready, desired: hpa.desired });
       } catch {
@@ -230,7 +328,7 @@ async function runSetting(
       const s = trace.at(-1);
       const recent = r.records.filter((x) => x.at > t - 10 && x.service).length / 10;
       o.log(
-        `autoscaling ${tag} t=${t.toFixed(0)} s: offered ${offeredAt(r, t)} q/s, answered ${recent.toFixed(0)} q/s, ${s?.replicas ?? '?'} ready (HPA wants ${s?.desired ?? '?'}, threshold ${s?.threshold ?? '?'} %)`,
+        `autoscaling ${tag} t=${t.toFixed(0)} s: offered ${offeredAt(r, t)} q/s, answered ${recent.toFixed(0)} q/s, ${s?.replicas ?? '?'} ready (HPA wants ${s?.desired ?? '?'}, threshold ${s?.threshold ?? '?'}${autoscaler === 'keda-qps' ? ' q/s' : ' %'})`,
       );
     },
   });
@@ -245,6 +343,7 @@ async function runSetting(
   const result: SettingResult = {
     setting,
     kind,
+    autoscaler,
     threshold,
     round,
     windows: ws,
@@ -275,10 +374,12 @@ export async function runAutoscalingExperiment(
   const agents: AgentRecord[] = [];
   for (let round = 1; round <= o.rounds; round++) {
     for (const threshold of o.thresholds)
-      settings.push((await runSetting(env, o, 'threshold', threshold, round)).result);
-    const tuned = await runSetting(env, o, 'agent', o.initialThreshold, round);
+      settings.push((await runSetting(env, o, 'threshold', round, threshold)).result);
+    const tuned = await runSetting(env, o, 'agent', round);
     settings.push(tuned.result);
     agents.push(tuned.agent!);
+    for (const threshold of o.kedaThresholds)
+      settings.push((await runSetting(env, o, 'keda', round, threshold)).result);
   }
   const [agent, ...laterAgents] = agents;
   return {

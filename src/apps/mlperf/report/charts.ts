@@ -26,7 +26,7 @@ export function autoscalingChart(r: AutoscalingResult, round = 1): TopLevelSpec 
     }));
   const offered = settings[0]?.windows ?? [];
   const spec = timeSeriesChart({
-    title: 'Figs. 8-9: CPU-threshold HPA vs the QoS tuner',
+    title: `Figs. 8-9: CPU-threshold HPA vs the QoS tuner${r.options.agent === 'keda-qps' ? ' on KEDA (queries/s)' : ''}`,
     subtitle: `${r.options.users} LoadGen users, load rising and falling; requirement < ${r.options.qos} queries/s per replica`,
     x: { title: 'time', unit: 's', zero: true },
     panels: [
@@ -37,8 +37,13 @@ export function autoscalingChart(r: AutoscalingResult, round = 1): TopLevelSpec 
       },
       { y: { title: 'ready replicas', zero: true }, series: line(' · replicas', (w) => w.replicas) },
       {
-        // The HPA's CPU target as it was: flat for a fixed threshold, as tuned for the agent.
-        y: { title: 'HPA threshold', unit: '% CPU', zero: true },
+        // The autoscaler's target as it was: flat for a fixed threshold, as tuned for the agent
+        // (% CPU for the HPA settings, queries/s per replica for KEDA's).
+        y: {
+          title: 'threshold',
+          unit: settings.some((s) => s.autoscaler === 'keda-qps') ? '% CPU (HPA) or q/s per replica (KEDA)' : '% CPU',
+          zero: true,
+        },
         series: settings.map((s, i): LineSeries => ({
           name: `${s.setting} · threshold`,
           points: pts(s.thresholdTrace.map((x) => [x.t, x.threshold > 0 ? x.threshold : null])),

@@ -73,6 +73,9 @@ export function autoscalingVerdicts(r: AutoscalingResult): Array<{
   });
 }
 
+const unitOf = (s: AutoscalingResult['settings'][number]): string =>
+  s.autoscaler === 'keda-qps' ? 'q/s per replica' : '%';
+
 function autoscalingSection(r: AutoscalingResult, chart: string): string[] {
   const rounds = new Set(r.settings.map((s) => s.round)).size;
   const steps = (s: AutoscalingResult['settings'][number]) =>
@@ -87,7 +90,11 @@ function autoscalingSection(r: AutoscalingResult, chart: string): string[] {
     '',
     `${r.options.users} LoadGen users (Server scenario), offered load ${r.profile.map((p) => `${p.qps}`).join(' → ')} queries/s ` +
       `(${r.profile.map((p) => `${p.seconds} s`).join(', ')}); requirement: answered queries/s per replica < ${r.options.qos}. ` +
-      `Real HPA (kube-controller-manager, pod CPU from metrics-server), CPU request ${r.options.cpuRequest} per replica (limit ${r.options.cpuLimit}), ` +
+      `Baselines: real HPA (kube-controller-manager, pod CPU from metrics-server) at fixed CPU thresholds; ` +
+      (r.options.agent === 'keda-qps'
+        ? `agent: KEDA on the service's answered queries/s (10 s rate, HPA sync 5 s), its threshold (queries/s per replica) tuned from the load's surge. `
+        : `agent: the same HPA, its CPU threshold tuned. `) +
+      `CPU request ${r.options.cpuRequest} per replica (limit ${r.options.cpuLimit}), ` +
       `1–${r.options.maxReplicas} replicas, scale-down stabilisation ${r.options.scaleDownStabilizationSeconds} s. ` +
       `The load is scaled to what two one-CPU nodes serve.` +
       (rounds > 1 ? ` Every setting ran ${rounds} times, interleaved; the chart shows round 1.` : ''),
@@ -105,14 +112,14 @@ function autoscalingSection(r: AutoscalingResult, chart: string): string[] {
   for (const v of autoscalingVerdicts(r))
     lines.push(
       `${rounds > 1 ? `Round ${v.round}: the` : 'The'} best CPU threshold (${v.best.setting}) met the requirement in ${pct(v.best.metShare)} of the windows with ${v.best.replicaSeconds} replica-seconds; ` +
-        `the tuner in ${pct(v.agent.metShare)} with ${v.agent.replicaSeconds} (thresholds it set: ${[...new Set(v.agent.thresholdTrace.map((t) => t.threshold))].join(' → ')} %): ` +
+        `the tuner in ${pct(v.agent.metShare)} with ${v.agent.replicaSeconds} (thresholds in effect: ${[...new Set(v.agent.thresholdTrace.map((t) => t.threshold))].join(' → ')} ${unitOf(v.agent)}): ` +
         `${v.moreMet ? 'more' : 'not more'} windows met than every threshold, ${v.noMoreReplicaSeconds ? 'no more' : 'more'} replica-seconds than the best.`,
       '',
     );
   lines.push(
     ...agentLines(r.agent, (d) => {
       const t = d.observed.tuner as { from?: number; threshold?: number; reason?: string } | undefined;
-      return `threshold ${t?.from} → ${t?.threshold} %: ${t?.reason ?? ''}`;
+      return `threshold ${t?.from} → ${t?.threshold} ${r.options.agent === 'keda-qps' ? 'q/s per replica' : '%'}: ${t?.reason ?? ''}`;
     }),
     '',
   );

@@ -10,6 +10,7 @@ describe('the MLPerf planners (Figs. 9–11)', () => {
       ['mlperf', 'qos-tuner', 'planner'],
       ['mlperf', 'anti-affinity', 'planner'],
       ['mlperf', 'failover', 'planner'],
+      ['mlperf', 'qos-tuner-keda', 'planner'],
     ]);
     for (const spec of specs) expect(validateAgentSpec(spec)).toEqual(spec);
   });
@@ -40,5 +41,21 @@ describe('the MLPerf planners (Figs. 9–11)', () => {
     expect(JSON.stringify(anti!.strategies[0]!.if)).toContain('beliefs.separated');
     expect(failover!.parameters).toMatchObject({ holdSeconds: 30, primary: 'model-server', backup: 'backup' });
     expect(JSON.stringify(failover!.strategies[0]!.then)).toContain('updateWorkflowTraffic');
+  });
+
+  it('run the tuner on KEDA from the load surge sensor, its threshold in queries/s per replica (decimals 1)', () => {
+    const keda = mlperfAgents()[3]!;
+    expect(keda.strategies[0]!.when).toEqual({ every: '5s' });
+    expect(keda.parameters).toMatchObject({
+      autoscaler: 'keda-qps',
+      qosBound: 20,
+      initialThreshold: 6.7,
+      decimals: 1,
+      reactionSeconds: 15,
+      memorySeconds: 600,
+      surgeFloorQps: 20,
+    });
+    expect(JSON.stringify(keda.strategies[0]!.sense)).toContain('mlperfLoadSurge');
+    expect(JSON.stringify(keda.strategies[0]!.then)).toContain('updateWorkflowReplica');
   });
 });
