@@ -1,5 +1,5 @@
 /** Shared helpers for the Kubernetes tests: admin clients, a fresh namespace, polling. */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor as waitForValue } from '../../src/stack/wait.js';
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { requireEnv } from '../harness/env.js';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
@@ -47,25 +47,7 @@ export function adminPlatform(c: TestCluster, namespace: string): KubernetesPlat
   return new KubernetesPlatform({ kubeconfigPath: c.kubeconfigPath, namespace });
 }
 
-/**
- * Polls until `check` returns a truthy value (the value is returned). The deadline only bounds
- * a broken test: controllers react asynchronously, and the assertions are on the end state.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(250);
-  }
+/** waitFor of src/stack/wait.ts with this file's argument order (the platform suites' callers). */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  return waitForValue(what, timeoutMs, check);
 }

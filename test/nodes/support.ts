@@ -14,6 +14,7 @@ import {
   type V1PodSpec,
 } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../src/stack/wait.js';
 import { binaryPath } from '../../src/stack/binaries.js';
 import { loadKubeConfig, makeClients } from '../../src/platform/kubernetes/client.js';
 import { CONTAINER } from '../../src/platform/kubernetes/manifests.js';
@@ -114,26 +115,7 @@ export function helloContainer(c: Cluster): V1Container {
   });
 }
 
-export async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | false | undefined>,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== false && v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(intervalMs);
-  }
-}
+export { waitFor };
 
 export function podReady(p: V1Pod): boolean {
   return p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;

@@ -21,6 +21,7 @@ import type { OnlineWorkflowSpec } from '../../../platform/types.js';
 import { CONTAINER } from '../../../platform/kubernetes/manifests.js';
 import { MODEL_ADMIN_ANNOTATION } from '../../../serving/service-spec.js';
 import { storeForService } from '../../../serving/store-config.js';
+import { waitFor } from '../../../stack/wait.js';
 import { MODEL_VERSION_ENV } from '../../../serving/model-version.js';
 import type { KubernetesStack } from './stack.js';
 import { applyObjects } from './workers.js';
@@ -149,20 +150,5 @@ export class KubernetesMnistCaseStudy extends MnistCaseStudy {
   override get endpoint(): string {
     if (!this.entryUrl) throw new Error('the model server is not deployed yet (call deploy() first)');
     return this.entryUrl;
-  }
-}
-
-async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
   }
 }

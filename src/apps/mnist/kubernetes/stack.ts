@@ -37,6 +37,7 @@ import {
 } from '../../../platform/kubernetes/control-plane/real-nodes.js';
 import { S3_SECRET } from '../../../serving/store-config.js';
 import { startKubernetesPrometheus, type KubernetesPrometheus } from '../../../stack/kubernetes-prometheus.js';
+import { waitFor } from '../../../stack/wait.js';
 import { applyObjects, renderPlatformRbac, workerDeployment } from './workers.js';
 
 export interface KubernetesStackOptions {
@@ -192,7 +193,7 @@ export async function startKubernetesStack(o: KubernetesStackOptions): Promise<K
       } as never,
     ]);
     if (o.cluster) stops.push(() => core.deleteNamespace({ name: namespace }).then(() => undefined));
-    await waitUntil('the default ServiceAccount of the namespace', 60_000, async () =>
+    await waitFor('the default ServiceAccount of the namespace', 60_000, async () =>
       core.readNamespacedServiceAccount({ name: 'default', namespace }).then(
         () => true,
         () => false,
@@ -251,14 +252,6 @@ export async function startKubernetesStack(o: KubernetesStackOptions): Promise<K
   }
 }
 
-async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 /** The worker pod once it polls the kubernetes task queue (it bundles the workflow code first). */
 async function waitForPlatformWorker(
   temporal: PodReachableTemporal,
@@ -270,7 +263,7 @@ async function waitForPlatformWorker(
     const client = new Client({ connection, namespace: temporal.namespace });
     let pod: string | undefined;
     let last = '';
-    await waitUntil('the platform worker pod to poll scanflow-kubernetes', 300_000, async () => {
+    await waitFor('the platform worker pod to poll scanflow-kubernetes', 300_000, async () => {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'scanflow.io/worker-roles=kubernetes' });
       last = pods.items
         .map((p) => `${p.metadata?.name} ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.[0]?.state)}`)
