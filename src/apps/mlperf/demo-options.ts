@@ -23,12 +23,13 @@ export interface MlperfDemoOptions {
 
 export const usage = `usage: npm run demo:mlperf -- [options]      (scanflow demo mlperf [options])
 
-  --duration S     seconds of each autoscaling run (4 runs: 3 CPU thresholds + the agent), and the
+  --duration S     seconds of each autoscaling run (5 runs: 3 CPU thresholds, the agent, KEDA fixed
+                   at 75 % of the requirement; --quick: the first 4), and the
                    length of the other experiments' phases scaled from it (default 240; --quick 90)
   --users N        LoadGen users of every experiment (default: 100 autoscaling, 50 anti-affinity,
                    200 fail-over, as in the paper)
   --qos Q          QoS requirement of the tuner: answered queries/s per replica < Q (default 20)
-  --rounds N       run every autoscaling setting N times, interleaved (20, 50, 80, agent, 20, …),
+  --rounds N       run every autoscaling setting N times, interleaved (20, 50, 80, agent, KEDA, 20, …),
                    to see that a result holds under the machine's drifting load (default 1)
   --quick          a few minutes in all: short runs (CI)
   --only LIST      some of autoscaling,affinity,failover (default all three)

@@ -18,7 +18,15 @@ export function experimentOptions(
   log: (line: string) => void,
 ): { autoscaling: AutoscalingOptions; affinity: AffinityOptions; failover: FailoverOptions } {
   return {
-    autoscaling: { ...common(defaultAutoscalingOptions, d, log), duration: d.duration, qos: d.qos, rounds: d.rounds },
+    autoscaling: {
+      ...common(defaultAutoscalingOptions, d, log),
+      duration: d.duration,
+      qos: d.qos,
+      rounds: d.rounds,
+      // A full run adds KEDA fixed at the tuner's target for a smooth load (75 % of the requirement:
+      // what it would keep without a surge in memory), to show what the headroom adds; --quick does not.
+      kedaThresholds: d.quick ? [] : [Math.round(d.qos * 0.75 * 10) / 10],
+    },
     affinity: { ...common(defaultAffinityOptions, d, log), phaseSeconds: Math.max(20, Math.round(d.duration / 4)) },
     failover: {
       ...common(defaultFailoverOptions, d, log),
