@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { cacheDir } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { ManagedProcess } from '../../../stack/process.js';
-import { exists, httpsRequest } from './host.js';
+import { exists, httpsAnswers, httpsRequest } from './host.js';
 
 export const CLUSTER_DOMAIN = 'cluster.local';
 
@@ -66,12 +66,14 @@ export interface HostApiService {
   version: string;
   /** CA of the process's serving certificate; omitted: not verified (a self-signed one). */
   caBundle?: Buffer;
+  /** What must answer 200 before the start-up is done (default the group version's discovery). */
+  servedPath?: string;
 }
 
 /**
  * An extension API server running as a process on this host, registered through the aggregation
  * layer: a selectorless Service whose EndpointSlice is <bindIp>:<port>, and the APIService
- * <version>.<group> naming it. Resolves once the API server serves the group version (60 s).
+ * <version>.<group> naming it. Resolves once the API server answers 200 at servedPath (60 s).
  */
 export async function registerHostApiService(ctx: AddonContext, s: HostApiService): Promise<void> {
   await apiCall(ctx, 'POST', `/api/v1/namespaces/${s.namespace}/services`, {
@@ -102,16 +104,14 @@ export async function registerHostApiService(ctx: AddonContext, s: HostApiServic
       versionPriority: 100,
     },
   });
+  const path = s.servedPath ?? `/apis/${s.group}/${s.version}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const res = await httpsRequest(`${ctx.server}/apis/${s.group}/${s.version}`, {
-      token: ctx.adminToken,
-      timeoutMs: 5_000,
-    });
+    const res = await httpsRequest(`${ctx.server}${path}`, { token: ctx.adminToken, timeoutMs: 5_000 });
     if (res.status === 200) return;
     if (Date.now() > deadline)
       throw new Error(
-        `${s.group}/${s.version} not served through the aggregation layer within 60 s (last: HTTP ${res.status} ${res.body.slice(0, 200)}); see the ${s.service} process's log and kube-apiserver.log`,
+        `${path} not served through the aggregation layer within 60 s (last: HTTP ${res.status} ${res.body.slice(0, 200)}); see the ${s.service} process's log and kube-apiserver.log`,
       );
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -149,13 +149,7 @@ export async function startMetricsServer(ctx: AddonContext, resolutionSeconds = 
     ],
     logFile: join(ctx.logDir, 'metrics-server.log'),
     readyTimeoutMs: 60_000,
-    ready: async () => {
-      try {
-        return (await httpsRequest(`https://${ctx.bindIp}:${port}/livez`, { timeoutMs: 2_000 })).status > 0;
-      } catch {
-        return false;
-      }
-    },
+    ready: () => httpsAnswers(`https://${ctx.bindIp}:${port}/livez`),
   });
   try {
     // metrics-server's own self-signed serving certificate: not verified.
@@ -165,21 +159,9 @@ export async function startMetricsServer(ctx: AddonContext, resolutionSeconds = 
       port,
       group: 'metrics.k8s.io',
       version: 'v1beta1',
+      // The list the HPA controller and `kubectl top` read, not only the group's discovery.
+      servedPath: '/apis/metrics.k8s.io/v1beta1/nodes',
     });
-    // And the list the HPA controller and `kubectl top` read answers.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const res = await httpsRequest(`${ctx.server}/apis/metrics.k8s.io/v1beta1/nodes`, {
-        token: ctx.adminToken,
-        timeoutMs: 5_000,
-      });
-      if (res.status === 200) break;
-      if (Date.now() > deadline)
-        throw new Error(
-          `metrics.k8s.io not served through the aggregation layer within 60 s (last: HTTP ${res.status} ${res.body.slice(0, 200)}); see metrics-server.log and kube-apiserver.log`,
-        );
-      await new Promise((r) => setTimeout(r, 500));
-    }
   } catch (err) {
     await p.stop(5_000);
     throw err;

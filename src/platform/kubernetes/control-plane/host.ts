@@ -34,6 +34,19 @@ export async function mustRun(command: string, args: string[], timeoutMs?: numbe
   return r.stdout;
 }
 
+/**
+ * A host process's HTTPS readiness probe: true once anything answers at `url`, whatever the status
+ * (an aggregated API server's own certificate is self-signed and its /readyz may want credentials;
+ * what the start-up waits for is the listener).
+ */
+export async function httpsAnswers(url: string): Promise<boolean> {
+  try {
+    return (await httpsRequest(url, { timeoutMs: 2_000 })).status > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** GET/POST/... over TLS without verifying the throwaway cluster's self-signed certificate. */
 export function httpsRequest(
   url: string,

@@ -27,7 +27,7 @@ import { cacheDir } from '../../../stack/binaries.js';
 import { freePort } from '../../../stack/ports.js';
 import { httpOk, ManagedProcess } from '../../../stack/process.js';
 import { apiCall, registerHostApiService, type AddonContext } from './addons.js';
-import { exists, httpsRequest } from './host.js';
+import { exists, httpsAnswers } from './host.js';
 import { createCa, issueCertificate } from './pki.js';
 
 export const KEDA_NAMESPACE = 'keda';
@@ -118,13 +118,7 @@ export async function startKeda(ctx: AddonContext): Promise<RunningKeda> {
         env,
         logFile: join(ctx.logDir, 'keda-adapter.log'),
         readyTimeoutMs: 90_000,
-        ready: async () => {
-          try {
-            return (await httpsRequest(`https://${ctx.bindIp}:${adapterPort}/readyz`, { timeoutMs: 2_000 })).status > 0;
-          } catch {
-            return false;
-          }
-        },
+        ready: () => httpsAnswers(`https://${ctx.bindIp}:${adapterPort}/readyz`),
       }).then((p) => (started.push(p), p)),
     ]);
     await registerHostApiService(ctx, {
