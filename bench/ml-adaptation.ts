@@ -16,16 +16,18 @@
  * (default $TMPDIR/scanflow-bench-adaptation). `--quick`: 1 seed, 2 mixes, no oracle.
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { augmentBatch } from '../src/ml/augment.js';
+import { augmentBatch, V1_AUGMENTATION } from '../src/ml/augment.js';
 import { buildAutoencoder, trainAutoencoder } from '../src/ml/autoencoder.js';
 import {
   buildClassifier,
   evaluateClassifier,
   fineTuneClassifier,
   predict,
+  type FineTuneOptions,
   trainClassifier,
 } from '../src/ml/classifier.js';
 import { CORRUPTIONS } from '../src/ml/corruptions.js';
@@ -186,7 +188,7 @@ function collect(v1: LayersModel, detector: DriftDetector, stream: DriftStream, 
 interface Variant {
   name: string;
   data: (c: Collected) => ImageSet;
-  augmentation: 'generic' | 'none';
+  augmentation: NonNullable<FineTuneOptions['augmentation']>;
   /** Run on the first seed of the first two mixes only (the oracle's ceiling is expensive). */
   firstSeedOnly?: boolean;
 }
@@ -194,6 +196,7 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: 'mix (85 true + 100 pseudo a check), no augmentation: before', data: (c) => mixOf(c), augmentation: 'none' },
   { name: 'mix + generic augmentation', data: (c) => mixOf(c), augmentation: 'generic' },
+  { name: 'mix + generic augmentation + colour jitter', data: (c) => mixOf(c), augmentation: 'generic-jitter' },
   {
     name: 'mix + augmentation + consistency-filtered pseudo-labels (≤ 300 a check)',
     data: (c) => concatImageSets([c.trueLabelled, c.consistent]),
@@ -212,14 +215,38 @@ const mixOf = (c: Collected): ImageSet => concatImageSets([c.trueLabelled, c.pse
 
 const cacheDir = (): string => process.env.SCANFLOW_BENCH_CACHE ?? join(tmpdir(), 'scanflow-bench-adaptation');
 
-/** V1 as the demo trains it (seed 7, default recipe), cached. */
+/**
+ * V1 as the demo trains it (seed 7, 2 epochs of the default recipe), cached per recipe.
+ * SCANFLOW_BENCH_V1=plain: without the bootstrap's augmentation (the recipe before it), to compare.
+ */
 function cachedV1(train: ImageSet): Promise<LayersModel> {
-  return cachedModel(join(cacheDir(), 'v1-seed7'), async () => {
-    const model = buildClassifier(7);
-    await trainClassifier(model, train, { epochs: 2, seed: 7 });
-    return model;
-  });
+  const recipe = process.env.SCANFLOW_BENCH_V1 ?? 'default';
+  if (!['default', 'plain'].includes(recipe))
+    throw new Error(`SCANFLOW_BENCH_V1 must be 'default' or 'plain', got ${JSON.stringify(recipe)}`);
+  return cachedModel(
+    join(
+      cacheDir(),
+      recipe === 'plain'
+        ? 'v1-seed7'
+        : `v1-seed7-augmented-${createHash('sha256').update(JSON.stringify(V1_AUGMENTATION)).digest('hex').slice(0, 8)}`,
+    ),
+    async () => {
+      const model = buildClassifier(7);
+      await trainClassifier(model, train, {
+        epochs: 2,
+        seed: 7,
+        augmentation: recipe === 'plain' ? 'none' : V1_AUGMENTATION,
+      });
+      return model;
+    },
+  );
 }
+
+/** SCANFLOW_BENCH_VARIANTS=<regular expression>: only the variants whose name matches. */
+const selectedVariants = (variants: Variant[]): Variant[] => {
+  const only = process.env.SCANFLOW_BENCH_VARIANTS;
+  return only ? variants.filter((v) => new RegExp(only).test(v.name)) : variants;
+};
 
 /**
  * `--adaptation-cost`: what augmentation adds to a retrain. The demo's last retrain in size (8 ×
@@ -284,9 +311,10 @@ export async function compareAdaptation(quick: boolean): Promise<void> {
     Array.from({ length: 2000 }, (_, i) => i),
   );
   const weights = v1.getWeights().map((w) => w.clone());
-  const seeds = quick ? [1] : [1, 2];
+  const seeds = (process.env.SCANFLOW_BENCH_SEEDS ?? (quick ? '1' : '1,2')).split(',').map(Number);
   const mixes = quick ? MIXES.slice(0, 2) : MIXES;
-  const variants = quick ? VARIANTS.filter((v) => !v.firstSeedOnly) : VARIANTS;
+  log(`V1: ${process.env.SCANFLOW_BENCH_V1 ?? 'default'} recipe`);
+  const variants = selectedVariants(quick ? VARIANTS.filter((v) => !v.firstSeedOnly) : VARIANTS);
 
   log(
     `\n## Adaptation under drift with the demo's label pattern (${CHECKS} checks × ${BATCH}: ${TRUE_PER_CHECK} true + ${PSEUDO_PER_CHECK} pseudo a check), V1 fine-tuned once; seeds ${seeds.join(', ')}; ${load()}`,

@@ -323,13 +323,69 @@ async function run(): Promise<void> {
  * (one seed's fog accuracy moves by 10 points), so each recipe runs on the same 3 seeds; times
  * are wall times on a shared machine (load printed), to compare within one run only.
  */
+const WHOLE_PIXEL_SHIFTS: AugmentOptions = {
+  rotateDegrees: 0,
+  zoom: 0,
+  shift: 0.1,
+  noiseShare: 0,
+  noiseStd: 0,
+  blurShare: 0,
+  wholePixelShifts: true,
+};
+
 async function compareRecipes(): Promise<void> {
-  const all: { name: string; batchSize?: number; epochs: number; augmentation?: AugmentOptions }[] = [
-    { name: 'default: 1 epoch at batch 32, then batch 128 (2 epochs)', epochs: 2 },
+  const all: { name: string; batchSize?: number; epochs: number; augmentation?: AugmentOptions | 'none' }[] = [
+    {
+      name: 'default: 1 epoch at batch 32, then batch 128 (2 epochs), V1_AUGMENTATION (augment.ts)',
+      epochs: 2,
+    },
+    {
+      name: 'warm-up recipe without augmentation (1 epoch at batch 32, then batch 128; before)',
+      epochs: 2,
+      augmentation: 'none',
+    },
     {
       name: 'warm-up recipe + generic augmentation (augment.ts) in every batch',
       epochs: 2,
       augmentation: GENERIC_AUGMENTATION,
+    },
+    {
+      name: 'warm-up recipe + geometric augmentation only (no noise, no blur)',
+      epochs: 2,
+      augmentation: { ...GENERIC_AUGMENTATION, noiseShare: 0, blurShare: 0 },
+    },
+    {
+      name: 'warm-up recipe + whole-pixel shifts ±3 px only (no rotation, zoom, noise, blur)',
+      epochs: 2,
+      augmentation: { ...WHOLE_PIXEL_SHIFTS },
+    },
+    {
+      name: 'warm-up recipe + whole-pixel shifts ±3 px on half the images',
+      epochs: 2,
+      augmentation: { ...WHOLE_PIXEL_SHIFTS, affineShare: 0.5 },
+    },
+    {
+      name: 'warm-up recipe + whole-pixel shifts on half the images + colour jitter (brightness ±0.4, contrast ±0.4) on half',
+      epochs: 2,
+      augmentation: { ...WHOLE_PIXEL_SHIFTS, affineShare: 0.5, jitterShare: 0.5, brightness: 0.4, contrast: 0.4 },
+    },
+    {
+      name: 'warm-up recipe + generic augmentation on half the images + colour jitter on half',
+      epochs: 2,
+      augmentation: {
+        ...GENERIC_AUGMENTATION,
+        affineShare: 0.5,
+        noiseShare: 0.15,
+        blurShare: 0.15,
+        jitterShare: 0.5,
+        brightness: 0.4,
+        contrast: 0.4,
+      },
+    },
+    {
+      name: 'warm-up recipe + generic augmentation on half the images (affine 50 %, noise 15 %, blur 15 %)',
+      epochs: 2,
+      augmentation: { ...GENERIC_AUGMENTATION, affineShare: 0.5, noiseShare: 0.15, blurShare: 0.15 },
     },
     { name: 'batch 128, 2 epochs', batchSize: 128, epochs: 2 },
     { name: 'batch 128, 3 epochs', batchSize: 128, epochs: 3 },

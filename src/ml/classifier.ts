@@ -7,7 +7,13 @@
  */
 import type { LayersModel, Sequential, Tensor4D } from '@tensorflow/tfjs-node';
 import type { ImageSet } from './types.js';
-import { augmentBatch, GENERIC_AUGMENTATION, validateAugmentOptions, type AugmentOptions } from './augment.js';
+import {
+  augmentBatch,
+  GENERIC_AUGMENTATION,
+  V1_AUGMENTATION,
+  validateAugmentOptions,
+  type AugmentOptions,
+} from './augment.js';
 import { concatImageSets, subset } from './mnist.js';
 import { Rng } from './random.js';
 import { imagesToTensor, requireLabels } from './tensors.js';
@@ -58,8 +64,12 @@ export interface TrainOptions {
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
   /** Called every 50 batches, so a long epoch can heartbeat. */
   onProgress?: () => void;
-  /** Generic augmentation of every batch (augment.ts); absent: none. */
-  augmentation?: AugmentOptions;
+  /**
+   * Augmentation of every batch (augment.ts); 'none': none. Absent: V1_AUGMENTATION with the
+   * default recipe (no `batchSize`), none with an explicit `batchSize` (the Keras comparison's
+   * setting, bench/ml.ts --training).
+   */
+  augmentation?: AugmentOptions | 'none';
 }
 
 export interface TrainResult {
@@ -80,6 +90,8 @@ export const CLASSIFIER_BATCH_SIZE = 128;
  * batch 32 throughout 86.7 % (98.9 %) at 1.6× the CPU time, this warm-up 86.4 % (99.0 %) at 1.35×.
  * The small batches' noisier early steps are what makes V1 robust to distortions it never saw;
  * the large batches afterwards keep the speed. An explicit `batchSize` trains at it throughout.
+ * The default recipe also augments every batch with V1_AUGMENTATION (augment.ts: robustness to
+ * drift V1 never saw; an explicit `batchSize` does not, unless `augmentation` says so).
  */
 export const CLASSIFIER_WARMUP_BATCH_SIZE = 32;
 
@@ -102,7 +114,10 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
             [CLASSIFIER_BATCH_SIZE, options.epochs - 1],
           ]
         : [[CLASSIFIER_BATCH_SIZE, options.epochs]];
-  const augmentation = options.augmentation;
+  const augmentation =
+    options.augmentation === 'none'
+      ? undefined
+      : (options.augmentation ?? (options.batchSize === undefined ? V1_AUGMENTATION : undefined));
   if (augmentation) validateAugmentOptions(augmentation);
   const xs = imagesToTensor(data, 'training data');
   const ys = tf.tensor1d(labels, 'int32');
@@ -207,7 +222,7 @@ export interface FineTuneOptions {
    * or 'none' (the recipe before it). Measured with `npx tsx bench/ml.ts --adaptation` (4 drift
    * mixes × 2 stream seeds, the demo's label pattern): +0.9 to +2.5 points on 3 of the 4 mixes.
    */
-  augmentation?: 'generic' | 'none';
+  augmentation?: (typeof FINE_TUNE_AUGMENTATIONS)[number];
   seed: number;
   onEpoch?: TrainOptions['onEpoch'];
   onProgress?: TrainOptions['onProgress'];
@@ -241,14 +256,23 @@ export async function fineTuneClassifier(
     seed: rng.nextUint32(),
     onEpoch: options.onEpoch,
     onProgress: options.onProgress,
-    augmentation: fineTuneAugmentation(options.augmentation),
+    augmentation: fineTuneAugmentation(options.augmentation) ?? 'none',
   });
 }
 
-export const FINE_TUNE_AUGMENTATIONS = ['generic', 'none'] as const;
+export const FINE_TUNE_AUGMENTATIONS = ['generic', 'generic-jitter', 'none'] as const;
 
 function fineTuneAugmentation(choice: FineTuneOptions['augmentation']): AugmentOptions | undefined {
   if (choice === undefined || choice === 'generic') return GENERIC_AUGMENTATION;
+  // The generic setting plus V1's colour jitter (on half the images), so that a fine-tune keeps
+  // the brightness/contrast invariance V1 was trained with.
+  if (choice === 'generic-jitter')
+    return {
+      ...GENERIC_AUGMENTATION,
+      jitterShare: V1_AUGMENTATION.jitterShare,
+      brightness: V1_AUGMENTATION.brightness,
+      contrast: V1_AUGMENTATION.contrast,
+    };
   if (choice === 'none') return undefined;
   throw new InvalidInputError(
     `augmentation must be one of ${FINE_TUNE_AUGMENTATIONS.join(', ')}, got ${JSON.stringify(choice)}`,

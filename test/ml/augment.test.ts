@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { augmentBatch, GENERIC_AUGMENTATION, type AugmentOptions } from '../../src/ml/augment.js';
+import { augmentBatch, GENERIC_AUGMENTATION, V1_AUGMENTATION, type AugmentOptions } from '../../src/ml/augment.js';
 import { buildClassifier, fineTuneClassifier, trainClassifier } from '../../src/ml/classifier.js';
 import { InvalidInputError } from '../../src/ml/errors.js';
 import { loadMnist } from '../../src/ml/mnist.js';
@@ -47,13 +47,69 @@ describe('generic augmentation of a training batch (augment.ts)', () => {
     const data = loadMnist('train', 64);
     await expect(
       fineTuneClassifier(model, data, data, { seed: 1, epochs: 1, augmentation: 'strong' as 'generic' }),
-    ).rejects.toThrow(/augmentation must be one of generic, none, got "strong"/);
+    ).rejects.toThrow(/augmentation must be one of generic, generic-jitter, none, got "strong"/);
     const x = imagesToTensor(digits);
     expect(() => augmentBatch(tf.reshape(x, [16, 28, 28]) as never, 1)).toThrow(InvalidInputError);
     await expect(
       trainClassifier(model, data, { seed: 1, epochs: 1, augmentation: { ...GENERIC_AUGMENTATION, zoom: -0.1 } }),
     ).rejects.toThrow(/augmentation zoom must be a number in \[0, 0.9\], got -0.1/);
+    expect(() => augmentBatch(x, 1, { ...NONE, affineShare: 1.5 })).toThrow(
+      /augmentation affineShare must be a number in \[0, 1\], got 1.5/,
+    );
+    expect(() => augmentBatch(x, 1, { ...NONE, jitterShare: 0.5, brightness: -1 })).toThrow(
+      /augmentation brightness must be a number in \[0, 1\], got -1/,
+    );
+    expect(() => augmentBatch(x, 1, { ...NONE, wholePixelShifts: 'yes' as unknown as boolean })).toThrow(
+      /augmentation wholePixelShifts must be a boolean, got "yes"/,
+    );
     x.dispose();
     model.dispose();
+  });
+
+  it('warps only affineShare of the images; whole-pixel shifts copy pixels (no smoothing)', () => {
+    const x = imagesToTensor(digits);
+    const perImage = (t: import('@tensorflow/tfjs-node').Tensor4D) =>
+      Array.from(tf.tidy(() => tf.max(tf.abs(tf.sub(t, x)), [1, 2, 3]).dataSync()));
+    const none = augmentBatch(x, 3, { ...NONE, shift: 0.1, affineShare: 0 });
+    expect(Math.max(...perImage(none))).toBeLessThan(1e-5);
+    const half = augmentBatch(x, 3, { ...NONE, shift: 0.1, rotateDegrees: 10, affineShare: 0.5 });
+    const moved = perImage(half).filter((d) => d > 1e-3).length;
+    expect(moved).toBeGreaterThan(2);
+    expect(moved).toBeLessThan(14);
+    // A whole-pixel shift keeps the set of pixel values (bar the border fill): no new grey levels.
+    const shifted = augmentBatch(x, 4, { ...NONE, shift: 0.1, wholePixelShifts: true });
+    const levels = (t: import('@tensorflow/tfjs-node').Tensor) =>
+      new Set(Array.from(t.dataSync()).map((v) => v.toFixed(5)));
+    const original = levels(x);
+    expect([...levels(shifted)].every((v) => original.has(v))).toBe(true);
+    tf.dispose([x, none, half, shifted]);
+  });
+
+  it("colour jitter changes brightness and contrast within [0, 1] and uses only the batch's own pixels", () => {
+    const x = imagesToTensor(digits);
+    const jittered = augmentBatch(x, 9, { ...NONE, jitterShare: 1, brightness: 0.4, contrast: 0.4 });
+    const means = (t: import('@tensorflow/tfjs-node').Tensor) =>
+      Array.from(tf.tidy(() => tf.mean(t, [1, 2, 3]).dataSync()));
+    const shifts = means(jittered).map((m, i) => Math.abs(m - (means(x)[i] ?? 0)));
+    expect(Math.max(...shifts)).toBeGreaterThan(0.05);
+    const range = tf.tidy(() => [tf.min(jittered).dataSync()[0], tf.max(jittered).dataSync()[0]]);
+    expect(range[0]).toBeGreaterThanOrEqual(0);
+    expect(range[1]).toBeLessThanOrEqual(1);
+    tf.dispose([x, jittered]);
+  });
+
+  it("V1's default recipe augments (V1_AUGMENTATION); an explicit batch size or 'none' does not", async () => {
+    const data = loadMnist('train', 256);
+    const weightsAfter = async (options: Partial<Parameters<typeof trainClassifier>[2]>) => {
+      const model = buildClassifier(2);
+      await trainClassifier(model, data, { epochs: 2, seed: 5, ...options });
+      const w = Array.from(model.getWeights()[0]?.dataSync() ?? []);
+      model.dispose();
+      return w;
+    };
+    const none = await weightsAfter({ augmentation: 'none' });
+    expect(await weightsAfter({})).not.toEqual(none);
+    expect(await weightsAfter({ augmentation: V1_AUGMENTATION })).toEqual(await weightsAfter({}));
+    expect(await weightsAfter({ batchSize: 32 })).toEqual(await weightsAfter({ batchSize: 32, augmentation: 'none' }));
   });
 });
