@@ -13,6 +13,11 @@
  *                  vs the batch workflow (moves the running pods off the busy node), once
  *   failover       every interval: ready replicas from the API server → mlperfFailover (0 ready held
  *                  for holdSeconds; recovered for recoverSeconds) → IF change THEN updateWorkflowTraffic
+ *   qos-tuner-keda the tuner's keda-qps mode (Fig. 9): every interval the load's surge J within the
+ *                  autoscaler's reaction time over the memory (mlperfLoadSurge, one PromQL subquery)
+ *                  → mlperfTuneThreshold (KEDA's queries/s per replica: bound × 0.9 / J, at most the
+ *                  target; lowered at once after the hold, raised in bounded steps once the evidence
+ *                  spans the memory) → IF change THEN updateWorkflowReplica(threshold)
  *
  * Every threshold is a parameter (tunable at run time with setParameters / `scanflow agent set`).
  * The decision modules' state lives in the agent's beliefs (the sensor's `state` output) and what
