@@ -197,6 +197,7 @@ const VARIANTS: Variant[] = [
   { name: 'mix (85 true + 100 pseudo a check), no augmentation: before', data: (c) => mixOf(c), augmentation: 'none' },
   { name: 'mix + generic augmentation', data: (c) => mixOf(c), augmentation: 'generic' },
   { name: 'mix + generic augmentation + colour jitter', data: (c) => mixOf(c), augmentation: 'generic-jitter' },
+  { name: "mix + V1's augmentation (V1_AUGMENTATION)", data: (c) => mixOf(c), augmentation: 'v1' },
   {
     name: 'mix + augmentation + consistency-filtered pseudo-labels (≤ 300 a check)',
     data: (c) => concatImageSets([c.trueLabelled, c.consistent]),

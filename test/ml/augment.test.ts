@@ -47,7 +47,7 @@ describe('generic augmentation of a training batch (augment.ts)', () => {
     const data = loadMnist('train', 64);
     await expect(
       fineTuneClassifier(model, data, data, { seed: 1, epochs: 1, augmentation: 'strong' as 'generic' }),
-    ).rejects.toThrow(/augmentation must be one of generic, generic-jitter, none, got "strong"/);
+    ).rejects.toThrow(/augmentation must be one of generic, generic-jitter, v1, none, got "strong"/);
     const x = imagesToTensor(digits);
     expect(() => augmentBatch(tf.reshape(x, [16, 28, 28]) as never, 1)).toThrow(InvalidInputError);
     await expect(
