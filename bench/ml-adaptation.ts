@@ -13,7 +13,10 @@
  * sample of the 8 checks with its true label (8,000), same recipe.
  *
  * V1 and the detector's autoencoder are trained once and cached under SCANFLOW_BENCH_CACHE
- * (default $TMPDIR/scanflow-bench-adaptation). `--quick`: 1 seed, 2 mixes, no oracle.
+ * (default $TMPDIR/scanflow-bench-adaptation), one V1 per recipe (SCANFLOW_BENCH_V1=plain: the
+ * recipe without augmentation, to compare). `--quick`: 1 seed, 2 mixes, no oracle.
+ * SCANFLOW_BENCH_VARIANTS=<regular expression> runs only the matching variants and
+ * SCANFLOW_BENCH_SEEDS=1,2 sets the stream seeds (a shorter re-measure).
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { createHash } from 'node:crypto';

@@ -13,8 +13,10 @@
  *  (--adaptation, not in the full run) retraining under drift with the demo's label pattern: generic
  *     augmentation, consistency-filtered pseudo-labels and the all-labels oracle, over 4 drift mixes ×
  *     2 seeds (bench/ml-adaptation.ts).
- *  (--recipes, not in the full run) V1's training recipe: batch size, warm-up and epochs against robustness
- *     (mean accuracy on the 15 MNIST-C corruptions), clean accuracy and time, over 3 seeds.
+ *  (--recipes, not in the full run) V1's training recipe: batch size, warm-up, epochs and augmentation
+ *     against robustness (mean accuracy on the 15 MNIST-C corruptions, and per corruption), clean
+ *     accuracy and time, over 3 seeds (SCANFLOW_BENCH_RECIPES=<regular expression> and
+ *     SCANFLOW_BENCH_SEEDS=1,2 select recipes and seeds).
  * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring | --recipes | --adaptation | --adaptation-cost]   (full run: about 15–20 minutes on 2 busy cores)
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
