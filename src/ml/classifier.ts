@@ -117,7 +117,7 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
   const augmentation =
     options.augmentation === 'none'
       ? undefined
-      : (options.augmentation ?? (options.batchSize === undefined ? V1_AUGMENTATION : undefined));
+      : (options.augmentation ?? (options.batchSize === undefined ? defaultRecipeAugmentation() : undefined));
   if (augmentation) validateAugmentOptions(augmentation);
   const xs = imagesToTensor(data, 'training data');
   const ys = tf.tensor1d(labels, 'int32');
@@ -152,6 +152,17 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
     xs.dispose();
     ys.dispose();
   }
+}
+
+/**
+ * The default recipe's augmentation: V1_AUGMENTATION, or none with SCANFLOW_V1_AUGMENTATION=0 (to
+ * compare a bootstrap without it side by side, as SCANFLOW_TF_FAST_KERNELS=0 does for the kernels).
+ */
+export function defaultRecipeAugmentation(): AugmentOptions | undefined {
+  const setting = process.env.SCANFLOW_V1_AUGMENTATION;
+  if (setting === undefined || setting === '' || setting === '1') return V1_AUGMENTATION;
+  if (setting === '0') return undefined;
+  throw new InvalidInputError(`SCANFLOW_V1_AUGMENTATION must be 0 or 1, got ${JSON.stringify(setting)}`);
 }
 
 export interface Predictions {

@@ -111,5 +111,16 @@ describe('generic augmentation of a training batch (augment.ts)', () => {
     expect(await weightsAfter({})).not.toEqual(none);
     expect(await weightsAfter({ augmentation: V1_AUGMENTATION })).toEqual(await weightsAfter({}));
     expect(await weightsAfter({ batchSize: 32 })).toEqual(await weightsAfter({ batchSize: 32, augmentation: 'none' }));
+    // SCANFLOW_V1_AUGMENTATION=0: the default recipe without it (a side-by-side bootstrap).
+    const saved = process.env.SCANFLOW_V1_AUGMENTATION;
+    try {
+      process.env.SCANFLOW_V1_AUGMENTATION = '0';
+      expect(await weightsAfter({})).toEqual(none);
+      process.env.SCANFLOW_V1_AUGMENTATION = 'off';
+      await expect(weightsAfter({})).rejects.toThrow(/SCANFLOW_V1_AUGMENTATION must be 0 or 1, got "off"/);
+    } finally {
+      if (saved === undefined) delete process.env.SCANFLOW_V1_AUGMENTATION;
+      else process.env.SCANFLOW_V1_AUGMENTATION = saved;
+    }
   });
 });
