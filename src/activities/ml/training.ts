@@ -105,7 +105,7 @@ export function createTrainingActivities(ml: MlModels): TrainingActivities {
             datasets: [...input.labelledData, replayRef],
             seed: input.seed,
             epochs: input.epochs ?? 5,
-            notes: input.notes ?? 'fine-tuned on labelled samples + replay, generic augmentation',
+            notes: input.notes ?? "fine-tuned on labelled samples + replay, V1's augmentation",
           },
         });
         model.dispose();
