@@ -41,7 +41,7 @@ export function autoscalingChart(r: AutoscalingResult, round = 1): TopLevelSpec 
         // (% CPU for the HPA settings, queries/s per replica for KEDA's).
         y: {
           title: 'threshold',
-          unit: settings.some((s) => s.autoscaler === 'keda-qps') ? '% CPU (HPA) or q/s per replica (KEDA)' : '% CPU',
+          unit: settings.some((s) => s.autoscaler === 'keda-qps') ? '% CPU; KEDA q/s' : '% CPU',
           zero: true,
         },
         series: settings.map((s, i): LineSeries => ({
