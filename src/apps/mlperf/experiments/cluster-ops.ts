@@ -3,13 +3,13 @@
  * into a Deployment the platform generated (a hostPath volume applied under its own field manager,
  * so the primitives' fields stay theirs), count ready replicas, wait, read a pod's log.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { CONTAINER } from '../../../platform/kubernetes/manifests.js';
 import { FIELD_MANAGER, NamespacedObjects } from '../../../platform/kubernetes/objects.js';
 import { loadKubeConfig, makeClients } from '../../../platform/kubernetes/client.js';
 import { componentLabels, selectorOf, serviceObjectName } from '../../../platform/names.js';
 import type { WorkflowRef } from '../../../platform/types.js';
+import { waitFor as waitForValue } from '../../../stack/wait.js';
 
 /** Where the pods see the model store. */
 export const STORE_MOUNT = '/store';
@@ -57,25 +57,14 @@ export async function servicePods(
   return { pods, ready: pods.filter(podReady).length };
 }
 
-export async function waitFor<T>(
+/** src/stack/wait.ts's waitFor, polling every 500 ms (the experiments' API reads). */
+export function waitFor<T>(
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | false | undefined>,
   intervalMs = 500,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== false && v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(intervalMs);
-  }
+  return waitForValue(what, timeoutMs, probe, intervalMs);
 }
 
 /** Waits until a service has `count` Ready pods and no other live ones (a rollout finished). */
