@@ -181,30 +181,37 @@ export function qosTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions)
           params: params(TUNER_KEYS),
         })
         .if(eq(ref('results.tuner.change'), true))
-        .then(
-          activity(
-            'updateWorkflowReplica',
-            {
-              ref: ref('params.target'),
-              service: ref('params.service'),
-              change: { threshold: ref('results.tuner.threshold') },
-            },
-            { ...k8s, as: 'update' },
-          ),
-          // Remembered only once the autoscaler has it: a failed update is retried next time.
-          activity(
-            'scanflowLog',
-            {
-              threshold: ref('results.tuner.threshold'),
-              from: ref('results.tuner.from'),
-              reason: ref('results.tuner.reason'),
-            },
-            { as: 'applied', remember: true },
-          ),
-        )
+        .then(...applyTunedThreshold())
         .named('tune-threshold'),
     )
     .build();
+}
+
+/**
+ * Both tuner modes' action: the decided threshold to the autoscaler (updateWorkflowReplica), then
+ * remembered as `applied`, only once the autoscaler has it (a failed update is retried next time).
+ */
+function applyTunedThreshold() {
+  return [
+    activity(
+      'updateWorkflowReplica',
+      {
+        ref: ref('params.target'),
+        service: ref('params.service'),
+        change: { threshold: ref('results.tuner.threshold') },
+      },
+      { ...k8s, as: 'update' },
+    ),
+    activity(
+      'scanflowLog',
+      {
+        threshold: ref('results.tuner.threshold'),
+        from: ref('results.tuner.from'),
+        reason: ref('results.tuner.reason'),
+      },
+      { as: 'applied', remember: true },
+    ),
+  ] as const;
 }
 
 /**
@@ -253,26 +260,7 @@ export function kedaTunerAgent(o: MlperfAgentOptions = defaultMlperfAgentOptions
           params: params(TUNER_KEYS),
         })
         .if(eq(ref('results.tuner.change'), true))
-        .then(
-          activity(
-            'updateWorkflowReplica',
-            {
-              ref: ref('params.target'),
-              service: ref('params.service'),
-              change: { threshold: ref('results.tuner.threshold') },
-            },
-            { ...k8s, as: 'update' },
-          ),
-          activity(
-            'scanflowLog',
-            {
-              threshold: ref('results.tuner.threshold'),
-              from: ref('results.tuner.from'),
-              reason: ref('results.tuner.reason'),
-            },
-            { as: 'applied', remember: true },
-          ),
-        )
+        .then(...applyTunedThreshold())
         .named('tune-keda-threshold'),
     )
     .build();
