@@ -27,6 +27,7 @@ import { loadKubeConfig, makeClients } from '../../../platform/kubernetes/client
 import { serviceObjectName } from '../../../platform/names.js';
 import { RunningAgent, uiBaseOf, type AgentRecord } from './agent-run.js';
 import { servicePods } from './cluster-ops.js';
+import { previousSettingGone } from './settle.js';
 import type { ExperimentEnvironment } from './environment.js';
 import {
   cpuCores,
@@ -218,6 +219,11 @@ async function runSetting(
           ? `agent (KEDA q/s, from ${threshold})`
           : `agent (HPA, from ${threshold} %)`;
   const tag = o.rounds > 1 ? `${setting}, round ${round}` : setting;
+  await previousSettingGone(
+    env,
+    { name: serviceObjectName(ref, MODEL_SERVER_SERVICE), selector: servingSelector },
+    o.log,
+  );
   const url = await deployOnline(env, {
     replicas: 1,
     backup: false,
