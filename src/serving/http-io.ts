@@ -77,12 +77,15 @@ export async function readBody(
     if (budget && !budget.take(bytes)) throw overBudget();
     reserved += bytes;
   };
+  // Leaving a loop below early (a body over the limit) must not destroy the request: that closes the
+  // socket before the 413 is written, and the client, still sending, sees a reset and no answer.
+  // The answer carries `connection: close` (send), so the server closes once it is out.
   try {
     if (length !== undefined) {
       reserve(length);
       const out = Buffer.allocUnsafe(length);
       let at = 0;
-      for await (const chunk of req) {
+      for await (const chunk of req.iterator({ destroyOnReturn: false })) {
         const c = chunk as Buffer;
         if (at + c.length > length) throw new ProtocolError(400, 'request body is longer than its content-length');
         c.copy(out, at);
@@ -93,7 +96,7 @@ export async function readBody(
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
+    for await (const chunk of req.iterator({ destroyOnReturn: false })) {
       const c = chunk as Buffer;
       size += c.length;
       if (size > maxBytes) throw tooLarge(maxBytes);

@@ -212,6 +212,15 @@ describe('the primitives take effect on real nodes', () => {
   it('updateOnlineWorkflowResource reaches the pod: its cgroup quota, shares, memory limit and throughput', async () => {
     await platform.duplicateWorkflowInstance(ref, 'model-server', 1);
     await waitReady('model-server', 1);
+    // The scaled-away pod drains its connections before it exits, and resets those left when it
+    // does: measure once it is gone, not while the entry Service may still reach it.
+    await waitFor('the scaled-away pod to be gone', 120_000, async () => {
+      const list = await c.core.listNamespacedPod({
+        namespace: ns,
+        labelSelector: selectorOf(componentLabels(ref, 'model-server')),
+      });
+      return list.items.length === 1;
+    });
     // Only the primary's one pod behind the entry Service.
     await settled('the entry Service back on the primary', '1');
     const before = await closedLoop({ url: entry, body: BODY, concurrency: CONCURRENCY, durationMs: 6_000 });
