@@ -115,9 +115,13 @@ describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () =>
     await p.duplicateWorkflowInstance(ref, 'model', 2);
     await p.applyWorkflowInstance(ref, { name: 'canary', image: 'm:3', port: 8080, replicas: 1 });
     await p.deleteWorkflowInstance(ref, 'canary');
+    // The Deployments' status and the pod list are two reads: a status can count a pod the rollouts
+    // above have just replaced, so both are awaited, not the status alone.
     await waitFor(
-      '3 ready replicas seen by the ServiceAccount',
-      async () => (await p.readyReplicas(ref)).reduce((a, r) => a + r.ready, 0) === 3,
+      '3 ready replicas and their pods seen by the ServiceAccount',
+      async () =>
+        (await p.readyReplicas(ref)).reduce((a, r) => a + r.ready, 0) === 3 &&
+        (await p.podPlacement(ref)).filter((x) => x.ready).length >= 3,
     );
     expect((await p.podPlacement(ref)).length).toBeGreaterThanOrEqual(3);
     // Generated pods: restricted securityContext, no ServiceAccount token.
