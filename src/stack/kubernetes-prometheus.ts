@@ -93,7 +93,9 @@ export async function startKubernetesPrometheus(o: KubernetesPrometheusOptions):
 }
 
 async function instantQuery(url: string, expr: string): Promise<Array<[Record<string, string>, number]>> {
-  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`, {
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = (await res.json()) as {
     status: string;
     error?: string;

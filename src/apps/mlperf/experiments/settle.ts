@@ -12,6 +12,7 @@
  * Each wait is bounded; past it the run goes on and says so (the trace shows the start).
  */
 import { AutoscalingV2Api } from '@kubernetes/client-node';
+import { PrometheusClient, prometheusSettingsFrom } from '../../../activities/metrics/prometheus.js';
 import { METRIC_NAMES } from '../../../activities/metrics/promql.js';
 import { loadKubeConfig } from '../../../platform/kubernetes/client.js';
 import { waitFor } from '../../../stack/wait.js';
@@ -20,19 +21,15 @@ import type { ExperimentEnvironment } from './environment.js';
 const WAIT_MS = 90_000;
 
 /** The namespace's HPAs named for the service (its own name, or KEDA's keda-hpa-<name>). */
-async function leftoverHpas(env: ExperimentEnvironment, name: string): Promise<string[]> {
-  const api = loadKubeConfig(env.kubeconfig).makeApiClient(AutoscalingV2Api);
-  const list = await api.listNamespacedHorizontalPodAutoscaler({ namespace: env.namespace });
+async function leftoverHpas(api: AutoscalingV2Api, namespace: string, name: string): Promise<string[]> {
+  const list = await api.listNamespacedHorizontalPodAutoscaler({ namespace });
   return list.items.map((h) => h.metadata?.name ?? '').filter((n) => n === name || n === `keda-hpa-${name}`);
 }
 
 /** The service's answered queries/s in Prometheus now (0 when no series is left). */
-async function servedRate(env: ExperimentEnvironment, selector: string): Promise<number> {
-  const query = `sum(rate(${METRIC_NAMES.requests}{${selector}}[10s]))`;
-  const res = await fetch(`${env.prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await res.json()) as { status: string; data?: { result: Array<{ value: [number, string] }> } };
-  if (body.status !== 'success') throw new Error(`Prometheus ${query}: ${JSON.stringify(body).slice(0, 200)}`);
-  return Number(body.data?.result[0]?.value[1] ?? 0);
+async function servedRate(prom: PrometheusClient, selector: string): Promise<number> {
+  const r = await prom.instant(`sum(rate(${METRIC_NAMES.requests}{${selector}}[10s]))`);
+  return r.series[0]?.value ?? 0;
 }
 
 export async function previousSettingGone(
@@ -40,18 +37,22 @@ export async function previousSettingGone(
   service: { name: string; selector: string },
   log: (line: string) => void,
 ): Promise<void> {
+  const api = loadKubeConfig(env.kubeconfig).makeApiClient(AutoscalingV2Api);
+  // The sensors' client: per-request timeout and retries, so a stuck Prometheus cannot hold a probe
+  // past the wait's deadline.
+  const prom = new PrometheusClient({ ...prometheusSettingsFrom(process.env), url: env.prometheus.url });
   let hpas: string[] = [];
   await waitFor(
     'the previous setting’s HPA to be gone',
     WAIT_MS,
-    async () => (hpas = await leftoverHpas(env, service.name)).length === 0,
+    async () => (hpas = await leftoverHpas(api, env.namespace, service.name)).length === 0,
     1_000,
   ).catch(() => log(`autoscaling: HPA ${hpas.join(', ')} still there after ${WAIT_MS / 1000} s; deploying anyway`));
   let rate = NaN;
   await waitFor(
     'no load of the previous setting in Prometheus',
     WAIT_MS,
-    async () => (rate = await servedRate(env, service.selector)) === 0,
+    async () => (rate = await servedRate(prom, service.selector)) === 0,
     1_000,
   ).catch(() =>
     log(
