@@ -51,14 +51,14 @@ const load = (): string =>
     .join(' ')}`;
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-const CHECKS = 8;
-const BATCH = 1200;
+export const CHECKS = 8;
+export const BATCH = 1200;
 const EVAL_PER_CHECK = 200;
 const TRUE_PER_CHECK = 85;
 const PSEUDO_PER_CHECK = 100;
 
 /** The demo's default schedule and three others (two are README schedules, one is in none of them). */
-const MIXES: { name: string; schedule: DriftPhase[] }[] = [
+export const MIXES: { name: string; schedule: DriftPhase[] }[] = [
   {
     name: 'default (gradual to 80 % of all 15)',
     schedule: [
@@ -87,7 +87,7 @@ const MIXES: { name: string; schedule: DriftPhase[] }[] = [
   },
 ];
 
-interface Collected {
+export interface Collected {
   trueLabelled: ImageSet;
   pseudo: ImageSet;
   /** Confident samples whose prediction survives 2 augmented views (consistency filter), pseudo-labelled. */
@@ -98,7 +98,7 @@ interface Collected {
   consistentRight: number;
 }
 
-async function cachedModel(path: string, make: () => Promise<LayersModel>): Promise<LayersModel> {
+export async function cachedModel(path: string, make: () => Promise<LayersModel>): Promise<LayersModel> {
   const tf = tensorflow();
   if (existsSync(join(path, 'model.json'))) return tf.loadLayersModel(`file://${path}/model.json`);
   const model = await make();
@@ -108,7 +108,7 @@ async function cachedModel(path: string, make: () => Promise<LayersModel>): Prom
 }
 
 /** The demo's label pattern on one stream, plus the other label sources compared. */
-function collect(v1: LayersModel, detector: DriftDetector, stream: DriftStream, seed: number): Collected {
+export function collect(v1: LayersModel, detector: DriftDetector, stream: DriftStream, seed: number): Collected {
   const tf = tensorflow();
   const parts: Record<'trueLabelled' | 'pseudo' | 'consistent' | 'all', ImageSet[]> = {
     trueLabelled: [],
