@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { METRIC_NAMES } from '../../src/activities/metrics/promql.js';
 import { HttpOipSut, resolveSettings, runLoadgen, SyntheticQsl, type SegmentResult } from '../../src/loadgen/index.js';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
+import { quantityValue } from '../../src/platform/kubernetes/control-plane/quantity.js';
 import { componentLabels, selectorOf, serviceObjectName } from '../../src/platform/names.js';
 import type { WorkflowRef } from '../../src/platform/types.js';
 import { startKubernetesPrometheus, type KubernetesPrometheus } from '../../src/stack/kubernetes-prometheus.js';
@@ -28,12 +29,6 @@ const SERVICE = 'model-server';
 /** Answered requests/s per replica that KEDA's HPA aims at; LoadGen sends 3 times that. */
 const THRESHOLD = 8;
 const LOAD_QPS = 24;
-
-/** A metric quantity as the HPA writes it ("8", "12500m") as a number. */
-function quantity(v: string | number): number {
-  const s = String(v);
-  return s.endsWith('m') ? Number(s.slice(0, -1)) / 1000 : Number(s);
-}
 
 describe('KEDA scales the model server on real nodes (operator + external metrics adapter + Prometheus)', () => {
   let prom: KubernetesPrometheus | undefined;
@@ -78,7 +73,7 @@ describe('KEDA scales the model server on real nodes (operator + external metric
   };
   const target = (h: V2HorizontalPodAutoscaler | undefined): number | undefined => {
     const v = h?.spec?.metrics?.[0]?.external?.target?.averageValue;
-    return v === undefined ? undefined : quantity(String(v));
+    return v === undefined ? undefined : quantityValue(String(v), `HPA ${hpaName} averageValue`);
   };
   /** The pods of the service once exactly `count` exist, all Ready and none terminating. */
   const exactlyReady = async (count: number): Promise<string[] | undefined> => {
@@ -193,7 +188,7 @@ describe('KEDA scales the model server on real nodes (operator + external metric
         async () => {
           const h = await readHpa();
           const v = h?.status?.currentMetrics?.[0]?.external?.current?.averageValue;
-          if (v !== undefined) peak = Math.max(peak, quantity(String(v)));
+          if (v !== undefined) peak = Math.max(peak, quantityValue(String(v), `HPA ${hpaName} currentMetrics`));
           if (!decidedAt && (h?.status?.desiredReplicas ?? 0) >= 2) decidedAt = Date.now();
           return decidedAt ? exactlyReady(2) : undefined;
         },

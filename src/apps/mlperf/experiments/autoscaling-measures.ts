@@ -14,13 +14,6 @@ export interface TracePoint {
   desired: number;
 }
 
-/** Cores of a Kubernetes CPU quantity ("100m", "0.5", "1"). */
-export function cpuCores(quantity: string): number {
-  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(quantity.trim());
-  if (!m) throw new Error(`cpu quantity: expected e.g. 100m or 0.5, got ${JSON.stringify(quantity)}`);
-  return Number(m[1]) / (m[2] ? 1000 : 1);
-}
-
 /** The profile: low, rising, peak, falling, low (fractions of the duration and of the peak). */
 export function loadProfile(duration: number, peak: number): LoadStep[] {
   const parts: Array<[number, number]> = [

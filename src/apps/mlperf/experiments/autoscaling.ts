@@ -22,15 +22,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultMlperfAgentOptions, kedaTunerOptions, qosTunerAgent } from '../agents.js';
 import type { TunedAutoscaler } from '../decisions.js';
 import { MLPERF_APP, MLPERF_MODEL, MODEL_SERVER_SERVICE, ONLINE_REF } from '../names.js';
-import { FIELD_MANAGER, NamespacedObjects } from '../../../platform/kubernetes/objects.js';
-import { loadKubeConfig, makeClients } from '../../../platform/kubernetes/client.js';
+import { parseCpuQuantity } from '../../../platform/kubernetes/control-plane/quantity.js';
 import { serviceObjectName } from '../../../platform/names.js';
 import { RunningAgent, uiBaseOf, type AgentRecord } from './agent-run.js';
 import { servicePods } from './cluster-ops.js';
+import { ServiceAutoscaler } from './service-autoscaler.js';
 import { previousSettingGone } from './settle.js';
 import type { ExperimentEnvironment } from './environment.js';
 import {
-  cpuCores,
   loadProfile,
   replicaSeconds,
   stepReactions,
@@ -130,72 +129,9 @@ export interface AutoscalingResult {
   laterAgents?: AgentRecord[];
 }
 
-async function setScaleDownWindow(env: ExperimentEnvironment, seconds: number): Promise<void> {
-  const objects = new NamespacedObjects(env.namespace, makeClients(loadKubeConfig(env.kubeconfig)));
-  await objects.apply(
-    {
-      apiVersion: 'autoscaling/v2',
-      kind: 'HorizontalPodAutoscaler',
-      metadata: { name: serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE), namespace: env.namespace },
-      spec: { behavior: { scaleDown: { stabilizationWindowSeconds: seconds } } },
-    },
-    `${FIELD_MANAGER}-mlperf-experiment`,
-  );
-}
-
-/**
- * The same 30 s for KEDA: its ScaledObject's own field for the HPA it owns (KEDA would revert a
- * patch of that HPA), written with the experiment's field manager like the HPA's.
- */
-async function setKedaScaleDownWindow(env: ExperimentEnvironment, seconds: number): Promise<void> {
-  const objects = new NamespacedObjects(env.namespace, makeClients(loadKubeConfig(env.kubeconfig)));
-  await objects.apply(
-    {
-      apiVersion: 'keda.sh/v1alpha1',
-      kind: 'ScaledObject',
-      metadata: { name: serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE), namespace: env.namespace },
-      spec: {
-        scaleTargetRef: { name: serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE) },
-        advanced: {
-          horizontalPodAutoscalerConfig: { behavior: { scaleDown: { stabilizationWindowSeconds: seconds } } },
-        },
-      },
-    },
-    `${FIELD_MANAGER}-mlperf-experiment`,
-  );
-}
-
-/** A metric quantity as the HPA writes it ("8", "6667m") as a number. */
-const quantity = (v: unknown): number => {
-  const q = String(v ?? '0');
-  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
-};
-
-/** The HPA's threshold in effect (CPU %, or KEDA's queries/s per replica on the HPA it owns) and its desired replicas. */
-async function readHpa(
-  env: ExperimentEnvironment,
-  autoscaler: TunedAutoscaler,
-): Promise<{ threshold: number; desired: number }> {
-  const { AutoscalingV2Api, KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  kc.loadFromFile(env.kubeconfig);
-  const name = serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE);
-  const h = await kc.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({
-    name: autoscaler === 'keda-qps' ? `keda-hpa-${name}` : name,
-    namespace: env.namespace,
-  });
-  const metric = h.spec?.metrics?.[0];
-  return {
-    threshold:
-      autoscaler === 'keda-qps'
-        ? Math.round(quantity(metric?.external?.target?.averageValue) * 100) / 100
-        : (metric?.resource?.target?.averageUtilization ?? 0),
-    desired: h.status?.desiredReplicas ?? 0,
-  };
-}
-
 async function runSetting(
   env: ExperimentEnvironment,
+  hpa: ServiceAutoscaler,
   o: AutoscalingOptions,
   kind: SettingResult['kind'],
   round: number,
@@ -243,8 +179,7 @@ async function runSetting(
           }
         : { kind: 'hpa', cpuUtilization: threshold, minReplicas: 1, maxReplicas: o.maxReplicas },
   });
-  if (autoscaler === 'keda-qps') await setKedaScaleDownWindow(env, o.scaleDownStabilizationSeconds);
-  else await setScaleDownWindow(env, o.scaleDownStabilizationSeconds);
+  await hpa.setScaleDownWindow(autoscaler, o.scaleDownStabilizationSeconds);
   let agent: RunningAgent | undefined;
   if (kind === 'agent' && autoscaler === 'keda-qps') {
     agent = await RunningAgent.start(
@@ -292,7 +227,7 @@ async function runSetting(
           initialThreshold: threshold,
           minThreshold: o.minThreshold,
           maxThreshold: o.maxThreshold,
-          cpuRequestCores: cpuCores(o.cpuRequest),
+          cpuRequestCores: parseCpuQuantity(o.cpuRequest, 'cpuRequest'),
         },
       }),
       uiBaseOf(env.temporal),
@@ -306,11 +241,11 @@ async function runSetting(
   const watcher = (async () => {
     while (watching) {
       try {
-        const [{ ready }, hpa] = await Promise.all([
+        const [{ ready }, now] = await Promise.all([
           servicePods(env.core, env.namespace, ref, MODEL_SERVER_SERVICE),
-          readHpa(env, autoscaler),
+          hpa.read(autoscaler),
         ]);
-        trace.push({ t: (Date.now() - t0) / 1000, threshold: hpa.threshold, replicas: ready, desired: hpa.desired });
+        trace.push({ t: (Date.now() - t0) / 1000, threshold: now.threshold, replicas: ready, desired: now.desired });
       } catch {
         // the next sample comes in 2 s
       }
@@ -376,16 +311,20 @@ export async function runAutoscalingExperiment(
 ): Promise<AutoscalingResult> {
   const { log: _log, ...options } = o;
   if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`rounds: expected an integer >= 1, got ${o.rounds}`);
+  parseCpuQuantity(o.cpuRequest, 'cpuRequest');
+  parseCpuQuantity(o.cpuLimit, 'cpuLimit');
+  // One set of API clients for every setting and every 2 s sample of the trace.
+  const hpa = new ServiceAutoscaler(env, serviceObjectName(ONLINE_REF, MODEL_SERVER_SERVICE));
   const settings: SettingResult[] = [];
   const agents: AgentRecord[] = [];
   for (let round = 1; round <= o.rounds; round++) {
     for (const threshold of o.thresholds)
-      settings.push((await runSetting(env, o, 'threshold', round, threshold)).result);
-    const tuned = await runSetting(env, o, 'agent', round);
+      settings.push((await runSetting(env, hpa, o, 'threshold', round, threshold)).result);
+    const tuned = await runSetting(env, hpa, o, 'agent', round);
     settings.push(tuned.result);
     agents.push(tuned.agent!);
     for (const threshold of o.kedaThresholds)
-      settings.push((await runSetting(env, o, 'keda', round, threshold)).result);
+      settings.push((await runSetting(env, hpa, o, 'keda', round, threshold)).result);
   }
   const [agent, ...laterAgents] = agents;
   return {
