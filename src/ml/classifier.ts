@@ -65,7 +65,8 @@ export interface TrainOptions {
   /** Called every 50 batches, so a long epoch can heartbeat. */
   onProgress?: () => void;
   /**
-   * Augmentation of every batch (augment.ts); 'none': none. Absent: V1_AUGMENTATION with the
+   * Augmentation of the training images, a fresh variant of each every epoch (augment.ts, applied
+   * per chunk of the epoch by training-loop.ts); 'none': none. Absent: V1_AUGMENTATION with the
    * default recipe (no `batchSize`), none with an explicit `batchSize` (the Keras comparison's
    * setting, bench/ml.ts --training).
    */
@@ -135,7 +136,8 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
         loss: sparseCrossEntropy,
         onEpoch: options.onEpoch && ((epoch, loss) => options.onEpoch?.(offset + epoch, loss)),
         onProgress: options.onProgress,
-        augment: augmentation && ((x, stepSeed) => augmentBatch(x as Tensor4D, stepSeed, augmentation)),
+        // Augmented a chunk of the epoch's shuffled images at a time (training-loop.ts), not per batch.
+        augment: augmentation && ((x, seed) => augmentBatch(x as Tensor4D, seed, augmentation)),
       });
       seconds += result.seconds;
       finalLoss = result.finalLoss;
