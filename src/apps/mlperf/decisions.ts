@@ -355,6 +355,67 @@ export function costModel(
 }
 
 /**
+ * The frame both tuner modes (decideThreshold here, decideKedaThreshold in keda-tuner.ts) evaluate
+ * in: the state before this evaluation (a fresh one at the first), the threshold in effect within
+ * the bounds, and the requirement's dead band and target.
+ */
+export function evaluationStart(
+  input: TunerInput,
+  p: TunerParams,
+): { prev: TunerState; from: number; band: { low: number; high: number }; target: number } {
+  return {
+    prev: input.state ?? { streak: { direction: 'hold', count: 0 }, cooldownLeft: 0, evaluations: 0, changes: 0 },
+    from: clamp(finite(input.applied) ? input.applied : p.initialThreshold, p.minThreshold, p.maxThreshold),
+    band: { low: p.qosBound * p.lowFraction, high: p.qosBound * p.highFraction },
+    target: roundTo(p.qosBound * p.targetFraction, 6),
+  };
+}
+
+/** The streak after this evaluation: one more in the same direction, or a new one. */
+export function nextStreak(prev: TunerState, direction: Direction): TunerState['streak'] {
+  return { direction, count: direction === prev.streak.direction ? prev.streak.count + 1 : 1 };
+}
+
+/** The fields of a decision that keeps the threshold. */
+type Held = Pick<TunerDecision, 'change' | 'threshold' | 'direction' | 'reason' | 'state'>;
+
+/**
+ * A decision that keeps the threshold (`base.from`): the streak goes on as given, a cooldown runs
+ * down one evaluation. `cost`: the CPU mode's fit, carried in its state (the KEDA mode has none).
+ */
+export function holdDecision<B extends { from: number }>(
+  base: B,
+  prev: TunerState,
+  cost?: CostSums | null,
+): (reason: string, streak: TunerState['streak']) => B & Held {
+  return (reason, streak) => ({
+    ...base,
+    change: false,
+    threshold: base.from,
+    direction: 'hold',
+    reason,
+    state: {
+      streak,
+      cooldownLeft: Math.max(0, prev.cooldownLeft - 1),
+      evaluations: prev.evaluations + 1,
+      changes: prev.changes,
+      ...(cost !== undefined ? { cost } : {}),
+    },
+  });
+}
+
+/** The state after a change: a new streak, the full cooldown. */
+export function changedState(prev: TunerState, p: Pick<TunerParams, 'cooldown'>, cost?: CostSums | null): TunerState {
+  return {
+    streak: { direction: 'hold', count: 0 },
+    cooldownLeft: p.cooldown,
+    evaluations: prev.evaluations + 1,
+    changes: prev.changes + 1,
+    ...(cost !== undefined ? { cost } : {}),
+  };
+}
+
+/**
  * One evaluation of the QoS tuner. Outside the dead band for `sustain` evaluations in a row (and not
  * cooling down), it moves the threshold toward the one that gives the target per replica:
  *
@@ -372,17 +433,9 @@ export function costModel(
 export function decideThreshold(input: TunerInput): TunerDecision {
   const p = tunerParams(input.params ?? {});
   need(p.autoscaler === 'hpa-cpu', 'autoscaler keda-qps: decided by decideKedaThreshold (keda-tuner.ts), not here');
-  const prev: TunerState = input.state ?? {
-    streak: { direction: 'hold', count: 0 },
-    cooldownLeft: 0,
-    evaluations: 0,
-    changes: 0,
-  };
-  const from = clamp(finite(input.applied) ? input.applied : p.initialThreshold, p.minThreshold, p.maxThreshold);
+  const { prev, from, band, target } = evaluationStart(input, p);
   const raw = p.qosMetric === 'p99' ? input.observed?.p99 : input.observed?.qpsPerReplica;
   const value = finite(raw) ? raw : null;
-  const band = { low: p.qosBound * p.lowFraction, high: p.qosBound * p.highFraction };
-  const target = roundTo(p.qosBound * p.targetFraction, 6);
   const points =
     p.qosMetric === 'qps-per-replica' ? costPoints(input.observed?.perReplica, input.observed?.cpu, p) : [];
   // An evaluation without CPU points leaves the fit as it was (a missed scrape is not evidence).
@@ -393,23 +446,12 @@ export function decideThreshold(input: TunerInput): TunerDecision {
       ? (model?.threshold ?? null)
       : (model?.threshold ?? roundTo((from * target) / value, 2));
   const base = { from, metric: p.qosMetric, value, bound: p.qosBound, band, target, wanted, model };
-  const cooldownLeft = Math.max(0, prev.cooldownLeft - 1);
-  const hold = (reason: string, streak: TunerState['streak']): TunerDecision => ({
-    ...base,
-    change: false,
-    threshold: from,
-    direction: 'hold',
-    reason,
-    state: { streak, cooldownLeft, evaluations: prev.evaluations + 1, changes: prev.changes, cost },
-  });
+  const hold: (reason: string, streak: TunerState['streak']) => TunerDecision = holdDecision(base, prev, cost);
 
   if (value === null)
     return hold('no observation (no traffic or no scrape): nothing is evidence', { direction: 'hold', count: 0 });
   const direction: Direction = value > band.high ? 'lower' : value < band.low ? 'raise' : 'hold';
-  const streak = {
-    direction,
-    count: direction === prev.streak.direction ? prev.streak.count + 1 : 1,
-  };
+  const streak = nextStreak(prev, direction);
   if (direction === 'hold')
     return hold(`${value} within the dead band [${band.low}, ${band.high}] of the requirement < ${p.qosBound}`, streak);
   const side = direction === 'lower' ? `${value} > ${band.high}` : `${value} < ${band.low}`;
@@ -458,13 +500,7 @@ export function decideThreshold(input: TunerInput): TunerDecision {
     threshold: next,
     direction,
     reason: `${p.qosMetric} ${side} (${direction === 'lower' ? 'requirement at risk' : 'slack'}) for ${streak.count} evaluations: threshold ${from} → ${next} (for the target: ${wanted} = ${source}; step at most ${roundTo(limit, 2)})`,
-    state: {
-      streak: { direction: 'hold', count: 0 },
-      cooldownLeft: p.cooldown,
-      evaluations: prev.evaluations + 1,
-      changes: prev.changes + 1,
-      cost,
-    },
+    state: changedState(prev, p, cost),
   };
 }
 

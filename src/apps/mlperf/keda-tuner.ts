@@ -16,11 +16,15 @@
  * reason to change: KEDA's HPA would not change the replicas for it either.
  */
 import {
+  changedState,
   clamp,
   decideThreshold,
+  evaluationStart,
   finite,
+  holdDecision,
   HPA_TOLERANCE,
   need,
+  nextStreak,
   roundTo,
   tunerParams,
   type Direction,
@@ -39,19 +43,11 @@ export interface KedaTunerDecision extends Omit<TunerDecision, 'model'> {
 export function decideKedaThreshold(input: TunerInput): KedaTunerDecision {
   const p = tunerParams(input.params ?? {});
   need(p.autoscaler === 'keda-qps', `autoscaler: decideKedaThreshold tunes keda-qps, got ${p.autoscaler}`);
-  const prev: TunerState = input.state ?? {
-    streak: { direction: 'hold', count: 0 },
-    cooldownLeft: 0,
-    evaluations: 0,
-    changes: 0,
-  };
-  const from = clamp(finite(input.applied) ? input.applied : p.initialThreshold, p.minThreshold, p.maxThreshold);
+  const { prev, from, band, target } = evaluationStart(input, p);
   const surge = finite(input.observed?.surge) && input.observed.surge > 0 ? input.observed.surge : null;
   const evidence = finite(input.observed?.evidenceSeconds) ? Math.max(0, input.observed.evidenceSeconds) : 0;
   const qps = input.observed?.qpsPerReplica;
   const value = finite(qps) ? qps : null;
-  const band = { low: p.qosBound * p.lowFraction, high: p.qosBound * p.highFraction };
-  const target = roundTo(p.qosBound * p.targetFraction, 6);
   const wanted =
     surge === null
       ? null
@@ -68,15 +64,7 @@ export function decideKedaThreshold(input: TunerInput): KedaTunerDecision {
     surge,
     evidenceSeconds: evidence,
   };
-  const cooldownLeft = Math.max(0, prev.cooldownLeft - 1);
-  const hold = (reason: string, streak: TunerState['streak']): KedaTunerDecision => ({
-    ...base,
-    change: false,
-    threshold: from,
-    direction: 'hold',
-    reason,
-    state: { streak, cooldownLeft, evaluations: prev.evaluations + 1, changes: prev.changes },
-  });
+  const hold: (reason: string, streak: TunerState['streak']) => KedaTunerDecision = holdDecision(base, prev);
   if (wanted === null)
     return hold('no load in the memory (no traffic or no scrape): nothing is evidence', {
       direction: 'hold',
@@ -89,7 +77,7 @@ export function decideKedaThreshold(input: TunerInput): KedaTunerDecision {
       : wanted > from && wanted - from > HPA_TOLERANCE * from
         ? 'raise'
         : 'hold';
-  const streak = { direction, count: direction === prev.streak.direction ? prev.streak.count + 1 : 1 };
+  const streak = nextStreak(prev, direction);
   if (direction === 'hold') return hold(`wanted ${wanted} = ${formula} within the HPA's tolerance of ${from}`, streak);
   if (streak.count < p.sustain)
     return hold(`${direction} wanted (${wanted} = ${formula}) for ${streak.count}/${p.sustain} evaluations`, streak);
@@ -116,12 +104,7 @@ export function decideKedaThreshold(input: TunerInput): KedaTunerDecision {
       direction === 'lower'
         ? `load surge J ${surge} within ${p.reactionSeconds} s (requirement at risk during a reaction) for ${streak.count} evaluations: threshold ${from} → ${next} q/s per replica (= ${formula}, at once)`
         : `load surge J ${surge} over ${evidence} s of evidence (slack) for ${streak.count} evaluations: threshold ${from} → ${next} q/s per replica (toward ${wanted} = ${formula}, step at most ${roundTo(limit, 2)})`,
-    state: {
-      streak: { direction: 'hold', count: 0 },
-      cooldownLeft: p.cooldown,
-      evaluations: prev.evaluations + 1,
-      changes: prev.changes + 1,
-    },
+    state: changedState(prev, p),
   };
 }
 

@@ -129,6 +129,51 @@ describe('QoS tuner, keda-qps mode (threshold from the load surge)', () => {
     );
   });
 
+  it('starts from the same frame as the CPU mode: a fresh state, the applied threshold within the bounds, band and target', () => {
+    const cpu: Partial<TunerParams> = { ...keda, autoscaler: 'hpa-cpu', minThreshold: 10, maxThreshold: 90 };
+    for (const [applied, params, from] of [
+      [null, keda, 6.7],
+      [50, keda, 20],
+      [0.5, keda, 1],
+      [null, { ...cpu, initialThreshold: 30 }, 30],
+      [95, cpu, 90],
+      [5, cpu, 10],
+    ] as const) {
+      const input = { observed: { surge: 1, qpsPerReplica: 15 }, applied, params };
+      const d = params.autoscaler === 'keda-qps' ? decideKedaThreshold(input) : decideThreshold(input);
+      expect(d).toMatchObject({ from, band: { low: 12, high: 18 }, target: 15 });
+      // The first evaluation starts a streak of its own direction and counts itself; no change before `sustain`.
+      expect(d.state).toMatchObject({ streak: { count: 1 }, cooldownLeft: 0, evaluations: 1, changes: 0 });
+      expect(d.change).toBe(false);
+    }
+    // A hold counts down a cooldown; a change restarts the streak and sets the full cooldown.
+    const held = decideKedaThreshold({
+      observed: { surge: 1 },
+      applied: 15,
+      state: { streak: { direction: 'lower', count: 4 }, cooldownLeft: 2, evaluations: 7, changes: 3 },
+      params: keda,
+    });
+    expect(held.state).toEqual({
+      streak: { direction: 'hold', count: 1 },
+      cooldownLeft: 1,
+      evaluations: 8,
+      changes: 3,
+    });
+    const changed = decideKedaThreshold({
+      observed: { surge: 3 },
+      applied: 15,
+      state: { streak: { direction: 'lower', count: 4 }, cooldownLeft: 0, evaluations: 7, changes: 3 },
+      params: keda,
+    });
+    expect(changed).toMatchObject({ change: true, threshold: 6 });
+    expect(changed.state).toEqual({
+      streak: { direction: 'hold', count: 0 },
+      cooldownLeft: 2,
+      evaluations: 8,
+      changes: 4,
+    });
+  });
+
   it('decideTuner dispatches on the autoscaler', () => {
     expect(decideTuner({ observed: { surge: 3 }, params: keda })).toMatchObject({ wanted: 6 });
     expect(decideTuner({ observed: { qpsPerReplica: 10 }, params: { initialThreshold: 50 } })).toMatchObject({
