@@ -38,7 +38,7 @@ import {
   predict,
   trainClassifier,
 } from '../src/ml/classifier.js';
-import { GENERIC_AUGMENTATION, type AugmentOptions } from '../src/ml/augment.js';
+import { GENERIC_AUGMENTATION, V1_AUGMENTATION, type AugmentOptions } from '../src/ml/augment.js';
 import { CORRUPTIONS, type CorruptionName } from '../src/ml/corruptions.js';
 import { DriftDetector } from '../src/ml/drift-detector.js';
 import { DriftStream } from '../src/ml/drift-stream.js';
@@ -336,10 +336,27 @@ const WHOLE_PIXEL_SHIFTS: AugmentOptions = {
 };
 
 async function compareRecipes(): Promise<void> {
-  const all: { name: string; batchSize?: number; epochs: number; augmentation?: AugmentOptions | 'none' }[] = [
+  const all: {
+    name: string;
+    batchSize?: number;
+    warmupBatchSize?: number;
+    epochs: number;
+    augmentation?: AugmentOptions | 'none';
+  }[] = [
     {
       name: 'default: 1 epoch at batch 32, then batch 128 (2 epochs), V1_AUGMENTATION (augment.ts)',
       epochs: 2,
+    },
+    {
+      name: 'V1_AUGMENTATION, warm-up epoch at batch 64, then batch 128 (2 epochs)',
+      epochs: 2,
+      warmupBatchSize: 64,
+    },
+    {
+      name: 'V1_AUGMENTATION, batch 128 throughout (2 epochs, no warm-up)',
+      epochs: 2,
+      batchSize: 128,
+      augmentation: V1_AUGMENTATION,
     },
     {
       name: 'warm-up recipe without augmentation (1 epoch at batch 32, then batch 128; before)',
@@ -372,17 +389,9 @@ async function compareRecipes(): Promise<void> {
       augmentation: { ...WHOLE_PIXEL_SHIFTS, affineShare: 0.5, jitterShare: 0.5, brightness: 0.4, contrast: 0.4 },
     },
     {
-      name: 'warm-up recipe + generic augmentation on half the images + colour jitter on half',
+      name: 'warm-up recipe + generic augmentation on half the images + colour jitter on half (V1_AUGMENTATION, given explicitly)',
       epochs: 2,
-      augmentation: {
-        ...GENERIC_AUGMENTATION,
-        affineShare: 0.5,
-        noiseShare: 0.15,
-        blurShare: 0.15,
-        jitterShare: 0.5,
-        brightness: 0.4,
-        contrast: 0.4,
-      },
+      augmentation: V1_AUGMENTATION,
     },
     {
       name: 'warm-up recipe + generic augmentation on half the images (affine 50 %, noise 15 %, blur 15 %)',
@@ -420,6 +429,7 @@ async function compareRecipes(): Promise<void> {
       const r = await trainClassifier(model, train, {
         epochs: recipe.epochs,
         batchSize: recipe.batchSize,
+        warmupBatchSize: recipe.warmupBatchSize,
         seed,
         augmentation: recipe.augmentation,
       });

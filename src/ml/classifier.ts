@@ -59,6 +59,8 @@ export interface TrainOptions {
   epochs: number;
   /** Absent: the default recipe (CLASSIFIER_WARMUP_BATCH_SIZE for the first epoch, then CLASSIFIER_BATCH_SIZE). */
   batchSize?: number;
+  /** The default recipe's warm-up batch size (bench/ml.ts --recipes compares them); absent: CLASSIFIER_WARMUP_BATCH_SIZE. */
+  warmupBatchSize?: number;
   seed: number;
   /** Called after each epoch (heartbeats go here). */
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
@@ -105,13 +107,18 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
   const labels = requireLabels(data, 'training data');
   if (!Number.isInteger(options.epochs) || options.epochs < 1)
     throw new InvalidInputError(`epochs must be a positive integer, got ${options.epochs}`);
+  const warmup = options.warmupBatchSize ?? CLASSIFIER_WARMUP_BATCH_SIZE;
+  if (!Number.isInteger(warmup) || warmup < 1)
+    throw new InvalidInputError(
+      `warmupBatchSize must be a positive integer, got ${JSON.stringify(options.warmupBatchSize)}`,
+    );
   // [batch size, epochs] per phase: the default recipe warms up for one epoch when it has two or more.
   const phases: [number, number][] =
     options.batchSize !== undefined
       ? [[options.batchSize, options.epochs]]
       : options.epochs >= 2
         ? [
-            [CLASSIFIER_WARMUP_BATCH_SIZE, 1],
+            [warmup, 1],
             [CLASSIFIER_BATCH_SIZE, options.epochs - 1],
           ]
         : [[CLASSIFIER_BATCH_SIZE, options.epochs]];
