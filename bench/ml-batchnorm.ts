@@ -22,6 +22,7 @@
  * trained models are cached under SCANFLOW_BENCH_CACHE (default $TMPDIR/scanflow-bench-batchnorm)
  * with their training times (A and B trained alternately, so their times share the same load).
  * SCANFLOW_BENCH_RETRAIN_MIXES=0,1 (indices into MIXES; default 0) picks the retrain's mixes.
+ * `--kernels`: only the training time of B with tfjs's BN layer against the native fused ops.
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { createHash } from 'node:crypto';
@@ -134,6 +135,44 @@ function printTable(title: string, rows: Row[]): void {
     const diff = (xs: number[]) => `${(100 * (mean(xs) - mean(a))).toFixed(1)} pts`;
     log(`| ${row.name} | ${cell(a)} | ${cell(b)} | ${cell(ad)} | ${diff(b)} | ${diff(ad)} |`);
   }
+}
+
+/**
+ * `--kernels`: B's training step with tfjs's BN layer against the native fused ops
+ * (withBatchNormTraining's `kernel`), A beside them; the default recipe on the first 12,000
+ * training images, alternating for 2 rounds; wall and CPU time, load beside.
+ */
+async function compareKernels(): Promise<void> {
+  const train = subset(
+    loadMnist('train'),
+    Array.from({ length: 12000 }, (_, i) => i),
+  );
+  const test = loadMnist('test');
+  log(`# BN training kernels (12,000 images, default recipe, 2 epochs): ${utc()}, ${load()}`);
+  log('| round | variant | wall s | CPU s | clean test | load average |');
+  log('|---|---|---|---|---|---|');
+  const sums: Record<string, number> = {};
+  for (let round = 1; round <= 2; round++) {
+    for (const variant of ['A', 'B tfjs', 'B native'] as const) {
+      const model = variant === 'A' ? buildClassifier(round) : buildBatchNormClassifier(round);
+      const cpu = process.cpuUsage();
+      const run = () => trainClassifier(model, train, { epochs: 2, seed: round });
+      const r =
+        variant === 'A'
+          ? await run()
+          : await withBatchNormTraining(model, run, { kernel: variant === 'B tfjs' ? 'tfjs' : 'native' });
+      const used = process.cpuUsage(cpu);
+      const cpuSeconds = (used.user + used.system) / 1e6;
+      sums[variant] = (sums[variant] ?? 0) + cpuSeconds;
+      log(
+        `| ${round} | ${variant} | ${r.seconds.toFixed(1)} | ${cpuSeconds.toFixed(1)} | ${pct(evaluateClassifier(model, test).accuracy)} | ${load()} |`,
+      );
+      model.dispose();
+    }
+  }
+  log(
+    `CPU over A: B tfjs ${((sums['B tfjs'] ?? NaN) / (sums.A ?? NaN)).toFixed(2)}×, B native ${((sums['B native'] ?? NaN) / (sums.A ?? NaN)).toFixed(2)}×; ${load()}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -299,4 +338,4 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+await (process.argv.includes('--kernels') ? compareKernels() : main());

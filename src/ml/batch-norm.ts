@@ -74,18 +74,37 @@ export function batchNormLayers(model: LayersModel): Layer[] {
   return model.layers.filter(isBatchNorm);
 }
 
+export interface BatchNormTrainingOptions {
+  /**
+   * 'native' (default): one TensorFlow FusedBatchNormV3 op forward and one FusedBatchNormGradV3
+   * backward (nativeBatchNormStep); 'tfjs': tfjs's own layer in training mode (moments, batchNorm
+   * and their JavaScript-composed gradients), to compare.
+   */
+  kernel?: 'native' | 'tfjs';
+}
+
 /**
  * Runs `train` with every BN layer of `model` in training mode (batch statistics, moving
  * statistics updated) when the training loop calls it without `training: true`. Restored after,
  * even on error, so prediction uses the moving statistics again.
  */
-export async function withBatchNormTraining<T>(model: LayersModel, train: () => Promise<T>): Promise<T> {
+export async function withBatchNormTraining<T>(
+  model: LayersModel,
+  train: () => Promise<T>,
+  options: BatchNormTrainingOptions = {},
+): Promise<T> {
   type Apply = Layer['apply'];
+  const kernel = options.kernel ?? 'native';
+  if (kernel !== 'native' && kernel !== 'tfjs')
+    throw new InvalidInputError(`kernel must be 'native' or 'tfjs', got ${JSON.stringify(kernel)}`);
   const patched = batchNormLayers(model).map((layer) => {
     const own = Object.prototype.hasOwnProperty.call(layer, 'apply') ? layer.apply : undefined;
     const original = layer.apply.bind(layer);
+    const step = kernel === 'native' ? nativeBatchNormStep(layer) : undefined;
     (layer as { apply: Apply }).apply = ((inputs, kwargs) =>
-      original(inputs, { ...(kwargs ?? {}), training: true })) as Apply;
+      step && inputs instanceof tensorflow().Tensor && inputs.rank === 4
+        ? step(inputs)
+        : original(inputs, { ...(kwargs ?? {}), training: true })) as Apply;
     return { layer, own };
   });
   try {
@@ -96,6 +115,83 @@ export async function withBatchNormTraining<T>(model: LayersModel, train: () => 
       else delete (layer as { apply?: Apply }).apply;
     }
   }
+}
+
+interface BatchNormConfig {
+  axis?: number | number[];
+  momentum?: number;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+}
+
+const DT_FLOAT = 1;
+
+interface NativeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number };
+  executeMultipleOutputs(
+    name: string,
+    attrs: { name: string; type: number; value: unknown }[],
+    inputs: Tensor[],
+    count: number,
+  ): Tensor[];
+}
+
+/**
+ * A BN layer's training step (NHWC, last axis) as TensorFlow's own fused ops: FusedBatchNormV3
+ * (is_training) returns the normalised batch, the batch mean and the (Bessel-corrected) batch
+ * variance for the moving averages, and the saved statistics FusedBatchNormGradV3 takes back to
+ * return dx, dγ, dβ in one op. tfjs's layer composes the same from moments, batchNorm and their
+ * JavaScript gradients: about 2× V1's whole training step (bench/ml-batchnorm.ts). The moving
+ * statistics update as Keras does: m ← momentum·m + (1 − momentum)·batch.
+ */
+export function nativeBatchNormStep(layer: Layer): (x: Tensor) => Tensor {
+  const tf = tensorflow();
+  const config = layer.getConfig() as BatchNormConfig;
+  const axis = Array.isArray(config.axis) ? config.axis : [config.axis ?? -1];
+  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3) || config.center === false || config.scale === false)
+    throw new InvalidInputError(`layer ${layer.name}: the native BN step needs axis -1 with centre and scale`);
+  const find = (suffix: string) => {
+    const w = layer.weights.find((v) => v.name.endsWith(suffix));
+    if (!w) throw new InvalidInputError(`layer ${layer.name} has no ${suffix}`);
+    return w;
+  };
+  const gamma = find('gamma');
+  const beta = find('beta');
+  const movingMean = find('moving_mean');
+  const movingVariance = find('moving_variance');
+  const momentum = config.momentum ?? 0.99;
+  const backend = tf.backend() as unknown as NativeBackend;
+  const { TF_ATTR_TYPE, TF_ATTR_FLOAT, TF_ATTR_STRING, TF_ATTR_BOOL } = backend.binding;
+  const attrs = [
+    { name: 'T', type: TF_ATTR_TYPE, value: DT_FLOAT },
+    { name: 'U', type: TF_ATTR_TYPE, value: DT_FLOAT },
+    { name: 'epsilon', type: TF_ATTR_FLOAT, value: config.epsilon ?? 1e-3 },
+    { name: 'data_format', type: TF_ATTR_STRING, value: 'NHWC' },
+    { name: 'is_training', type: TF_ATTR_BOOL, value: true },
+  ];
+  const empty = tf.keep(tf.zeros([0]));
+  const normalise = tf.customGrad(((x: Tensor, scale: Tensor, offset: Tensor, save: (ts: Tensor[]) => void) => {
+    const [y, batchMean, batchVariance, r1, r2, r3] = backend.executeMultipleOutputs(
+      'FusedBatchNormV3',
+      [...attrs, { name: 'exponential_avg_factor', type: TF_ATTR_FLOAT, value: 1 }],
+      [x, scale, offset, empty, empty],
+      6,
+    ) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+    tf.tidy(() => {
+      movingMean.write(tf.add(tf.mul(movingMean.read(), momentum), tf.mul(batchMean, 1 - momentum)));
+      movingVariance.write(tf.add(tf.mul(movingVariance.read(), momentum), tf.mul(batchVariance, 1 - momentum)));
+    });
+    save([x, scale, r1, r2, r3]);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [dx, dScale, dOffset] = backend.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [dy, ...saved], 5);
+        return [dx, dScale, dOffset];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (x) => normalise(x, gamma.read(), beta.read()) as Tensor;
 }
 
 export interface AdaptOptions {
