@@ -89,7 +89,7 @@ export async function trainLoop(
     throw new InvalidInputError(`batchSize must be a positive integer, got ${options.batchSize}`);
   const chunkImages = options.chunkImages ?? CHUNK_IMAGES;
   if (!Number.isInteger(chunkImages) || chunkImages < 1)
-    throw new InvalidInputError(`chunkImages must be a positive integer, got ${JSON.stringify(options.chunkImages)}`);
+    throw new InvalidInputError(`chunkImages must be a positive integer, got ${String(options.chunkImages)}`);
   if (count < 1 || targets.shape[0] !== count)
     throw new InvalidInputError(`training needs as many targets as inputs (≥ 1), got ${targets.shape[0]} for ${count}`);
   const optimizer = model.optimizer as Optimizer | undefined;
