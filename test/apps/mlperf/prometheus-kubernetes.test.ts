@@ -1,23 +1,19 @@
 /**
  * Prometheus finds a namespace's model-server pods and the nodes through the Kubernetes API
- * (src/stack/prometheus-kubernetes.ts): a real Prometheus with the generated configuration and the
- * discovery endpoint against the harness's control plane (KWOK nodes: the pods get IPs and Run,
+ * (src/stack/prometheus-kubernetes.ts), started as the experiments start it
+ * (startKubernetesPrometheus: the discovery endpoint, a real Prometheus and the generated
+ * scrape configuration from a kubeconfig) against the harness's control plane (KWOK nodes: the pods get IPs and Run,
  * but nothing answers there, so the targets are asserted as discovered, with the labels the
  * agents select on, not as scraped). The real-node demo test scrapes them for real.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onlineInferenceWorkflow } from '../../../src/apps/mlperf/workloads.js';
-import { freePort } from '../../../src/stack/ports.js';
-import { startPrometheus, type RunningPrometheus } from '../../../src/stack/prometheus-server.js';
-import {
-  applyPrometheusConfig,
-  kubernetesScrapeConfig,
-  startKubernetesDiscovery,
-  type KubernetesDiscovery,
-} from '../../../src/stack/prometheus-kubernetes.js';
+import { startKubernetesPrometheus, type KubernetesPrometheus } from '../../../src/stack/kubernetes-prometheus.js';
+import { kubernetesScrapeConfig } from '../../../src/stack/prometheus-kubernetes.js';
 import { adminPlatform, freshNamespace, testCluster, waitFor } from '../../kubernetes/cluster.js';
 
 const c = testCluster();
@@ -30,31 +26,22 @@ interface Target {
 }
 
 describe('Prometheus with Kubernetes discovery (http_sd from the API server)', () => {
-  let prom: RunningPrometheus;
-  let sd: KubernetesDiscovery;
+  let prom: KubernetesPrometheus;
   let ns: string;
   let other: string;
 
   beforeAll(async () => {
     ns = await freshNamespace(c, 'promsd');
     other = await freshNamespace(c, 'promsd-other');
-    const dir = mkdtempSync(join(tmpdir(), 'scanflow-promsd-'));
-    sd = await startKubernetesDiscovery({ kubeconfig: c.kubeconfigPath, namespaces: [ns] });
-    prom = await startPrometheus({ dataDir: join(dir, 'data'), port: await freePort(), logDir: dir });
-    const kc = c.kc;
-    await applyPrometheusConfig(
-      prom,
-      kubernetesScrapeConfig({
-        discovery: sd.url,
-        apiServer: kc.getCurrentCluster()!.server,
-        token: kc.getCurrentUser()!.token!,
-      }),
-    );
+    prom = await startKubernetesPrometheus({
+      kubeconfig: c.kubeconfigPath,
+      namespaces: [ns],
+      dir: mkdtempSync(join(tmpdir(), 'scanflow-promsd-')),
+    });
   }, 60_000);
 
   afterAll(async () => {
-    await prom?.process.stop();
-    await sd?.close();
+    await prom?.stop();
   });
 
   it('lists the annotated Running pods of the namespace with app, workflow, component, pod, namespace, node; and every node through the API server proxy', async () => {
@@ -93,8 +80,24 @@ describe('Prometheus with Kubernetes discovery (http_sd from the API server)', (
       expect(t.scrapeUrl).toBe(`https://${server.host}/api/v1/nodes/${t.labels.node}/proxy/metrics/cadvisor`);
   }, 120_000);
 
+  it('refuses a kubeconfig without a bearer token, naming the kubeconfig, and starts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scanflow-promsd-notoken-'));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: c.kc.clusters,
+      contexts: c.kc.contexts,
+      currentContext: c.kc.currentContext,
+      users: c.kc.users.map(({ token: _token, ...u }) => u),
+    });
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, kc.exportConfig());
+    await expect(startKubernetesPrometheus({ kubeconfig, namespaces: [ns], dir })).rejects.toThrow(
+      `the kubeconfig ${kubeconfig} needs a current cluster with a server and a user with a bearer token`,
+    );
+  });
+
   it('refuses a configuration it cannot write, naming the field', () => {
-    const base = { discovery: sd.url, apiServer: 'https://10.0.0.1:6443', token: 't' };
+    const base = { discovery: prom.discovery.url, apiServer: 'https://10.0.0.1:6443', token: 't' };
     expect(() => kubernetesScrapeConfig({ ...base, apiServer: 'not a url' })).toThrow(/apiServer/);
     expect(() => kubernetesScrapeConfig({ ...base, token: '' })).toThrow(/token/);
     expect(() => kubernetesScrapeConfig({ ...base, scrapeInterval: 'often' })).toThrow(/scrapeInterval/);

@@ -6,7 +6,7 @@
  *     running the project's image (scripts/build-image), tainted so that only the experiment's
  *     namespace (annotated with the real nodes' selector and toleration) lands there;
  *   - a Prometheus scraping the namespace's model-server pods and the nodes' cAdvisor through the
- *     API server (src/stack/prometheus-kubernetes.ts), the series labelled as the agents select;
+ *     API server (src/stack/kubernetes-prometheus.ts), the series labelled as the agents select;
  *   - the workers (agents, kubernetes and ml roles, the mlperf app), the platform acting in the
  *     experiment's namespace, the sensors reading that Prometheus;
  *   - the model store (model-store.ts), mounted into the model-server pods.
@@ -14,7 +14,7 @@
  * Only one real-node cluster runs on a machine at a time: the start queues behind another for
  * SCANFLOW_NODES_WAIT_SECONDS (the control plane's machine lock).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
@@ -27,13 +27,8 @@ import {
   realNodeNamespaceAnnotations,
 } from '../../../platform/kubernetes/control-plane/real-nodes.js';
 import { freePort } from '../../../stack/ports.js';
-import { startPrometheus, type RunningPrometheus } from '../../../stack/prometheus-server.js';
-import {
-  applyPrometheusConfig,
-  kubernetesScrapeConfig,
-  startKubernetesDiscovery,
-  type KubernetesDiscovery,
-} from '../../../stack/prometheus-kubernetes.js';
+import { startKubernetesPrometheus } from '../../../stack/kubernetes-prometheus.js';
+import type { RunningPrometheus } from '../../../stack/prometheus-server.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../../stack/temporal-server.js';
 import { temporalSettingsFrom } from '../../../temporal/connection-options.js';
 import type { RunningWorkers, startWorkers } from '../../../../workers/run.js';
@@ -156,39 +151,16 @@ export async function startExperimentEnvironment(o: EnvironmentOptions): Promise
       await core.readNamespacedServiceAccount({ name: 'default', namespace });
       return true;
     });
-    const apiServer = kc.getCurrentCluster()?.server ?? '';
-    const token = kc.getCurrentUser()?.token ?? '';
-    if (!apiServer || !token)
-      throw new Error(
-        `the kubeconfig ${kubeconfig} needs a cluster server and a user with a bearer token (Prometheus reads cAdvisor as that user)`,
-      );
-
     // Prometheus: pods and cAdvisor through the API server, as the admin of this throwaway cluster.
-    mkdirSync(join(o.runDir, 'cluster'), { recursive: true });
-    const caFile = join(o.runDir, 'cluster', 'api-ca.pem');
-    const caData = kc.getCurrentCluster()?.caData;
-    if (caData) writeFileSync(caFile, Buffer.from(caData, 'base64'));
-    const discovery: KubernetesDiscovery = await startKubernetesDiscovery({
+    const prom = await startKubernetesPrometheus({
       kubeconfig,
       namespaces: [namespace],
       nodeLabel: { name: REAL_NODE_LABEL, value: 'real' },
-    });
-    cleanups.push(() => discovery.close());
-    const prometheus = await startPrometheus({
-      dataDir: join(o.runDir, 'prometheus'),
-      port: await freePort(),
+      dir: o.runDir,
       logDir,
     });
-    cleanups.push(() => prometheus.process.stop());
-    await applyPrometheusConfig(
-      prometheus,
-      kubernetesScrapeConfig({
-        discovery: discovery.url,
-        apiServer,
-        token,
-        ...(caData ? { caFile } : {}),
-      }),
-    );
+    cleanups.push(() => prom.stop());
+    const prometheus = prom.prometheus;
     log(`Prometheus ${prometheus.url} (pods of ${namespace} and the nodes' cAdvisor, every 2 s)`);
 
     const store = await seedModelStore(o.home);
