@@ -17,7 +17,9 @@
  *     against robustness (mean accuracy on the 15 MNIST-C corruptions, and per corruption), clean
  *     accuracy and time, over 3 seeds (SCANFLOW_BENCH_RECIPES=<regular expression> and
  *     SCANFLOW_BENCH_SEEDS=1,2 select recipes and seeds).
- * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring | --recipes | --adaptation | --adaptation-cost]   (full run: about 15–20 minutes on 2 busy cores)
+ *  (--detector-recipes, not in the full run) the detector's training recipe (images, batch size)
+ *     against its AUROC and time (bench/ml-detector-recipes.ts).
+ * Run: npx tsx bench/ml.ts [--quick | --training | --labels | --scoring | --recipes | --detector-recipes | --adaptation | --adaptation-cost]   (full run: about 15–20 minutes on 2 busy cores)
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { execFileSync, spawn } from 'node:child_process';
@@ -47,6 +49,7 @@ import { corruptImageSet } from '../src/ml/mnist-c.js';
 import { PICK_METHODS, pickCriticalPoints } from '../src/ml/picking.js';
 import { auroc } from '../src/ml/stats.js';
 import { compareAdaptation, compareAugmentationCost, streamAndHeldHalves } from './ml-adaptation.js';
+import { compareDetectorRecipes } from './ml-detector-recipes.js';
 import { libtensorflowVersion, tensorflow } from '../src/ml/tf.js';
 
 const quick = process.argv.includes('--quick');
@@ -60,6 +63,8 @@ const servingOnly = process.argv.includes('--serving-priority');
 const labelsOnly = process.argv.includes('--labels');
 /** Only V1's training recipes compared on robustness (MNIST-C), clean accuracy and time. */
 const recipesOnly = process.argv.includes('--recipes');
+/** Only the detector's training recipes compared on AUROC and time (bench/ml-detector-recipes.ts). */
+const detectorRecipesOnly = process.argv.includes('--detector-recipes');
 /** Only the retraining variants under drift with the demo's label pattern (bench/ml-adaptation.ts). */
 const adaptationOnly = process.argv.includes('--adaptation');
 /** Only what augmentation adds to a retrain's time. */
@@ -204,6 +209,10 @@ async function run(): Promise<void> {
   }
   if (recipesOnly) {
     await compareRecipes();
+    return;
+  }
+  if (detectorRecipesOnly) {
+    await compareDetectorRecipes(log);
     return;
   }
   if (adaptationCostOnly) {
