@@ -3,6 +3,7 @@ import { waitFor as waitForValue } from '../../src/stack/wait.js';
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { requireEnv } from '../harness/env.js';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
+import { waitForDefaultServiceAccount } from '../../src/platform/kubernetes/namespace-ready.js';
 
 export interface TestCluster {
   kubeconfigPath: string;
@@ -31,15 +32,7 @@ export async function freshNamespace(c: TestCluster, prefix: string): Promise<st
   n += 1;
   const name = `${prefix}-${process.pid}-${n}`;
   await c.core.createNamespace({ body: { metadata: { name } } });
-  // The controller-manager adds the "default" ServiceAccount that pods need.
-  await waitFor(`ServiceAccount default in ${name}`, async () => {
-    try {
-      await c.core.readNamespacedServiceAccount({ name: 'default', namespace: name });
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  await waitForDefaultServiceAccount(c.core, name);
   return name;
 }
 

@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import {
-  describePods,
+  deployReady,
   helloContainer,
+  helloService,
   http,
   imageContainer,
   kubectl,
-  readyPods,
   realPodSpec,
   waitFor,
 } from './support.js';
@@ -22,33 +22,13 @@ describe('cluster DNS on real nodes', () => {
 
   it('a pod resolves a Service by name and reaches it', async () => {
     const { c, ns } = suite;
-    const labels = { app: 'hello' };
-    await c.apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'hello' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: labels },
-          template: { metadata: { labels }, spec: realPodSpec([helloContainer(c)]) },
-        },
-      },
-    });
-    await c.core.createNamespacedService({
-      namespace: ns,
-      body: { metadata: { name: 'hello' }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
-    });
-    const [server] = await waitFor('the hello pod', 120_000, () => readyPods(c, ns, 'app=hello', 1)).catch(
-      async (err: unknown) => {
-        throw new Error(`${String(err)}\n${await describePods(c, ns)}`);
-      },
-    );
-    const svc = await c.core.readNamespacedService({ name: 'hello', namespace: ns });
+    const [server] = await deployReady(c, ns, 'hello', realPodSpec([helloContainer(c)]), { timeoutMs: 120_000 });
+    const clusterIP = await helloService(c, ns, 'hello');
     // The pod turns Ready a moment before kube-proxy has written the Service's rules: until the
     // host (same network namespace as kube-proxy) gets an answer through the cluster IP, a client
     // pod would be refused for a reason that has nothing to do with DNS.
     await waitFor('the Service to answer through its cluster IP', 60_000, async () => {
-      const r = await http(`http://${svc.spec?.clusterIP}:80/`).catch(() => undefined);
+      const r = await http(`http://${clusterIP}:80/`).catch(() => undefined);
       return r?.status === 200;
     });
 
@@ -92,8 +72,8 @@ describe('cluster DNS on real nodes', () => {
     );
     expect(out.error).toBeUndefined();
     expect(phase).toBe('Succeeded');
-    expect(out.short).toBe(svc.spec?.clusterIP);
-    expect(out.full).toBe(svc.spec?.clusterIP);
+    expect(out.short).toBe(clusterIP);
+    expect(out.full).toBe(clusterIP);
     expect(out.api).toBe('10.0.0.1');
     expect(out.body?.split(' ')[0]).toBe(server!.metadata?.name);
   }, 300_000);

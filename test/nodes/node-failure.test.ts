@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { V1Node } from '@kubernetes/client-node';
-import { describePods, helloContainer, http, kubelet, readyPods, realPodSpec, waitFor } from './support.js';
+import { deployReady, helloContainer, helloService, http, kubelet, realPodSpec, waitFor } from './support.js';
 import { nodesSuite } from './suite.js';
 
 const readyStatus = (n: V1Node): string | undefined => n.status?.conditions?.find((x) => x.type === 'Ready')?.status;
@@ -31,40 +31,23 @@ describe('a real node whose kubelet dies', () => {
     const { c, ns } = suite;
     if (c.info.nodes.length < 2) throw new Error('this suite needs 2 real nodes (SCANFLOW_TEST_REAL_NODES >= 2)');
     const labels = { app: 'failover' };
-    await c.apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'failover' },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: realPodSpec([helloContainer(c)], {
-              topologySpreadConstraints: [
-                {
-                  maxSkew: 1,
-                  topologyKey: 'kubernetes.io/hostname',
-                  whenUnsatisfiable: 'DoNotSchedule',
-                  labelSelector: { matchLabels: labels },
-                },
-              ],
-            }),
+    const pods = await deployReady(
+      c,
+      ns,
+      'failover',
+      realPodSpec([helloContainer(c)], {
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: 'kubernetes.io/hostname',
+            whenUnsatisfiable: 'DoNotSchedule',
+            labelSelector: { matchLabels: labels },
           },
-        },
-      },
-    });
-    await c.core.createNamespacedService({
-      namespace: ns,
-      body: { metadata: { name: 'failover' }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
-    });
-    const pods = await waitFor('2 Ready pods', 90_000, () => readyPods(c, ns, 'app=failover', 2)).catch(
-      async (err: unknown) => {
-        throw new Error(`${String(err)}\n${await describePods(c, ns)}`);
-      },
+        ],
+      }),
+      { replicas: 2 },
     );
-    const svc = await c.core.readNamespacedService({ name: 'failover', namespace: ns });
-    const url = `http://${svc.spec?.clusterIP}/`;
+    const url = `http://${await helloService(c, ns, 'failover')}/`;
     const answered = async (): Promise<Set<string>> => {
       const seen = new Set<string>();
       for (let i = 0; i < 12; i += 1) seen.add((await http(url)).body.split(' ')[0]!);

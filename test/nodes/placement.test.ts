@@ -5,7 +5,7 @@
  * the pods (kubectl exec: API server → kubelet → containerd) and from the host (the pod's answer).
  */
 import { describe, expect, it } from '@jest/globals';
-import { cpuSet, describePods, helloContainer, http, kubectl, readyPods, realPodSpec, waitFor } from './support.js';
+import { cpuSet, deployReady, helloContainer, http, kubectl, realPodSpec } from './support.js';
 import { nodesSuite } from './suite.js';
 
 describe('placement on real nodes', () => {
@@ -15,32 +15,20 @@ describe('placement on real nodes', () => {
     const { c, ns } = suite;
     if (c.info.nodes.length < 2) throw new Error('this suite needs 2 real nodes (SCANFLOW_TEST_REAL_NODES >= 2)');
     const labels = { app: 'spread' };
-    await c.apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'spread' },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: realPodSpec([helloContainer(c)], {
-              affinity: {
-                podAntiAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: [
-                    { labelSelector: { matchLabels: labels }, topologyKey: 'kubernetes.io/hostname' },
-                  ],
-                },
-              },
-            }),
+    const pods = await deployReady(
+      c,
+      ns,
+      'spread',
+      realPodSpec([helloContainer(c)], {
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { labelSelector: { matchLabels: labels }, topologyKey: 'kubernetes.io/hostname' },
+            ],
           },
         },
-      },
-    });
-    const pods = await waitFor('2 Ready pods', 90_000, () => readyPods(c, ns, 'app=spread', 2)).catch(
-      async (err: unknown) => {
-        throw new Error(`${String(err)}\n${await describePods(c, ns)}`);
-      },
+      }),
+      { replicas: 2 },
     );
     const nodes = pods.map((p) => p.spec?.nodeName);
     expect(new Set(nodes).size).toBe(2);

@@ -18,6 +18,7 @@ import { waitFor } from '../../src/stack/wait.js';
 import { binaryPath } from '../../src/stack/binaries.js';
 import { loadKubeConfig, makeClients } from '../../src/platform/kubernetes/client.js';
 import { CONTAINER } from '../../src/platform/kubernetes/manifests.js';
+import { waitForDefaultServiceAccount } from '../../src/platform/kubernetes/namespace-ready.js';
 import { FIELD_MANAGER, NamespacedObjects } from '../../src/platform/kubernetes/objects.js';
 import {
   REAL_NODE_LABEL,
@@ -56,15 +57,7 @@ export async function createNamespace(c: Cluster, prefix: string, opts: { realNo
   await c.core.createNamespace({
     body: { metadata: { name, ...(opts.realNodes ? { annotations: realNodeNamespaceAnnotations() } : {}) } },
   });
-  // The controller-manager creates the namespace's default ServiceAccount; pods need it.
-  await waitFor(`ServiceAccount default in ${name}`, 30_000, async () => {
-    try {
-      await c.core.readNamespacedServiceAccount({ name: 'default', namespace: name });
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  await waitForDefaultServiceAccount(c.core, name, 30_000);
   return name;
 }
 
@@ -131,6 +124,42 @@ export async function readyPods(
   const list = await c.core.listNamespacedPod({ namespace, labelSelector: selector });
   const ready = list.items.filter((p) => podReady(p) && !p.metadata?.deletionTimestamp);
   return ready.length >= count ? ready : undefined;
+}
+
+/**
+ * A Deployment `name` of `replicas` pods labelled app=<name> running `spec`, and its pods once
+ * that many are Ready; on a timeout the error carries what happened to the namespace's pods.
+ */
+export async function deployReady(
+  c: Cluster,
+  namespace: string,
+  name: string,
+  spec: V1PodSpec,
+  o: { replicas?: number; timeoutMs?: number } = {},
+): Promise<V1Pod[]> {
+  const labels = { app: name };
+  const replicas = o.replicas ?? 1;
+  await c.apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec } },
+    },
+  });
+  return waitFor(`${replicas} Ready pod(s) of ${name}`, o.timeoutMs ?? 90_000, () =>
+    readyPods(c, namespace, `app=${name}`, replicas),
+  ).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}\n${await describePods(c, namespace)}`);
+  });
+}
+
+/** A Service `name` in front of the pods labelled app=<name>, port 80 → the hello container's 8080; its cluster IP. */
+export async function helloService(c: Cluster, namespace: string, name: string): Promise<string> {
+  const svc = await c.core.createNamespacedService({
+    namespace,
+    body: { metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } },
+  });
+  return svc.spec?.clusterIP ?? '';
 }
 
 /** What happened to a pod that does not get Ready: its events and container states, for the message. */

@@ -22,6 +22,7 @@ import type { ScanflowConfig } from '../../../config.js';
 import { KubernetesPlatform } from '../../../platform/kubernetes/adapter.js';
 import { startControlPlane, type ControlPlane } from '../../../platform/kubernetes/control-plane/start.js';
 import { defaultFakeNodes } from '../../../platform/kubernetes/control-plane/nodes.js';
+import { waitForDefaultServiceAccount } from '../../../platform/kubernetes/namespace-ready.js';
 import {
   REAL_NODE_LABEL,
   realNodeNamespaceAnnotations,
@@ -32,7 +33,6 @@ import type { RunningPrometheus } from '../../../stack/prometheus-server.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../../stack/temporal-server.js';
 import { temporalSettingsFrom } from '../../../temporal/connection-options.js';
 import type { RunningWorkers, startWorkers } from '../../../../workers/run.js';
-import { waitFor } from './cluster-ops.js';
 import { buildProjectImage, type ProjectImage } from './image.js';
 import { seedModelStore, type SeededStore } from './model-store.js';
 
@@ -147,10 +147,7 @@ export async function startExperimentEnvironment(o: EnvironmentOptions): Promise
     });
     if (o.cluster)
       cleanups.push(() => core.deleteNamespace({ name: namespace, gracePeriodSeconds: 0 }).catch(() => undefined));
-    await waitFor(`ServiceAccount default in ${namespace}`, 60_000, async () => {
-      await core.readNamespacedServiceAccount({ name: 'default', namespace });
-      return true;
-    });
+    await waitForDefaultServiceAccount(core, namespace);
     // Prometheus: pods and cAdvisor through the API server, as the admin of this throwaway cluster.
     const prom = await startKubernetesPrometheus({
       kubeconfig,
