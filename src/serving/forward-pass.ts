@@ -9,7 +9,10 @@
  *
  * Supported: Conv2D (channelsLast, no dilation), MaxPooling2D / AveragePooling2D (channelsLast),
  * Flatten, Dropout (identity at inference), Dense on a rank-2 input; activations linear, relu,
- * relu6, elu, sigmoid (fused), softmax and tanh (after the op).
+ * relu6, elu, sigmoid (fused), softmax and tanh (after the op); Activation layers of those;
+ * BatchNormalization on the last axis, in inference mode: one native FusedBatchNorm op on the
+ * layer's own moving statistics, γ and β (the op tfjs's layer runs), not folded into the conv
+ * before it: folding would make new kernel tensors this function would have to own and free.
  */
 import type * as TF from '@tensorflow/tfjs-node';
 import type { Tf } from '../ml/tf.js';
@@ -36,11 +39,43 @@ function activation(tf: Tf, name: unknown): { fused: FusedActivation; after?: St
   return undefined;
 }
 
+const ACTIVATION_OPS: Record<FusedActivation, (tf: Tf) => Step> = {
+  linear: () => (x) => x,
+  relu: (tf) => (x) => tf.relu(x),
+  relu6: (tf) => (x) => tf.relu6(x),
+  elu: (tf) => (x) => tf.elu(x),
+  sigmoid: (tf) => (x) => tf.sigmoid(x),
+};
+
+/**
+ * Inference-mode BN as tfjs's layer runs it on the last axis (tf.batchNorm on the moving mean and
+ * variance, β, γ): undefined for another axis or without centre and scale.
+ */
+function batchNorm(tf: Tf, layer: LayerLike, rank: number): { run: Step; rank: number } | undefined {
+  const config = layer.getConfig();
+  const axis = Array.isArray(config.axis) ? (config.axis as unknown[]) : [config.axis ?? -1];
+  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== rank - 1)) return undefined;
+  if (config.center === false || config.scale === false) return undefined;
+  const weights = layer.getWeights();
+  if (weights.length !== 4) return undefined;
+  // Keras's (and tfjs's) weight order: gamma, beta, moving mean, moving variance.
+  const [gamma, beta, mean, variance] = weights as [TF.Tensor1D, TF.Tensor1D, TF.Tensor1D, TF.Tensor1D];
+  const epsilon = typeof config.epsilon === 'number' ? config.epsilon : 1e-3;
+  return { run: (x) => tf.batchNorm(x, mean, variance, beta, gamma, epsilon), rank };
+}
+
 /** One layer as an op, given the rank of its input; undefined when the layer is not one we reproduce exactly. */
 function step(tf: Tf, layer: LayerLike, rank: number): { run: Step; rank: number } | undefined {
   const config = layer.getConfig();
   const kind = layer.getClassName();
   if (kind === 'Dropout') return { run: (x) => x, rank };
+  if (kind === 'Activation') {
+    const act = activation(tf, config.activation);
+    if (!act) return undefined;
+    const fused = ACTIVATION_OPS[act.fused](tf);
+    return { run: act.after ? (x) => act.after!(fused(x)) : fused, rank };
+  }
+  if (kind === 'BatchNormalization') return batchNorm(tf, layer, rank);
   if (kind === 'Flatten') {
     if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') return undefined;
     return { run: (x) => x.reshape([x.shape[0]!, -1]), rank: 2 };
