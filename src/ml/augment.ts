@@ -1,5 +1,6 @@
 /**
- * Generic data augmentation of a training batch, on the native backend (a few ops per step):
+ * Generic data augmentation of a batch of training images, on the native backend (a few ops per
+ * call; the training loop calls it once per chunk of 8,192 images, training-loop.ts):
  * every image gets a small random affine warp, some get additive Gaussian noise or a Gaussian
  * blur. Used when fine-tuning on a few hundred labelled drifted samples plus a replay of MNIST,
  * so that each labelled sample is seen in new variants every epoch instead of memorised.
@@ -105,6 +106,15 @@ export function validateAugmentOptions(o: AugmentOptions): void {
 const DT_FLOAT = 1;
 const DT_INT32 = 3;
 
+/** The indices of the non-zero entries. */
+function indicesWhere(values: Float32Array): number[] {
+  const out: number[] = [];
+  values.forEach((v, i) => {
+    if (v > 0) out.push(i);
+  });
+  return out;
+}
+
 interface NativeBackend {
   binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number };
   executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: Tensor[]): Tensor;
@@ -165,11 +175,17 @@ export function augmentBatch(x: Tensor4D, seed: number, options: AugmentOptions 
       [type('dtype', DT_FLOAT), text('interpolation', 'BILINEAR'), text('fill_mode', 'NEAREST')],
       [x, tf.tensor2d(transforms, [n, 8]), tf.tensor1d([h, w], 'int32'), tf.scalar(0)],
     ) as Tensor4D;
-    if (blur.some((b) => b > 0)) {
+    // Blur and noise go to a share of the images only (15 % each in V1's setting): they are computed
+    // on those images (gathered, then written back in place), not on the whole chunk and blended
+    // in with zero weight elsewhere, which cost 60 % of V1's augmentation time.
+    const blurred = indicesWhere(blur);
+    if (blurred.length > 0) {
+      const idx = tf.tensor2d(blurred, [blurred.length, 1], 'int32');
+      const some = tf.gatherND(out, idx) as Tensor4D;
       const g = [0.0751, 0.1238, 0.0751, 0.1238, 0.2042, 0.1238, 0.0751, 0.1238, 0.0751]; // 3×3, σ = 1, sums to 1
-      const blurred = tf.conv2d(
+      const smooth = tf.conv2d(
         tf.mirrorPad(
-          out,
+          some,
           [
             [0, 0],
             [1, 1],
@@ -182,16 +198,25 @@ export function augmentBatch(x: Tensor4D, seed: number, options: AugmentOptions 
         1,
         'valid',
       );
-      const weight = tf.tensor4d(blur, [n, 1, 1, 1]);
-      out = tf.add(out, tf.mul(weight, tf.sub(blurred, out)));
+      const weight = tf.tensor4d(
+        blurred.map((i) => blur[i] ?? 0),
+        [blurred.length, 1, 1, 1],
+      );
+      out = tf.tensorScatterUpdate(out, idx, tf.add(some, tf.mul(weight, tf.sub(smooth, some))));
     }
-    if (noiseStd.some((v) => v > 0)) {
+    const noised = indicesWhere(noiseStd);
+    if (noised.length > 0) {
+      const idx = tf.tensor2d(noised, [noised.length, 1], 'int32');
       const normal = backend.executeSingleOutput(
         'StatelessRandomNormal',
         [type('dtype', DT_FLOAT), type('T', DT_INT32), type('Tseed', DT_INT32)],
-        [tf.tensor1d([n, h, w, 1], 'int32'), tf.tensor1d([noiseSeed, 0xa11], 'int32')],
+        [tf.tensor1d([noised.length, h, w, 1], 'int32'), tf.tensor1d([noiseSeed, 0xa11], 'int32')],
       );
-      out = tf.add(out, tf.mul(normal, tf.tensor4d(noiseStd, [n, 1, 1, 1])));
+      const std = tf.tensor4d(
+        noised.map((i) => noiseStd[i] ?? 0),
+        [noised.length, 1, 1, 1],
+      );
+      out = tf.tensorScatterUpdate(out, idx, tf.add(tf.gatherND(out, idx), tf.mul(normal, std)));
     }
     if (jitterShare > 0) {
       const meanOf = tf.mean(out, [1, 2, 3], true);

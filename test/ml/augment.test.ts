@@ -85,6 +85,28 @@ describe('generic augmentation of a training batch (augment.ts)', () => {
     tf.dispose([x, none, half, shifted]);
   });
 
+  it('blurs and noises only their share of the images, each image in its own place', () => {
+    const x = imagesToTensor(digits);
+    const perImage = (a: import('@tensorflow/tfjs-node').Tensor, b: import('@tensorflow/tfjs-node').Tensor) =>
+      Array.from(tf.tidy(() => tf.mean(tf.abs(tf.sub(a, b)), [1, 2, 3]).dataSync()));
+    // The neighbour's original: an image written back in another image's place would be closer to it.
+    const neighbours = tf.concat([tf.slice(x, 1, 15), tf.slice(x, 0, 1)]);
+    for (const setting of [
+      { ...NONE, blurShare: 0.4 },
+      { ...NONE, noiseShare: 0.4, noiseStd: 0.05 },
+    ]) {
+      const out = augmentBatch(x, 21, setting);
+      const own = perImage(out, x);
+      const other = perImage(out, neighbours);
+      const changed = own.filter((d) => d > 1e-6).length;
+      expect(changed).toBeGreaterThan(1);
+      expect(changed).toBeLessThan(14);
+      own.forEach((d, i) => expect(d).toBeLessThan(other[i] ?? 0));
+      out.dispose();
+    }
+    tf.dispose([x, neighbours]);
+  });
+
   it("colour jitter changes brightness and contrast within [0, 1] and uses only the batch's own pixels", () => {
     const x = imagesToTensor(digits);
     const jittered = augmentBatch(x, 9, { ...NONE, jitterShare: 1, brightness: 0.4, contrast: 0.4 });
