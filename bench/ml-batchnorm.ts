@@ -141,15 +141,18 @@ function printTable(title: string, rows: Row[]): void {
 /**
  * `--kernels`: B's training step with tfjs's BN layer against the native fused ops
  * (withBatchNormTraining's `kernel`), A beside them; the default recipe on the first 12,000
- * training images, alternating for 2 rounds; wall and CPU time, load beside.
+ * training images (SCANFLOW_BENCH_IMAGES), alternating for 2 rounds; wall and CPU time, load beside.
  */
 async function compareKernels(): Promise<void> {
+  const count = Number(process.env.SCANFLOW_BENCH_IMAGES ?? 12000);
+  if (!Number.isInteger(count) || count < 1 || count > 60000)
+    throw new Error(`SCANFLOW_BENCH_IMAGES must be an integer in 1..60000, got ${process.env.SCANFLOW_BENCH_IMAGES}`);
   const train = subset(
     loadMnist('train'),
-    Array.from({ length: 12000 }, (_, i) => i),
+    Array.from({ length: count }, (_, i) => i),
   );
   const test = loadMnist('test');
-  log(`# BN training kernels (12,000 images, default recipe, 2 epochs): ${utc()}, ${load()}`);
+  log(`# BN training kernels (${count} images, default recipe, 2 epochs): ${utc()}, ${load()}`);
   log('| round | variant | wall s | CPU s | clean test | load average |');
   log('|---|---|---|---|---|---|');
   const sums: Record<string, number> = {};
