@@ -27,6 +27,7 @@ import { openKnowledgeStore } from '../../knowledge/open-store.js';
 import type { RunningWorkers, startWorkers } from '../../../workers/run.js';
 import { portInUse } from '../../stack/ports.js';
 import { bootstrapWithCache } from './demo-bootstrap.js';
+import { demoRunRecord, runAgentIntervals } from './demo-intervals.js';
 import type { DemoOptions } from './demo-options.js';
 import { KubernetesMnistCaseStudy } from './kubernetes/case-study.js';
 import { RolloutWatcher, type Rollout } from './kubernetes/rollouts.js';
@@ -128,26 +129,18 @@ export async function runKubernetesDemo(
     );
     watcher = new RolloutWatcher(stack.apps, stack.core, stack.namespace, study.deploymentName, log);
     watcher.start();
-    await study.startAgents();
-    log(`[demo] agents running: ${study.agentIds().join(', ')}; interval ${options.agents.interval}`);
-    log(
-      '[demo] per interval: traffic and accuracy | what the checker found | labels spent | registry (accuracy on the held-out drifted set)',
-    );
-    for (let i = 0; i < options.intervals; i++) await study.runInterval(i);
-    await study.stopAgents('demo finished');
+    await runAgentIntervals(study, options, log);
     await watcher.stop();
 
     const figures = await kubernetesFigures(stack, study, watcher);
     const run: KubernetesDemoRun = {
-      runId,
-      runDir,
-      options,
-      bootstrap,
-      rows: study.rows,
-      decisions: Object.fromEntries(study.decisions),
-      versions: await study.versions(),
-      budget: await study.budget(),
-      uiBase: `${stack.temporal.uiUrl}/namespaces/${base.temporal.namespace}/workflows`,
+      ...(await demoRunRecord(study, {
+        runId,
+        runDir,
+        options,
+        bootstrap,
+        uiBase: `${stack.temporal.uiUrl}/namespaces/${base.temporal.namespace}/workflows`,
+      })),
       kubernetes: figures,
     };
     log(`[demo] report: ${await writeReport(run)}`);

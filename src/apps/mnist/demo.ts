@@ -22,6 +22,7 @@ import { MnistCaseStudy } from './case-study.js';
 import type { DemoOptions } from './demo-options.js';
 import { MNIST_APP } from './names.js';
 import { bootstrapWithCache } from './demo-bootstrap.js';
+import { demoRunRecord, runAgentIntervals } from './demo-intervals.js';
 import { writeReport, type DemoRun } from './report.js';
 
 const log = (line: string): void => console.log(line);
@@ -82,26 +83,15 @@ export async function runDemo(options: DemoOptions, start: typeof startWorkers):
 
     const endpoint = await study.deploy();
     log(`[demo] model server deployed (online workflow ${MNIST_APP}/serving) at ${endpoint}`);
-    await study.startAgents();
-    log(`[demo] agents running: ${study.agentIds().join(', ')}; interval ${options.agents.interval}`);
+    await runAgentIntervals(study, options, log);
 
-    log(
-      '[demo] per interval: traffic and accuracy | what the checker found | labels spent | registry (accuracy on the held-out drifted set)',
-    );
-    for (let i = 0; i < options.intervals; i++) await study.runInterval(i);
-    await study.stopAgents('demo finished');
-
-    const run: DemoRun = {
+    const run = await demoRunRecord(study, {
       runId,
       runDir,
       options,
       bootstrap,
-      rows: study.rows,
-      decisions: Object.fromEntries(study.decisions),
-      versions: await study.versions(),
-      budget: await study.budget(),
       uiBase: `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
-    };
+    });
     log(`[demo] report: ${await writeReport(run)}`);
     for (const id of study.agentIds()) log(`[demo]   ${id}: ${run.uiBase}/${encodeURIComponent(id)}`);
     log("[demo] 'npm run dev' serves the Temporal UI again with this run's full history.");
