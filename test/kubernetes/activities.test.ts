@@ -35,8 +35,9 @@ describe('platform primitives as Temporal activities (real worker, real control 
     ],
   };
 
-  test('an agent-like workflow deploys, senses readiness and runs a DAG through activities', async () => {
-    const taskQueue = uniqueTaskQueue('k8s-activities');
+  /** A worker of its own task queue with the Kubernetes activities and the workflows of platform-probe.ts. */
+  const kubernetesWorker = async (prefix: string): Promise<{ taskQueue: string; worker: Worker }> => {
+    const taskQueue = uniqueTaskQueue(prefix);
     const worker = await Worker.create({
       connection: t.workerConnection,
       namespace: t.namespace,
@@ -44,6 +45,11 @@ describe('platform primitives as Temporal activities (real worker, real control 
       workflowsPath,
       activities: createKubernetesActivities({ kubeconfigPath: c.kubeconfigPath, namespace: ns }),
     });
+    return { taskQueue, worker };
+  };
+
+  test('an agent-like workflow deploys, senses readiness and runs a DAG through activities', async () => {
+    const { taskQueue, worker } = await kubernetesWorker('k8s-activities');
     const result = await worker.runUntil(
       t.client.workflow.execute('platformProbeWorkflow', {
         taskQueue,
@@ -68,14 +74,7 @@ describe('platform primitives as Temporal activities (real worker, real control 
   });
 
   test('an invalid object fails the activity once, non-retryable, with the API server message', async () => {
-    const taskQueue = uniqueTaskQueue('k8s-invalid');
-    const worker = await Worker.create({
-      connection: t.workerConnection,
-      namespace: t.namespace,
-      taskQueue,
-      workflowsPath,
-      activities: createKubernetesActivities({ kubeconfigPath: c.kubeconfigPath, namespace: ns }),
-    });
+    const { taskQueue, worker } = await kubernetesWorker('k8s-invalid');
     const id = `invalid-${taskQueue}`;
     const outcome = await worker.runUntil(
       t.client.workflow.execute('platformInvalidWorkflow', { taskQueue, workflowId: id, args: [{ online }] }),

@@ -9,18 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject, type V1PodSpec } from '@kubernetes/client-node';
+import { KubernetesObjectApi, type KubernetesObject, type V1PodSpec } from '@kubernetes/client-node';
 import { binaryPath } from '../../src/stack/binaries.js';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
-import { requireEnv } from '../harness/env.js';
 import { freshNamespace, testCluster, waitFor } from './cluster.js';
+import { rbacOverlay, serviceAccountKubeconfig } from './rbac-support.js';
 
 const c = testCluster();
-const rbacDir = fileURLToPath(new URL('../../deploy/rbac', import.meta.url));
 const POLICY = 'scanflow-allowed-secrets';
 
 function kubectl(args: string[]): string {
@@ -32,12 +27,7 @@ function kubectl(args: string[]): string {
 
 /** `kubectl apply -k` of an overlay whose only content is the namespace, over deploy/rbac. */
 function installRbac(namespace: string): void {
-  const overlay = mkdtempSync(join(tmpdir(), 'scanflow-admission-overlay-'));
-  writeFileSync(
-    join(overlay, 'kustomization.yaml'),
-    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${namespace}\nresources:\n  - ${relative(overlay, rbacDir)}\n`,
-  );
-  kubectl(['apply', '-k', overlay]);
+  kubectl(['apply', '-k', rbacOverlay(namespace)]);
 }
 
 /** A pod spec Pod Security `restricted` admits, so only the Secret policy can refuse it. */
@@ -286,21 +276,7 @@ describe('admission policy: only the allowed Secrets in the scanflow namespace',
   });
 
   test('the platform worker (its ServiceAccount token) gets the refusal as a non-retryable error with the message', async () => {
-    const req = await c.core.createNamespacedServiceAccountToken({
-      name: 'scanflow-platform',
-      namespace: ns,
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    });
-    const cluster = c.kc.getCurrentCluster()!;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'test', server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
-      users: [{ name: 'scanflow-platform', token: req.status!.token! }],
-      contexts: [{ name: 'sa', cluster: 'test', user: 'scanflow-platform', namespace: ns }],
-      currentContext: 'sa',
-    });
-    const kubeconfigPath = join(requireEnv('SCANFLOW_TEST_DIR'), `kubeconfig-admission-${ns}`);
-    writeFileSync(kubeconfigPath, kc.exportConfig(), { mode: 0o600 });
+    const kubeconfigPath = await serviceAccountKubeconfig(c, ns);
     const p = new KubernetesPlatform({ kubeconfigPath, namespace: ns });
     const ref = { app: 'mnist', workflow: 'serving' };
     // The model server with the S3 references is deployed...

@@ -1,9 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   CoreV1Api,
@@ -15,11 +11,10 @@ import {
 } from '@kubernetes/client-node';
 import { binaryPath } from '../../src/stack/binaries.js';
 import { KubernetesPlatform } from '../../src/platform/kubernetes/adapter.js';
-import { requireEnv } from '../harness/env.js';
 import { freshNamespace, testCluster, waitFor } from './cluster.js';
+import { rbacOverlay, serviceAccountKubeconfig } from './rbac-support.js';
 
 const c = testCluster();
-const rbacDir = fileURLToPath(new URL('../../deploy/rbac', import.meta.url));
 
 type Doc = KubernetesObject & { subjects?: Array<{ kind: string; name: string; namespace?: string }> };
 
@@ -29,39 +24,12 @@ type Doc = KubernetesObject & { subjects?: Array<{ kind: string; name: string; n
  * applied as is (nothing rewritten here).
  */
 async function installRbac(namespace: string): Promise<Doc[]> {
-  const overlay = mkdtempSync(join(tmpdir(), 'scanflow-rbac-overlay-'));
-  writeFileSync(
-    join(overlay, 'kustomization.yaml'),
-    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${namespace}\nresources:\n  - ${relative(overlay, rbacDir)}\n`,
-  );
-  const rendered = execFileSync(binaryPath('kubectl'), ['kustomize', overlay], { encoding: 'utf8' });
+  const rendered = execFileSync(binaryPath('kubectl'), ['kustomize', rbacOverlay(namespace)], { encoding: 'utf8' });
   const docs = loadAllYaml(rendered) as Doc[];
   const objects = KubernetesObjectApi.makeApiClient(c.kc);
   for (const doc of docs)
     await objects.patch(doc, undefined, undefined, 'rbac-test', true, PatchStrategy.ServerSideApply);
   return docs;
-}
-
-/** A kubeconfig that authenticates as the ServiceAccount with a token from the TokenRequest API. */
-async function serviceAccountKubeconfig(namespace: string): Promise<string> {
-  const req = await c.core.createNamespacedServiceAccountToken({
-    name: 'scanflow-platform',
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const token = req.status?.token;
-  expect(token).toBeTruthy();
-  const cluster = c.kc.getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'test', server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
-    users: [{ name: 'scanflow-platform', token }],
-    contexts: [{ name: 'sa', cluster: 'test', user: 'scanflow-platform', namespace }],
-    currentContext: 'sa',
-  });
-  const path = join(requireEnv('SCANFLOW_TEST_DIR'), `kubeconfig-sa-${namespace}`);
-  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
-  return path;
 }
 
 describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () => {
@@ -76,7 +44,7 @@ describe('least-privilege RBAC (deploy/rbac) with a ServiceAccount token', () =>
     // The namespace enforces Pod Security `restricted`: the pods below are admitted only if they comply.
     const namespace = await c.core.readNamespace({ name: ns });
     expect(namespace.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    const kubeconfigPath = await serviceAccountKubeconfig(ns);
+    const kubeconfigPath = await serviceAccountKubeconfig(c, ns);
     const p = new KubernetesPlatform({ kubeconfigPath, namespace: ns });
 
     // Every kind of primitive, as the ServiceAccount.
