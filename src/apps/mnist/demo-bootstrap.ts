@@ -12,7 +12,7 @@ import type { MnistBootstrapResult } from './workflows/bootstrap.js';
 import { CLASSIFIER_MODEL, DETECTOR_MODEL, HELD_OUT_KEY } from './names.js';
 
 /** Bumped whenever the stored model or detector format changes, so a stale cache is not reused. */
-export const CACHE_FORMAT = 7; // 4: detector with cross-fitted feature scores; 5: V1 trained with the batch-32 warm-up epoch; 6: V1 trained with V1_AUGMENTATION (augment.ts), cache keyed by seed and the bootstrap's inputs; 7: V1's augmentation drawn per chunk of an epoch (training-loop.ts), so other draws than 6's
+export const CACHE_FORMAT = 8; // 4: detector with cross-fitted feature scores; 5: V1 trained with the batch-32 warm-up epoch; 6: V1 trained with V1_AUGMENTATION (augment.ts), cache keyed by seed and the bootstrap's inputs; 7: V1's augmentation drawn per chunk of an epoch (training-loop.ts), so other draws than 6's; 8: V1 with BatchNorm after each conv (batch-norm.ts, issue #14)
 
 /**
  * The cache directory's name: the format plus everything the bootstrap's output depends on — the
