@@ -231,8 +231,9 @@ function cachedV1(train: ImageSet): Promise<LayersModel> {
     join(
       cacheDir(),
       recipe === 'plain'
-        ? 'v1-seed7'
-        : `v1-seed7-augmented-${createHash('sha256').update(JSON.stringify(V1_AUGMENTATION)).digest('hex').slice(0, 8)}`,
+        ? 'v1-seed7-bn'
+        : // -bn: V1 with BatchNorm (issue #14); the cache of the CNN before it has no suffix.
+          `v1-seed7-bn-augmented-${createHash('sha256').update(JSON.stringify(V1_AUGMENTATION)).digest('hex').slice(0, 8)}`,
     ),
     async () => {
       const model = buildClassifier(7);

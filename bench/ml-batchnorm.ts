@@ -162,7 +162,9 @@ async function compareKernels(): Promise<void> {
   log('|---|---|---|---|---|---|');
   const sums: Record<string, number> = {};
   for (let round = 1; round <= 2; round++) {
-    for (const variant of ['A', 'B tfjs', 'B native'] as const) {
+    // SCANFLOW_BENCH_VARIANTS=<regular expression>: only the matching variants (e.g. 'A|native').
+    const only = process.env.SCANFLOW_BENCH_VARIANTS;
+    for (const variant of (['A', 'B tfjs', 'B native'] as const).filter((v) => !only || new RegExp(only).test(v))) {
       const model = variant === 'A' ? buildClassifierWithoutBatchNorm(round) : buildBatchNormClassifier(round);
       const cpu = process.cpuUsage();
       const run = () => trainClassifier(model, train, { epochs: 2, seed: round });
