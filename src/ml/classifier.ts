@@ -27,9 +27,9 @@ import { buildBatchNormClassifier } from './batch-norm.js';
  * dense 128 → softmax (batch-norm.ts: BN before each ReLU, trained by the BN layer's own rule in
  * our training loop). Measured against the same CNN without BN (bench/ml-batchnorm.ts, issue #14;
  * V1 seeds 1–2 × stream seeds 1–2, default recipe): clean 99.1 % vs 99.0 %, MNIST-C mean 89.0 %
- * vs 86.3 % (canny_edges +24, stripe +8, impulse_noise +7 points; glass_blur −8, fog −3), the
+ * vs 86.3 % (canny_edges +23, stripe +15, impulse_noise +5 points; glass_blur −7, fog −3), the
  * drifted phases of the four drift mixes 93.8 % vs 91.6 %, the default mix's last phase after
- * one fine-tune with the demo's labels 95.2 % vs 93.5 %, at ~1.1× the training CPU time.
+ * one fine-tune with the demo's labels 95.6 % vs 93.5 %, at ~1.1× the training CPU time.
  */
 export function buildClassifier(seed: number): Sequential {
   return buildBatchNormClassifier(seed);
