@@ -9,20 +9,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentClient, type AgentHandle } from '../../../src/client/agents.js';
 import type { Decision } from '../../../src/agents/messages.js';
-import type { ScanflowConfig } from '../../../src/config.js';
 import { defaultMlperfAgentOptions, kedaTunerAgent, kedaTunerOptions } from '../../../src/apps/mlperf/agents.js';
 import type { KedaTunerDecision } from '../../../src/apps/mlperf/keda-tuner.js';
 import { onlineInferenceWorkflow } from '../../../src/apps/mlperf/workloads.js';
 import type { KubernetesPlatform } from '../../../src/platform/kubernetes/adapter.js';
-import { startWorkers, type RunningWorkers } from '../../../workers/run.js';
+import type { RunningWorkers } from '../../../workers/run.js';
 import { installQuietRuntime, requireEnv } from '../../harness/env.js';
 import { adminPlatform, freshNamespace, testCluster, waitFor } from '../../kubernetes/cluster.js';
+import { scrapedUp, startAppWorkers } from './app-workers.js';
 import { scrape, ScriptedMetrics } from './scripted-metrics.js';
 
 jest.setTimeout(360_000);
@@ -47,28 +44,8 @@ describe('QoS tuner on KEDA (keda-qps) from scripted Prometheus series, the dev 
     restoreScrape = await scrape(prometheusUrl, prometheusConfig, [
       { job: 'mlperf-keda', targets: metrics.replicaTargets },
     ]);
-    process.env.SCANFLOW_PROMETHEUS_URL = prometheusUrl;
-    const config: ScanflowConfig = {
-      home: mkdtempSync(join(tmpdir(), 'scanflow-mlperf-keda-')),
-      temporal: {
-        address: requireEnv('SCANFLOW_TEST_TEMPORAL_ADDRESS'),
-        namespace: requireEnv('SCANFLOW_TEST_NAMESPACE'),
-        uiPort: 8233,
-      },
-      knowledge: { kind: 'local', directory: mkdtempSync(join(tmpdir(), 'scanflow-mlperf-keda-kb-')) },
-      platform: { kind: 'kubernetes', kubeconfig: c.kubeconfigPath, namespace: ns },
-    };
-    workers = await startWorkers({ config, roles: ['agents', 'kubernetes'], logLevel: 'ERROR' });
-    await waitFor(
-      'both scripted replicas up in Prometheus',
-      async () => {
-        const res = (await (
-          await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent('count(up{job="mlperf-keda"} == 1)')}`)
-        ).json()) as { data: { result: Array<{ value: [number, string] }> } };
-        return res.data.result[0]?.value[1] === '2';
-      },
-      90_000,
-    );
+    workers = await startAppWorkers(c, ns, { prometheusUrl, tmpPrefix: 'scanflow-mlperf-keda' });
+    await scrapedUp(prometheusUrl, 'mlperf-keda', 2);
   });
 
   afterAll(async () => {

@@ -5,13 +5,9 @@
  * harness's KWOK control plane, where the objects they wrote are asserted.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentClient, type AgentHandle } from '../../../src/client/agents.js';
 import type { Decision } from '../../../src/agents/messages.js';
-import type { ScanflowConfig } from '../../../src/config.js';
 import {
   antiAffinityAgent,
   defaultMlperfAgentOptions,
@@ -23,9 +19,10 @@ import { batchInferenceWorkflow, onlineInferenceWorkflow } from '../../../src/ap
 import { OFFLINE_EXECUTOR } from '../../../src/apps/mlperf/names.js';
 import { fakeNodeObject } from '../../../src/platform/kubernetes/control-plane/nodes.js';
 import type { KubernetesPlatform } from '../../../src/platform/kubernetes/adapter.js';
-import { startWorkers, type RunningWorkers } from '../../../workers/run.js';
+import type { RunningWorkers } from '../../../workers/run.js';
 import { installQuietRuntime, requireEnv } from '../../harness/env.js';
 import { adminPlatform, freshNamespace, testCluster, waitFor } from '../../kubernetes/cluster.js';
+import { scrapedUp, startAppWorkers } from './app-workers.js';
 import { scrape, ScriptedMetrics } from './scripted-metrics.js';
 
 jest.setTimeout(300_000);
@@ -74,25 +71,9 @@ describe('MLPerf planners on scripted Prometheus series, the dev server and KWOK
       { job: 'mlperf-online', targets: metrics.replicaTargets },
       { job: 'mlperf-cadvisor', targets: [metrics.cadvisorTarget] },
     ]);
-    process.env.SCANFLOW_PROMETHEUS_URL = prometheusUrl;
-    const config: ScanflowConfig = {
-      home: mkdtempSync(join(tmpdir(), 'scanflow-mlperf-')),
-      temporal: {
-        address: requireEnv('SCANFLOW_TEST_TEMPORAL_ADDRESS'),
-        namespace: requireEnv('SCANFLOW_TEST_NAMESPACE'),
-        uiPort: 8233,
-      },
-      knowledge: { kind: 'local', directory: mkdtempSync(join(tmpdir(), 'scanflow-mlperf-kb-')) },
-      platform: { kind: 'kubernetes', kubeconfig: c.kubeconfigPath, namespace: ns },
-    };
-    workers = await startWorkers({ config, roles: ['agents', 'kubernetes'], logLevel: 'ERROR' });
+    workers = await startAppWorkers(c, ns, { prometheusUrl, tmpPrefix: 'scanflow-mlperf' });
     agents = new AgentClient(workers.client);
-    await until('both scripted replicas up in Prometheus', async () => {
-      const res = (await (
-        await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent('count(up{job="mlperf-online"} == 1)')}`)
-      ).json()) as { data: { result: Array<{ value: [number, string] }> } };
-      return res.data.result[0]?.value[1] === '2';
-    });
+    await scrapedUp(prometheusUrl, 'mlperf-online', 2);
   });
 
   afterAll(async () => {
