@@ -27,7 +27,7 @@
 import type { LayersModel, Sequential, Tensor } from '@tensorflow/tfjs-node';
 import { createRequire } from 'node:module';
 import type { ImageSet } from './types.js';
-import { compileClassifier } from './classifier.js';
+import { compileClassifier } from './compile-classifier.js';
 import { imagesToTensor } from './tensors.js';
 import { tensorflow } from './tf.js';
 import { InvalidInputError } from './errors.js';

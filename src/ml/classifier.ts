@@ -18,6 +18,7 @@ import { concatImageSets, subset } from './mnist.js';
 import { Rng } from './random.js';
 import { imagesToTensor, requireLabels } from './tensors.js';
 import { sparseCrossEntropy, trainLoop } from './training-loop.js';
+import { compileClassifier } from './compile-classifier.js';
 import { tensorflow } from './tf.js';
 import { InvalidInputError } from './errors.js';
 import { buildBatchNormClassifier } from './batch-norm.js';
@@ -61,14 +62,7 @@ export function buildClassifierWithoutBatchNorm(seed: number): Sequential {
   return model;
 }
 
-export function compileClassifier(model: LayersModel, learningRate: number): void {
-  const tf = tensorflow();
-  model.compile({
-    optimizer: tf.train.adam(learningRate),
-    loss: 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'],
-  });
-}
+export { compileClassifier } from './compile-classifier.js';
 
 export interface TrainOptions {
   epochs: number;
