@@ -19,7 +19,11 @@
  *   mask on every call, so `fit` trained with one fixed mask (the seed is now per step, from the
  *   run's seed, so training stays reproducible);
  * - reads the loss once per batch (a scalar already computed on the CPU) and yields to the event
- *   loop every 50 batches, so Temporal heartbeats still go out during an epoch.
+ *   loop whenever YIELD_EVERY_MS have passed since it last did: every tfjs-node op runs
+ *   synchronously on the one JavaScript thread, so without yields the worker's other activities,
+ *   its heartbeats and anything else on that thread (the demo's traffic client) wait for the
+ *   training. Yielding every 50 batches left them waiting 0.6–2.5 s at a time: the demo's p99
+ *   latency during a retrain was that wait, not the model server's.
  *
  * The slow gradients themselves are replaced in fast-kernels.ts.
  */
@@ -49,7 +53,15 @@ export interface LoopOptions {
    * Bounds the memory of one chunk and its augmentation's intermediates (8,192 × 784 × 4 B = 26 MB).
    */
   chunkImages?: number;
+  /** Yield to the event loop once this many milliseconds have passed since the last yield; default YIELD_EVERY_MS. */
+  yieldEveryMs?: number;
 }
+
+/**
+ * Default longest stretch the loop keeps the JavaScript thread (one or two steps: a step at batch
+ * 32 takes ~12 ms on this machine). A yield is one `setImmediate`, microseconds when nothing waits.
+ */
+export const YIELD_EVERY_MS = 20;
 
 /** Default images per chunk: few augmentation calls an epoch, small intermediates (see LoopOptions.chunkImages). */
 export const CHUNK_IMAGES = 8192;
@@ -90,6 +102,9 @@ export async function trainLoop(
   const chunkImages = options.chunkImages ?? CHUNK_IMAGES;
   if (!Number.isInteger(chunkImages) || chunkImages < 1)
     throw new InvalidInputError(`chunkImages must be a positive integer, got ${String(options.chunkImages)}`);
+  const yieldEveryMs = options.yieldEveryMs ?? YIELD_EVERY_MS;
+  if (!(Number.isFinite(yieldEveryMs) && yieldEveryMs >= 0))
+    throw new InvalidInputError(`yieldEveryMs must be a number >= 0, got ${String(options.yieldEveryMs)}`);
   if (count < 1 || targets.shape[0] !== count)
     throw new InvalidInputError(`training needs as many targets as inputs (≥ 1), got ${targets.shape[0]} for ${count}`);
   const optimizer = model.optimizer as Optimizer | undefined;
@@ -111,6 +126,7 @@ export async function trainLoop(
   const chunk = Math.max(1, Math.floor(chunkImages / options.batchSize)) * options.batchSize;
   const local = Int32Array.from({ length: Math.min(chunk, count) }, (_, i) => i);
   const started = performance.now();
+  let lastYield = started;
   let finalLoss = NaN;
   let batch = 0;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
@@ -157,9 +173,10 @@ export async function trainLoop(
           loss.dispose();
           batches += 1;
           batch += 1;
-          if (batch % 50 === 0) {
-            options.onProgress?.();
+          if (batch % 50 === 0) options.onProgress?.();
+          if (performance.now() - lastYield >= yieldEveryMs) {
             await new Promise((resolve) => setImmediate(resolve));
+            lastYield = performance.now();
           }
         }
       } finally {
