@@ -4,10 +4,13 @@
  * a batch, flag its outliers and judge whether it drifted. Full scores and flags go to the store;
  * the activity returns the summary.
  */
+import { Context } from '@temporalio/activity';
 import { buildAutoencoder, trainAutoencoder } from '../../ml/autoencoder.js';
 import { DriftDetector } from '../../ml/drift-detector.js';
+import { InvalidInputError } from '../../ml/errors.js';
+import { trainAutoencoderOffThread } from '../../ml/off-thread-training.js';
 import { asActivity, beat } from '../support.js';
-import { lowerTrainingPriority } from './priority.js';
+import { lowerTrainingPriority, trainingNice } from './priority.js';
 import { activityIdempotencyKey } from './idempotency.js';
 import { resolveDataset } from './datasets.js';
 import { detectorStateKey, slug, type MlModels } from './models.js';
@@ -19,18 +22,32 @@ export function createDetectionActivities(ml: MlModels): DetectionActivities {
     async trainDetector(input) {
       return asActivity('trainDetector', async () => {
         lowerTrainingPriority();
+        const offThread = detectorOffThread();
         const trainRef = input.trainData ?? 'mnist:train';
         const referenceRef = input.referenceData ?? 'case-study:reference';
-        const autoencoder = buildAutoencoder(input.seed, input.learningRate ?? 1.0);
-        const result = await trainAutoencoder(autoencoder, await resolveDataset(store, trainRef), {
+        const learningRate = input.learningRate ?? 1.0;
+        const autoencoder = buildAutoencoder(input.seed, learningRate);
+        const trainData = await resolveDataset(store, trainRef);
+        const training = {
           epochs: input.epochs,
           seed: input.seed,
-          onEpoch: (epoch, loss) => beat({ epoch, loss }),
+          onEpoch: (epoch: number, loss: number) => beat({ epoch, loss }),
           onProgress: () => {
-            lowerTrainingPriority(); // TensorFlow starts its compute threads with the first op
+            // TensorFlow starts its compute threads with the first op (the worker thread's too:
+            // this lowers every `tf_*` thread of the process; the worker lowers its own JS thread).
+            lowerTrainingPriority();
             beat();
           },
-        });
+        };
+        const result = offThread
+          ? await trainAutoencoderOffThread(autoencoder, trainData, {
+              ...training,
+              learningRate,
+              nice: trainingNice(),
+              signal: activitySignal(),
+              onWarning: warn,
+            })
+          : await trainAutoencoder(autoencoder, trainData, training);
         const mode = input.mode ?? 'features';
         const detector = DriftDetector.calibrate(autoencoder, await resolveDataset(store, referenceRef), {
           mode,
@@ -92,4 +109,34 @@ export function createDetectionActivities(ml: MlModels): DetectionActivities {
       });
     },
   };
+}
+
+/**
+ * SCANFLOW_DETECTOR_OFF_THREAD: 1 (default) trains the detector's autoencoder in a worker thread,
+ * beside a classifier training on the main thread (the bootstrap runs both at once); 0 trains it
+ * in the activity's thread, as before (to compare the two).
+ */
+export function detectorOffThread(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env.SCANFLOW_DETECTOR_OFF_THREAD;
+  if (raw === undefined || raw === '' || raw === '1') return true;
+  if (raw === '0') return false;
+  throw new InvalidInputError(`SCANFLOW_DETECTOR_OFF_THREAD must be 0 or 1, got ${JSON.stringify(raw)}`);
+}
+
+/** The activity's cancellation (delivered with a heartbeat's response), or none outside an activity. */
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker's log: the activity's logger when there is one. */
+function warn(message: string): void {
+  try {
+    Context.current().log.warn(message);
+  } catch {
+    console.warn(message);
+  }
 }
