@@ -43,13 +43,13 @@ import { imagesToTensor } from '../src/ml/tensors.js';
 import { tensorflow } from '../src/ml/tf.js';
 import type { ImageSet } from '../src/ml/types.js';
 
-const log = (s = ''): void => console.log(s);
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const load = (): string =>
+export const log = (s = ''): void => console.log(s);
+export const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+export const load = (): string =>
   `load ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`;
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export const CHECKS = 8;
 export const BATCH = 1200;

@@ -27,7 +27,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { V1_AUGMENTATION } from '../src/ml/augment.js';
 import { buildAutoencoder, trainAutoencoder } from '../src/ml/autoencoder.js';
@@ -35,12 +35,12 @@ import {
   BATCH_NORM_MOMENTUM,
   BATCH_NORM_PRIOR,
   adaptBatchNorm,
-  buildBatchNormClassifier,
   restoreBatchNorm,
   saveBatchNorm,
   withBatchNormTraining,
 } from '../src/ml/batch-norm.js';
 import {
+  buildBatchNormClassifier,
   buildClassifierWithoutBatchNorm,
   evaluateClassifier,
   fineTuneClassifier,
@@ -53,15 +53,19 @@ import { corruptImageSet } from '../src/ml/mnist-c.js';
 import { concatImageSets, loadMnist, referenceAndTrafficIndices, subset } from '../src/ml/mnist.js';
 import { tensorflow } from '../src/ml/tf.js';
 import type { ImageSet } from '../src/ml/types.js';
-import { BATCH, CHECKS, MIXES, cachedModel, collect, streamAndHeldHalves } from './ml-adaptation.js';
+import {
+  BATCH,
+  CHECKS,
+  MIXES,
+  cachedModel,
+  collect,
+  load,
+  log,
+  mean,
+  pct,
+  streamAndHeldHalves,
+} from './ml-adaptation.js';
 
-const log = (s = ''): void => console.log(s);
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const load = (): string =>
-  `load ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`;
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const utc = (): string => new Date().toISOString().slice(11, 16) + ' UTC';
 const seedsOf = (name: string, fallback: string): number[] => (process.env[name] ?? fallback).split(',').map(Number);
 

@@ -1,7 +1,7 @@
 /**
  * Batch normalisation for the MNIST classifier (issue #14's go/no-go, bench/ml-batchnorm.ts):
  *
- * - `buildBatchNormClassifier`: V1's architecture with a BatchNormalization after each conv,
+ * - `buildBatchNormClassifier` (classifier.ts): V1's architecture with a BatchNormalization after each conv,
  *   BEFORE its ReLU (conv → BN → ReLU → pool). Before the ReLU because (1) that is where Ioffe &
  *   Szegedy and the ResNets that Schneider et al. 2020 adapt put it: the statistics are those of
  *   a roughly symmetric pre-activation, not of a half-zero rectified one, so re-estimating them
@@ -24,10 +24,9 @@
  *     μ = N/(N+n)·μ_source + n/(N+n)·μ_target,   σ² = N/(N+n)·σ²_source + n/(N+n)·σ²_target
  *   with n the window's image count and N the prior's strength in images.
  */
-import type { LayersModel, Sequential, Tensor } from '@tensorflow/tfjs-node';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { createRequire } from 'node:module';
 import type { ImageSet } from './types.js';
-import { compileClassifier } from './compile-classifier.js';
 import { imagesToTensor } from './tensors.js';
 import { tensorflow } from './tf.js';
 import { InvalidInputError } from './errors.js';
@@ -98,36 +97,6 @@ const TrainableBatchNormalization = (() => {
 /** A BN layer on the last axis that trains in Scanflow's training loop (TrainableBatchNormalization). */
 export function batchNormalization(args: { momentum?: number; epsilon?: number } = {}): Layer {
   return new TrainableBatchNormalization({ axis: -1, momentum: BATCH_NORM_MOMENTUM, ...args });
-}
-
-/** V1's architecture with BN after each conv, before its ReLU (see the top of this file). */
-export function buildBatchNormClassifier(seed: number, args: { momentum?: number } = {}): Sequential {
-  const tf = tensorflow();
-  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: 32,
-        kernelSize: 3,
-        useBias: false,
-        kernelInitializer: init(1),
-      }),
-      batchNormalization(args),
-      tf.layers.activation({ activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, useBias: false, kernelInitializer: init(2) }),
-      batchNormalization(args),
-      tf.layers.activation({ activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dropout({ rate: 0.25, seed: seed + 3 }),
-      tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init(4) }),
-      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(5) }),
-    ],
-  });
-  compileClassifier(model, 1e-3);
-  return model;
 }
 
 type Layer = LayersModel['layers'][number];

@@ -21,7 +21,7 @@ import { sparseCrossEntropy, trainLoop } from './training-loop.js';
 import { compileClassifier } from './compile-classifier.js';
 import { tensorflow } from './tf.js';
 import { InvalidInputError } from './errors.js';
-import { buildBatchNormClassifier } from './batch-norm.js';
+import { batchNormalization } from './batch-norm.js';
 
 /**
  * V1's CNN: conv32 → BatchNorm → ReLU → pool → conv64 → BatchNorm → ReLU → pool → dropout 0.25 →
@@ -36,21 +36,38 @@ export function buildClassifier(seed: number): Sequential {
   return buildBatchNormClassifier(seed);
 }
 
+/** V1's architecture with BN after each conv, before its ReLU (batch-norm.ts says why there). */
+export function buildBatchNormClassifier(seed: number, args: { momentum?: number } = {}): Sequential {
+  return buildCnn(seed, args);
+}
+
 /** V1's CNN before issue #14 (no BatchNorm; conv layers with bias and a fused ReLU), to compare. */
 export function buildClassifierWithoutBatchNorm(seed: number): Sequential {
+  return buildCnn(seed, undefined);
+}
+
+/**
+ * conv 32 → pool → conv 64 → pool → dropout → dense 128 → softmax, seeded; with `batchNorm` each
+ * conv loses its bias and is followed by BatchNormalization and then its ReLU.
+ */
+function buildCnn(seed: number, batchNorm: { momentum?: number } | undefined): Sequential {
   const tf = tensorflow();
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
+  const conv = (filters: number, k: number, first: boolean) => {
+    const layer = tf.layers.conv2d({
+      ...(first ? { inputShape: [28, 28, 1] } : {}),
+      filters,
+      kernelSize: 3,
+      ...(batchNorm ? { useBias: false } : { activation: 'relu' as const }),
+      kernelInitializer: init(k),
+    });
+    return batchNorm ? [layer, batchNormalization(batchNorm), tf.layers.activation({ activation: 'relu' })] : [layer];
+  };
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: 32,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
+      ...conv(32, 1, true),
       tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
+      ...conv(64, 2, false),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dropout({ rate: 0.25, seed: seed + 3 }),

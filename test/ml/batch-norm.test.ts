@@ -4,13 +4,17 @@ import {
   BATCH_NORM_MOMENTUM,
   adaptBatchNorm,
   batchNormLayers,
-  buildBatchNormClassifier,
   nativeBatchNormStep,
   restoreBatchNorm,
   saveBatchNorm,
   withBatchNormTraining,
 } from '../../src/ml/batch-norm.js';
-import { compileClassifier, evaluateClassifier, trainClassifier } from '../../src/ml/classifier.js';
+import {
+  buildBatchNormClassifier,
+  compileClassifier,
+  evaluateClassifier,
+  trainClassifier,
+} from '../../src/ml/classifier.js';
 import { loadMnist, subset } from '../../src/ml/mnist.js';
 import { corruptImageSet } from '../../src/ml/mnist-c.js';
 import { tensorflow } from '../../src/ml/tf.js';

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type * as TF from '@tensorflow/tfjs-node';
-import { batchNormLayers, buildBatchNormClassifier } from '../../../src/ml/batch-norm.js';
+import { batchNormLayers } from '../../../src/ml/batch-norm.js';
+import { buildBatchNormClassifier } from '../../../src/ml/classifier.js';
 import { tensorflow } from '../../../src/ml/tf.js';
 import { compileForwardPass } from '../../../src/serving/forward-pass.js';
 import { servableFromLayersModel } from '../../../src/serving/servable-model.js';
