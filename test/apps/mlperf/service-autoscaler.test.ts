@@ -4,10 +4,12 @@
  * ScaledObject's field for the HPA KEDA owns (keda-qps), survives the platform's own re-applies
  * and threshold updates (another field manager), and the HPA's threshold is read back.
  *
- * The local control plane runs no KEDA operator, so for keda-qps the test writes the HPA
- * keda-hpa-<name> as KEDA writes it (an External metric with an AverageValue quantity, "6667m"):
- * what is under test is the reading of that object. KEDA itself writing it is covered on real
- * nodes (test/nodes/keda.test.ts, test/nodes/mlperf-demo.test.ts).
+ * The local control plane alone runs no KEDA operator, so for keda-qps the test then writes the
+ * HPA keda-hpa-<name> as KEDA writes it (an External metric with an AverageValue quantity,
+ * "6667m"): what is under test is the reading of that object. When the harness also runs the
+ * real-node cluster (the `nodes` component: CI runs everything), the same API server has KEDA's
+ * operator, which writes that HPA itself and would revert ours: the test then reads what KEDA
+ * wrote, through a threshold change of the platform's own primitive.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { AutoscalingV2Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -15,9 +17,12 @@ import { ServiceAutoscaler } from '../../../src/apps/mlperf/experiments/service-
 import { MODEL_SERVER_SERVICE } from '../../../src/apps/mlperf/names.js';
 import { onlineInferenceWorkflow } from '../../../src/apps/mlperf/workloads.js';
 import { serviceObjectName } from '../../../src/platform/names.js';
+import { waitFor } from '../../../src/stack/wait.js';
 import { adminPlatform, freshNamespace, testCluster } from '../../kubernetes/cluster.js';
 
 const c = testCluster();
+/** KEDA's operator runs against the harness's API server only with the real-node cluster. */
+const kedaOperatorRuns = (process.env.SCANFLOW_TEST_COMPONENTS ?? '').split(',').includes('nodes');
 const store = { kind: 'local' as const, directory: '/store' };
 
 describe('ServiceAutoscaler (the experiment’s scale-down window and HPA reading) on the local control plane', () => {
@@ -108,6 +113,20 @@ describe('ServiceAutoscaler (the experiment’s scale-down window and HPA readin
     // No HPA of its own: KEDA's operator would make keda-hpa-<name>, not the platform.
     await expect(hpas.readNamespacedHorizontalPodAutoscaler({ name, namespace: ns })).rejects.toThrow();
 
+    if (kedaOperatorRuns) {
+      // KEDA's own HPA: the threshold it carries, then a milli-quantity after the platform's update.
+      const readsAs = (threshold: number) =>
+        waitFor(`KEDA's HPA keda-hpa-${name} with threshold ${threshold}`, 60_000, async () => {
+          const reading = await autoscaler.read('keda-qps');
+          return reading.threshold === threshold ? reading : false;
+        });
+      await readsAs(9);
+      await platform.updateWorkflowReplica(spec, MODEL_SERVER_SERVICE, { threshold: 6.67 });
+      await readsAs(6.67);
+      const hpa = await hpas.readNamespacedHorizontalPodAutoscaler({ name: `keda-hpa-${name}`, namespace: ns });
+      expect(hpa.spec?.behavior?.scaleDown?.stabilizationWindowSeconds).toBe(30);
+      return;
+    }
     // The HPA as KEDA writes it (see the header): its threshold as a milli-quantity.
     const kedaHpa = (averageValue: string) => ({
       apiVersion: 'autoscaling/v2',
