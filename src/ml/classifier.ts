@@ -22,6 +22,7 @@ import { compileClassifier } from './compile-classifier.js';
 import { tensorflow } from './tf.js';
 import { InvalidInputError } from './errors.js';
 import { batchNormalization } from './batch-norm.js';
+import { envSwitch } from './env-switch.js';
 
 /**
  * V1's CNN: conv32 → BatchNorm → ReLU → pool → conv64 → BatchNorm → ReLU → pool → dropout 0.25 →
@@ -194,10 +195,7 @@ export async function trainClassifier(model: LayersModel, data: ImageSet, option
  * compare a bootstrap without it side by side, as SCANFLOW_TF_FAST_KERNELS=0 does for the kernels).
  */
 export function defaultRecipeAugmentation(): AugmentOptions | undefined {
-  const setting = process.env.SCANFLOW_V1_AUGMENTATION;
-  if (setting === undefined || setting === '' || setting === '1') return V1_AUGMENTATION;
-  if (setting === '0') return undefined;
-  throw new InvalidInputError(`SCANFLOW_V1_AUGMENTATION must be 0 or 1, got ${JSON.stringify(setting)}`);
+  return envSwitch('SCANFLOW_V1_AUGMENTATION') ? V1_AUGMENTATION : undefined;
 }
 
 export interface Predictions {

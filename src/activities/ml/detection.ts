@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { buildAutoencoder, trainAutoencoder } from '../../ml/autoencoder.js';
 import { DriftDetector } from '../../ml/drift-detector.js';
-import { InvalidInputError } from '../../ml/errors.js';
+import { envSwitch } from '../../ml/env-switch.js';
 import { trainAutoencoderOffThread } from '../../ml/off-thread-training.js';
 import { asActivity, beat } from '../support.js';
 import { lowerTrainingPriority, trainingNice } from './priority.js';
@@ -117,10 +117,7 @@ export function createDetectionActivities(ml: MlModels): DetectionActivities {
  * in the activity's thread, as before (to compare the two).
  */
 export function detectorOffThread(env: NodeJS.ProcessEnv = process.env): boolean {
-  const raw = env.SCANFLOW_DETECTOR_OFF_THREAD;
-  if (raw === undefined || raw === '' || raw === '1') return true;
-  if (raw === '0') return false;
-  throw new InvalidInputError(`SCANFLOW_DETECTOR_OFF_THREAD must be 0 or 1, got ${JSON.stringify(raw)}`);
+  return envSwitch('SCANFLOW_DETECTOR_OFF_THREAD', env);
 }
 
 /** The activity's cancellation (delivered with a heartbeat's response), or none outside an activity. */
