@@ -30,6 +30,7 @@ function lowerThisThread(nice: number): void {
 }
 
 async function run(job: AutoencoderJob): Promise<void> {
+  post({ type: 'started' });
   lowerThisThread(job.nice);
   try {
     const model = buildAutoencoder(job.seed, job.learningRate);

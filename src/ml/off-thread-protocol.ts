@@ -22,6 +22,8 @@ export interface TrainedFigures {
 }
 
 export type FromAutoencoderWorker =
+  /** The entry module (and TensorFlow with it) loaded: the start-up timeout ends. */
+  | { type: 'started' }
   | { type: 'epoch'; epoch: number; loss: number }
   | { type: 'progress' }
   | { type: 'done'; result: TrainedFigures; weights: { shape: number[]; buffer: ArrayBuffer }[] }

@@ -9,7 +9,7 @@
  * caller does next (calibration, registration, saving) is unchanged.
  *
  * The thread is a convenience, never a reason to fail: when the worker cannot start, cannot load
- * its code, or dies before it finishes, training runs in the calling thread instead (a warning
+ * its code (or takes longer than `startTimeoutMs` to), or dies before it finishes, training runs in the calling thread instead (a warning
  * says why). A failure of the training itself (bad input, a TensorFlow error) fails the call with
  * its message, as in-thread training would. The worker is terminated when the call ends, whatever
  * the outcome, and at once when `signal` aborts (an activity's cancellation).
@@ -34,6 +34,13 @@ export interface OffThreadTrainOptions extends AutoencoderTrainOptions {
   /** Where the fallback's warning goes; default console.warn. */
   onWarning?: (message: string) => void;
   /**
+   * How long the worker may take to load its code (tsx, TensorFlow) before training falls back to
+   * the calling thread; default 120 s (a few seconds on a quiet machine). A worker that hangs while
+   * loading would otherwise hold the call until the activity's heartbeat timeout, and again on
+   * every retry.
+   */
+  startTimeoutMs?: number;
+  /**
    * The worker's entry module; default autoencoder-worker.ts (.js when built). Tests point it at a
    * missing file to exercise the fallback.
    */
@@ -48,6 +55,8 @@ export interface OffThreadResult extends TrainedFigures {
 /** Worker threads started here that have not exited yet (Node lists no Worker in getActiveResourcesInfo). */
 let live = 0;
 export const liveTrainingWorkers = (): number => live;
+
+const DEFAULT_START_TIMEOUT_MS = 120_000;
 
 /** The worker thread could not do the job (start, load, or it died): train in-thread instead. */
 class WorkerUnavailable extends Error {}
@@ -126,8 +135,15 @@ async function trainInWorker(job: AutoencoderJob, entry: URL, options: OffThread
   worker.once('exit', () => (live -= 1));
   const { signal } = options;
   let onAbort: (() => void) | undefined;
+  let startTimer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await new Promise<Done>((resolve, reject) => {
+      const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+      startTimer = setTimeout(
+        () =>
+          reject(new WorkerUnavailable(`the worker thread did not load ${entry.pathname} within ${startTimeoutMs} ms`)),
+        startTimeoutMs,
+      );
       // A callback's own failure (e.g. a heartbeat refused) fails the call, as it would in-thread.
       const call = (f: () => void | Promise<void>): void => {
         try {
@@ -137,6 +153,8 @@ async function trainInWorker(job: AutoencoderJob, entry: URL, options: OffThread
         }
       };
       worker.on('message', (m: FromAutoencoderWorker) => {
+        clearTimeout(startTimer);
+        if (m.type === 'started') return;
         if (m.type === 'epoch') call(() => options.onEpoch?.(m.epoch, m.loss));
         else if (m.type === 'progress') call(() => options.onProgress?.());
         else if (m.type === 'done') resolve({ result: m.result, weights: m.weights });
@@ -154,6 +172,7 @@ async function trainInWorker(job: AutoencoderJob, entry: URL, options: OffThread
       }
     });
   } finally {
+    clearTimeout(startTimer);
     if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     await worker.terminate();
   }

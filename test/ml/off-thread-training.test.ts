@@ -134,6 +134,24 @@ describe('autoencoder training in a worker thread', () => {
     expect(liveTrainingWorkers()).toBe(0);
   });
 
+  it('falls back to in-thread training when the worker loads but never starts within its start-up timeout (injected fault)', async () => {
+    // Injected fault: an entry that loads and then stays silent, as a worker hung while loading.
+    const silent = new URL('./fixtures/silent-autoencoder-worker.ts', import.meta.url);
+    const warnings: string[] = [];
+    const model = buildAutoencoder(SETTINGS.seed, LEARNING_RATE);
+    const result = await trainAutoencoderOffThread(model, train, {
+      ...SETTINGS,
+      learningRate: LEARNING_RATE,
+      entry: silent,
+      startTimeoutMs: 3000,
+      onWarning: (m) => void warnings.push(m),
+    });
+    expect(result.thread).toBe('main');
+    expect(warnings).toEqual([expect.stringMatching(/did not load .*silent-autoencoder-worker\.ts within 3000 ms/)]);
+    expect(heldOutLoss(model, heldOut)).toBeCloseTo(inThreadLoss, 6);
+    expect(liveTrainingWorkers()).toBe(0);
+  });
+
   it('terminates the worker when its signal aborts (an activity cancelled) and rejects with the reason', async () => {
     const controller = new AbortController();
     const model = buildAutoencoder(SETTINGS.seed, LEARNING_RATE);

@@ -7,6 +7,7 @@
  *   SCANFLOW_TRAINING_JOB_MEMORY  its memory request and limit (default 1536Mi)
  */
 import { trainingJobResources } from '../../../activities/platform/training-job.js';
+import { envSwitch } from '../../../ml/env-switch.js';
 import type { ResourceSpec } from '../../../platform/types.js';
 
 export interface DemoTrainingJobs {
@@ -18,9 +19,7 @@ const CPU = /^(none|\d+m|\d+(\.\d+)?)$/;
 const MEMORY = /^\d+(Ki|Mi|Gi)?$/;
 
 export function demoTrainingJobs(env: NodeJS.ProcessEnv = process.env): DemoTrainingJobs {
-  const flag = env.SCANFLOW_TRAIN_IN_JOB ?? '1';
-  if (flag !== '0' && flag !== '1')
-    throw new Error(`SCANFLOW_TRAIN_IN_JOB must be 0 or 1, got ${JSON.stringify(env.SCANFLOW_TRAIN_IN_JOB)}`);
+  const enabled = envSwitch('SCANFLOW_TRAIN_IN_JOB', env);
   const cpu = env.SCANFLOW_TRAINING_JOB_CPU || '500m';
   if (!CPU.test(cpu))
     throw new Error(
@@ -31,5 +30,5 @@ export function demoTrainingJobs(env: NodeJS.ProcessEnv = process.env): DemoTrai
     throw new Error(
       `SCANFLOW_TRAINING_JOB_MEMORY must be a memory quantity like 1536Mi or 2Gi, got ${JSON.stringify(memory)}`,
     );
-  return { enabled: flag === '1', resources: trainingJobResources({ cpu, memory }) };
+  return { enabled, resources: trainingJobResources({ cpu, memory }) };
 }
