@@ -10,6 +10,9 @@ import { mlStepActivityOptions } from './ml-activity-options.js';
 
 const ml = proxyActivities<MlActivities>(mlStepActivityOptions);
 
+/** The largest share of a check's window set aside for evaluation (the rest is for picking). */
+const EVALUATION_MAX_SHARE = 0.5;
+
 export interface DetectorWorkflowInput {
   /** Dataset reference of the new data (e.g. a traffic batch or collected predictions). */
   data: string;
@@ -35,9 +38,11 @@ export interface DetectorWorkflowInput {
    * A uniform random sample of the whole window set aside under eval/stream/: the planner judges
    * candidates on it (labelling, within the label budget, only the samples where candidate and
    * production disagree), retraining refuses its ids. Taken before the picking, so the two never
-   * overlap. Not in pseudo mode (judging would need true labels).
+   * overlap. Not in pseudo mode (judging would need true labels). At most `maxShare` of the window
+   * (default 0.5): a window smaller than twice `count` (a lower prediction threshold, a quiet
+   * hour) still leaves half of it to pick from, instead of setting all of it aside.
    */
-  evaluation?: { count: number; seed: number };
+  evaluation?: { count: number; seed: number; maxShare?: number };
 }
 
 export type LabelMode = 'oracle' | 'pseudo' | 'mix';
@@ -82,6 +87,7 @@ export async function detectorWorkflow(input: DetectorWorkflowInput): Promise<De
     const sample = await ml.sampleForEvaluation({
       data: input.data,
       count: evalCount,
+      maxShare: input.evaluation?.maxShare ?? EVALUATION_MAX_SHARE,
       seed: input.evaluation?.seed ?? input.pick.seed,
       batchKeys: input.label.batchKeys,
     });

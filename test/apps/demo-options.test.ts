@@ -21,10 +21,11 @@ describe('npm run demo options', () => {
     // Issue 14: the label mode measured best (bench/ml.ts --labels), stream evaluation, the promotion rule.
     expect(o.agents).toMatchObject({
       labelMode: 'mix',
-      labelsPerCheck: 85,
+      labelsPerCheck: 80,
       pseudoLabelsPerCheck: 100,
-      evaluationSamplesPerCheck: 200,
-      evaluationLabelCap: 150,
+      evaluationSamplesPerCheck: 600,
+      evaluationLabelCap: 250,
+      retrainEpochs: 8,
       minEvaluation: 100,
       promotionAlpha: 0.05,
     });

@@ -35,12 +35,13 @@ export const usage = `usage: npm run demo -- [options]
                              starts sooner after a check, its candidate is judged sooner after it)
   --predictions N            images sent per interval (default 1200)
   --label-budget N           labels the oracle may give over the whole run (default 1000)
-  --labels-per-check N       samples the checker picks per check for training (default 85): true labels
+  --labels-per-check N       samples the checker picks per check for training (default 80): true labels
                              (oracle, mix) or the model's own predictions (pseudo)
-  --eval-samples N           samples per check set aside (a random sample of the window, never trained on)
-                             to judge candidates on the stream (default 200; 0 in pseudo mode)
+  --eval-samples N           samples per check set aside (a random sample of the window, never trained on,
+                             at most half of it) to judge candidates on the stream (default 600; 0 in
+                             pseudo mode)
   --eval-label-cap N         true labels the planner may spend on evaluation over the run, only where a
-                             candidate and production disagree (default 150)
+                             candidate and production disagree (default 250)
   --eval-labels-per-verdict N   disagreements one verdict labels at most: the first N in one fixed random
                              order, so labels bought for one candidate serve the next (default 80)
   --label-mode oracle|pseudo|mix   oracle: true labels within the budget; pseudo: the paper's pseudo-labels
@@ -52,6 +53,7 @@ export const usage = `usage: npm run demo -- [options]
   --alpha P                  promotion rule: one-sided significance of "better" (default 0.05)
   --prediction-threshold N   tracker: call the checker at N new predictions (default 1000)
   --retrain-threshold N      planner: retrain at N new labelled samples (default 100)
+  --retrain-epochs N         planner: epochs of each candidate's fine-tuning (default 8)
   --pick kde|top-score-diverse|least-confidence|random   critical-point picking (default least-confidence)
   --drift JSON | all | gradual   drift schedule (default gradual): phases {fromBatch, share, corruptions}
   --seed N                   seed of the stream, training and picking (default 7)
@@ -112,6 +114,7 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       alpha: { type: 'string' },
       'prediction-threshold': { type: 'string' },
       'retrain-threshold': { type: 'string' },
+      'retrain-epochs': { type: 'string' },
       pick: { type: 'string' },
       drift: { type: 'string' },
       seed: { type: 'string' },
@@ -135,8 +138,8 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
   if (!(alpha > 0 && alpha < 1))
     throw new Error(`--alpha must be a number in (0, 1), got ${JSON.stringify(values.alpha)}`);
   const pseudo = labelMode === 'pseudo';
-  const evalSamples = int('eval-samples', values['eval-samples'], pseudo ? 0 : 200, 0);
-  const evalLabelCap = int('eval-label-cap', values['eval-label-cap'], pseudo ? 0 : 150, 0);
+  const evalSamples = int('eval-samples', values['eval-samples'], pseudo ? 0 : 600, 0);
+  const evalLabelCap = int('eval-label-cap', values['eval-label-cap'], pseudo ? 0 : 250, 0);
   if (pseudo && (evalSamples > 0 || evalLabelCap > 0))
     throw new Error(
       '--eval-samples and --eval-label-cap must be 0 with --label-mode pseudo: pseudo-label mode spends no true label',
@@ -166,9 +169,9 @@ export function parseDemoOptions(argv: string[]): DemoOptions | 'help' {
       plannerInterval: `${Math.round(plannerSeconds * 1000)}ms`,
       predictionThreshold: int('prediction-threshold', values['prediction-threshold'], 1000),
       retrainThreshold: int('retrain-threshold', values['retrain-threshold'], 100),
-      labelsPerCheck: int('labels-per-check', values['labels-per-check'], 85, 0),
+      labelsPerCheck: int('labels-per-check', values['labels-per-check'], 80, 0),
       pickMethod: pick,
-      retrainEpochs: 4,
+      retrainEpochs: int('retrain-epochs', values['retrain-epochs'], 8),
       seed,
       evaluationSamplesPerCheck: evalSamples,
       evaluationLabelCap: evalLabelCap,
