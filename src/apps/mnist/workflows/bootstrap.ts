@@ -4,7 +4,7 @@
  * drift detector (autoencoder trained on clean digits, calibrated, promoted). Each piece is
  * skipped when it already exists, so running it again is cheap.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { DriftPhase, MlActivities } from '../../../activities/ml/types.js';
 import type { KnowledgeActivities } from '../../../activities/knowledge/knowledge-activities.js';
 import type { MnistAppActivities } from '../activities.js';
@@ -16,6 +16,9 @@ const quick = proxyActivities<KnowledgeActivities & MnistAppActivities>({
   retry: { maximumAttempts: 5, initialInterval: '1 second', backoffCoefficient: 2 },
 });
 const training = proxyActivities<MlActivities>(trainingActivityOptions);
+
+/** The patch id of the concurrent V1 and detector branches (b1e0726); test/apps/mnist/bootstrap-versioning.test.ts. */
+const CONCURRENT_BOOTSTRAP = 'bootstrap-concurrent-v1-and-detector';
 
 export interface MnistBootstrapInput {
   seed: number;
@@ -38,8 +41,11 @@ export async function mnistBootstrapWorkflow(input: MnistBootstrapInput): Promis
 
   // V1 and the detector are independent: trained at the same time, they take both cores (the
   // detector trains in a worker thread of the ML worker, activities/ml/detection.ts), where one
-  // after the other the detector's ~10 s waited for V1's ~35 s with the second core idle.
-  const [classifier, detector] = await Promise.all([ensureClassifier(input), ensureDetector(input)]);
+  // after the other the detector's ~10 s waited for V1's ~35 s with the second core idle. A
+  // history started before this change replays in its own order (one after the other).
+  const [classifier, detector] = patched(CONCURRENT_BOOTSTRAP)
+    ? await Promise.all([ensureClassifier(input), ensureDetector(input)])
+    : [await ensureClassifier(input), await ensureDetector(input)];
   return { classifier, detector, heldOut };
 }
 
