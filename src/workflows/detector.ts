@@ -38,11 +38,9 @@ export interface DetectorWorkflowInput {
    * A uniform random sample of the whole window set aside under eval/stream/: the planner judges
    * candidates on it (labelling, within the label budget, only the samples where candidate and
    * production disagree), retraining refuses its ids. Taken before the picking, so the two never
-   * overlap. Not in pseudo mode (judging would need true labels). At most `maxShare` of the window
-   * (default 0.5): a window smaller than twice `count` (a lower prediction threshold, a quiet
-   * hour) still leaves half of it to pick from, instead of setting all of it aside.
+   * overlap. Not in pseudo mode (judging would need true labels). At most half of the window.
    */
-  evaluation?: { count: number; seed: number; maxShare?: number };
+  evaluation?: { count: number; seed: number };
 }
 
 export type LabelMode = 'oracle' | 'pseudo' | 'mix';
@@ -82,12 +80,14 @@ export async function detectorWorkflow(input: DetectorWorkflowInput): Promise<De
 
   // Evaluation sample first (true labels: not in pseudo mode), so picking can leave it alone.
   let evaluationIds: string[] = [];
-  const evalCount = mode === 'pseudo' ? 0 : (input.evaluation?.count ?? 0);
+  // At most half of the window: a window smaller than twice the count (a lower prediction
+  // threshold, a quiet hour) still leaves samples to pick, instead of all of it set aside.
+  const evalCount =
+    mode === 'pseudo' ? 0 : Math.min(input.evaluation?.count ?? 0, Math.floor(detection.count * EVALUATION_MAX_SHARE));
   if (input.label && evalCount > 0) {
     const sample = await ml.sampleForEvaluation({
       data: input.data,
       count: evalCount,
-      maxShare: input.evaluation?.maxShare ?? EVALUATION_MAX_SHARE,
       seed: input.evaluation?.seed ?? input.pick.seed,
       batchKeys: input.label.batchKeys,
     });

@@ -132,9 +132,6 @@ export function createPickingActivities(ml: MlModels): PickingActivities {
       return asActivity('sampleForEvaluation', async () => {
         if (!Number.isInteger(input.count) || input.count < 0)
           throw new InvalidInputError(`count must be a non-negative integer, got ${input.count}`);
-        const maxShare = input.maxShare ?? 1;
-        if (!(typeof maxShare === 'number' && maxShare > 0 && maxShare <= 1))
-          throw new InvalidInputError(`maxShare must be a number in (0, 1], got ${JSON.stringify(input.maxShare)}`);
         const images = withIds(await resolveDataset(store, input.data), input.data);
         const excluded = new Set(input.exclude ?? []);
         const pickedKey = input.outputKey ?? `${STREAM_EVAL_PREFIX}${slug(input.data)}.sfimg`;
@@ -158,7 +155,7 @@ export function createPickingActivities(ml: MlModels): PickingActivities {
         // A uniform random sample of the whole window: the stream's own distribution, drifted or not.
         const rng = new Rng(input.seed);
         const chosenIdx = rng
-          .sampleIndices(eligible.length, Math.min(input.count, Math.floor(maxShare * eligible.length)))
+          .sampleIndices(eligible.length, Math.min(input.count, eligible.length))
           .map((k) => eligible[k] as number)
           .sort((a, b) => a - b);
         const chosen = subset(images, chosenIdx);

@@ -191,11 +191,6 @@ export interface EvaluationSampleInput {
   data: string;
   /** Uniform random sample of this many images of the whole window. */
   count: number;
-  /**
-   * At most this share of the window's eligible images (default 1): the detector workflow passes
-   * 0.5, so a window smaller than twice `count` still leaves half of it to pick training samples from.
-   */
-  maxShare?: number;
   seed: number;
   exclude?: string[];
   /** Default `eval/stream/<data>.sfimg`. */
