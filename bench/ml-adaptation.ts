@@ -200,7 +200,11 @@ interface Variant {
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'mix (80 true + 100 pseudo a check), no augmentation: before', data: (c) => mixOf(c), augmentation: 'none' },
+  {
+    name: `mix (${TRUE_PER_CHECK} true + ${PSEUDO_PER_CHECK} pseudo a check), no augmentation: before`,
+    data: (c) => mixOf(c),
+    augmentation: 'none',
+  },
   { name: 'mix + generic augmentation', data: (c) => mixOf(c), augmentation: 'generic' },
   { name: 'mix + generic augmentation + colour jitter', data: (c) => mixOf(c), augmentation: 'generic-jitter' },
   { name: "mix + V1's augmentation (V1_AUGMENTATION)", data: (c) => mixOf(c), augmentation: 'v1' },

@@ -9,10 +9,11 @@
  * caller does next (calibration, registration, saving) is unchanged.
  *
  * The thread is a convenience, never a reason to fail: when the worker cannot start, cannot load
- * its code (or takes longer than `startTimeoutMs` to), or dies before it finishes, training runs in the calling thread instead (a warning
- * says why). A failure of the training itself (bad input, a TensorFlow error) fails the call with
- * its message, as in-thread training would. The worker is terminated when the call ends, whatever
- * the outcome, and at once when `signal` aborts (an activity's cancellation).
+ * its code (or takes longer than `startTimeoutMs` to), or dies before it finishes, training runs
+ * in the calling thread instead (a warning says why). A failure of the training itself (bad
+ * input, a TensorFlow error) fails the call with its message, as in-thread training would. The
+ * worker is terminated when the call ends, whatever the outcome, and at once when `signal` aborts
+ * (an activity's cancellation).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';

@@ -112,44 +112,44 @@ describe('autoencoder training in a worker thread', () => {
     expect(liveTrainingWorkers()).toBe(before);
   });
 
-  it('falls back to in-thread training with a warning when the worker cannot load its entry (injected fault)', async () => {
-    // Injected fault: the entry points at a file that does not exist, as a worker whose code
-    // cannot load (a broken install, a missing tsx) would behave.
-    const missing = new URL('./no-such-autoencoder-worker.ts', import.meta.url);
+  /**
+   * Trains with a faulty worker entry and checks the fallback: in the calling thread, one warning
+   * matching `warning`, the same model as in-thread training (same seed), no worker left.
+   */
+  async function expectFallback(entry: URL, warning: RegExp, options: { startTimeoutMs?: number } = {}) {
     const warnings: string[] = [];
     const model = buildAutoencoder(SETTINGS.seed, LEARNING_RATE);
     const result = await trainAutoencoderOffThread(model, train, {
       ...SETTINGS,
+      ...options,
       learningRate: LEARNING_RATE,
-      entry: missing,
+      entry,
       onWarning: (m) => void warnings.push(m),
     });
     expect(result.thread).toBe('main');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(
-      /detector training runs in the calling thread: could not load .*no-such-autoencoder-worker\.ts/,
-    );
+    expect(warnings[0]).toMatch(warning);
     // The fallback is the in-thread training itself: the same seed gives the same model.
     expect(heldOutLoss(model, heldOut)).toBeCloseTo(inThreadLoss, 6);
     expect(liveTrainingWorkers()).toBe(0);
+  }
+
+  it('falls back to in-thread training with a warning when the worker cannot load its entry (injected fault)', async () => {
+    // Injected fault: the entry points at a file that does not exist, as a worker whose code
+    // cannot load (a broken install, a missing tsx) would behave.
+    await expectFallback(
+      new URL('./no-such-autoencoder-worker.ts', import.meta.url),
+      /detector training runs in the calling thread: could not load .*no-such-autoencoder-worker\.ts/,
+    );
   });
 
   it('falls back to in-thread training when the worker loads but never starts within its start-up timeout (injected fault)', async () => {
     // Injected fault: an entry that loads and then stays silent, as a worker hung while loading.
-    const silent = new URL('./fixtures/silent-autoencoder-worker.ts', import.meta.url);
-    const warnings: string[] = [];
-    const model = buildAutoencoder(SETTINGS.seed, LEARNING_RATE);
-    const result = await trainAutoencoderOffThread(model, train, {
-      ...SETTINGS,
-      learningRate: LEARNING_RATE,
-      entry: silent,
-      startTimeoutMs: 3000,
-      onWarning: (m) => void warnings.push(m),
-    });
-    expect(result.thread).toBe('main');
-    expect(warnings).toEqual([expect.stringMatching(/did not load .*silent-autoencoder-worker\.ts within 3000 ms/)]);
-    expect(heldOutLoss(model, heldOut)).toBeCloseTo(inThreadLoss, 6);
-    expect(liveTrainingWorkers()).toBe(0);
+    await expectFallback(
+      new URL('./fixtures/silent-autoencoder-worker.ts', import.meta.url),
+      /detector training runs in the calling thread: the worker thread did not load .*silent-autoencoder-worker\.ts within 3000 ms/,
+      { startTimeoutMs: 3000 },
+    );
   });
 
   it('terminates the worker when its signal aborts (an activity cancelled) and rejects with the reason', async () => {
